@@ -1,0 +1,160 @@
+/**
+ * Environment configuration, parsed once at start-up. zod is the single source of truth;
+ * `.env.example` and the README's configuration table document the same variables.
+ */
+import { readFileSync } from "node:fs";
+import { createPrivateKey } from "node:crypto";
+import { z } from "zod";
+import { ConfigError } from "./config-error.ts";
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .optional();
+
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, "must be a whole number between 1 and 65535")
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 65535, "must be a whole number between 1 and 65535");
+
+const url = (what: string) =>
+  z
+    .string()
+    .trim()
+    .transform((s) => (s === "" ? undefined : s))
+    .optional()
+    .refine((s) => s === undefined || URL.canParse(s), `must be a URL (${what})`);
+
+const MODEL_PROVIDERS = ["openai", "anthropic", "openai-compatible", "codegen"] as const;
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    APP_ID: optionalString.refine((s) => s === undefined || /^\d+$/.test(s), "must be the numeric GitHub App id"),
+    PRIVATE_KEY: optionalString,
+    PRIVATE_KEY_PATH: optionalString,
+    WEBHOOK_SECRET: optionalString,
+    GHE_HOST: optionalString.refine(
+      (s) => s === undefined || /^[a-z0-9.-]+(:\d+)?$/i.test(s),
+      "must be a host name such as github.example.com (no scheme)",
+    ),
+    GHE_PROTOCOL: z.enum(["https", "http"]).default("https"),
+    HOST: z.string().trim().min(1).default("0.0.0.0"),
+    PORT: port.default(3000),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+    DATABASE_URL: optionalString.refine(
+      (s) => s === undefined || /^(postgres|postgresql|sqlite|file):/.test(s),
+      "must start with postgres://, postgresql://, sqlite: or file: (leave unset for ./data/octoflow.db)",
+    ),
+    OCTOFLOW_MODEL: z
+      .string()
+      .trim()
+      .default("openai:gpt-4.1-mini")
+      .refine((s) => {
+        const [provider, ...rest] = s.split(":");
+        return MODEL_PROVIDERS.includes(provider as (typeof MODEL_PROVIDERS)[number]) && rest.join(":").length > 0;
+      }, `must be <provider>:<model> with provider one of ${MODEL_PROVIDERS.join(", ")}`),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: url("OpenAI API base"),
+    ANTHROPIC_API_KEY: optionalString,
+    ANTHROPIC_BASE_URL: url("Anthropic API base"),
+    OPENAI_COMPATIBLE_BASE_URL: url("OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1"),
+    OPENAI_COMPATIBLE_API_KEY: optionalString,
+    CODEGEN_TOKEN: optionalString,
+    CODEGEN_ORG_ID: optionalString.refine((s) => s === undefined || /^\d+$/.test(s), "must be the numeric Codegen organisation id"),
+    CODEGEN_BASE_URL: url("Codegen API base").default("https://api.codegen.com"),
+    DASHBOARD_TOKEN: optionalString,
+    ALERT_WEBHOOK_URL: url("Slack-compatible incoming webhook"),
+    OTEL_EXPORTER_OTLP_ENDPOINT: url("OTLP/HTTP collector"),
+    OCTOFLOW_CONCURRENCY: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, "must be a whole number")
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
+      .default(4),
+  })
+  .superRefine((env, ctx) => {
+    if (env.PRIVATE_KEY && env.PRIVATE_KEY_PATH) {
+      ctx.addIssue({ code: "custom", path: ["PRIVATE_KEY_PATH"], message: "set either PRIVATE_KEY or PRIVATE_KEY_PATH, not both" });
+    }
+    if (env.NODE_ENV === "production" && env.APP_ID && !env.WEBHOOK_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "is required in production so webhooks can be verified" });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema> & {
+  /** The PEM private key, read from PRIVATE_KEY or PRIVATE_KEY_PATH and checked. */
+  privateKey?: string;
+  /** True when the app has no credentials yet and Probot's setup flow should run. */
+  setupMode: boolean;
+};
+
+/** Names of variables whose values are secret: never echoed in errors or logs. */
+export const SECRET_ENV_KEYS = new Set([
+  "PRIVATE_KEY",
+  "WEBHOOK_SECRET",
+  "OPENAI_API_KEY",
+  "ANTHROPIC_API_KEY",
+  "OPENAI_COMPATIBLE_API_KEY",
+  "CODEGEN_TOKEN",
+  "DASHBOARD_TOKEN",
+  "ALERT_WEBHOOK_URL",
+  "DATABASE_URL",
+]);
+
+function checkPrivateKey(pem: string): boolean {
+  try {
+    createPrivateKey(pem.includes("\\n") ? pem.replace(/\\n/g, "\n") : pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses and checks the environment. Throws one `ConfigError` listing every problem,
+ * one line each, without echoing any secret value.
+ *
+ * @example
+ * const env = loadEnv(process.env);
+ */
+export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.join(".") || "(environment)";
+      problems.push(`${key}: ${issue.message}`);
+    }
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { problems });
+  }
+  const env = result.data;
+  let privateKey: string | undefined;
+  if (env.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  } else if (env.PRIVATE_KEY) {
+    privateKey = env.PRIVATE_KEY.replace(/\\n/g, "\n");
+  }
+  if (privateKey !== undefined && !checkPrivateKey(privateKey)) {
+    problems.push(
+      `${env.PRIVATE_KEY_PATH ? "PRIVATE_KEY_PATH" : "PRIVATE_KEY"}: is not a valid PEM private key (expected "-----BEGIN RSA PRIVATE KEY-----…")`,
+    );
+  }
+  if (env.APP_ID && !privateKey && problems.length === 0) {
+    problems.push("PRIVATE_KEY: APP_ID is set, so PRIVATE_KEY or PRIVATE_KEY_PATH is required too");
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { problems });
+  }
+  const setupMode = !env.APP_ID || !privateKey;
+  return { ...env, ...(privateKey ? { privateKey } : {}), setupMode };
+}

@@ -1,0 +1,124 @@
+/**
+ * pino logger with redaction. JSON in production, pretty in development.
+ * Probot receives this logger, so every `context.log` inherits the redaction.
+ */
+import { pino, type Logger, type DestinationStream, type LoggerOptions } from "pino";
+
+/** Paths (pino redact syntax) whose values never reach a log line. */
+export const REDACT_PATHS = [
+  "token",
+  "*.token",
+  "*.*.token",
+  "accessToken",
+  "*.accessToken",
+  "apiKey",
+  "*.apiKey",
+  "privateKey",
+  "*.privateKey",
+  "secret",
+  "*.secret",
+  "webhookSecret",
+  "*.webhookSecret",
+  "password",
+  "*.password",
+  "authorization",
+  "*.authorization",
+  "Authorization",
+  "*.Authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "*.headers.Authorization",
+  "*.headers[\"x-api-key\"]",
+  "*.headers[\"x-hub-signature-256\"]",
+  "env.PRIVATE_KEY",
+  "env.WEBHOOK_SECRET",
+  "env.OPENAI_API_KEY",
+  "env.ANTHROPIC_API_KEY",
+  "env.OPENAI_COMPATIBLE_API_KEY",
+  "env.CODEGEN_TOKEN",
+  "env.DASHBOARD_TOKEN",
+];
+
+/**
+ * Patterns of secrets that may hide inside free text (error messages, URLs, provider answers).
+ * Each match is replaced with `[REDACTED]` before the line is written.
+ */
+const SECRET_PATTERNS: RegExp[] = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+  /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g,
+  /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
+  /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b/g,
+  /\bv1\.[a-f0-9]{40}\b/g,
+  /(Bearer|token|Basic)\s+[A-Za-z0-9._~+/=-]{12,}/gi,
+  /(x-access-token:)[^@\s]+@/g,
+  /(postgres(?:ql)?:\/\/[^:\s/]+:)[^@\s]+@/g,
+];
+
+/** Replaces every known secret shape in a string with `[REDACTED]`. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const pattern of SECRET_PATTERNS) {
+    out = out.replace(pattern, (match: string, prefix?: unknown) =>
+      typeof prefix === "string" && /^(Bearer|token|Basic|x-access-token:|postgres)/i.test(prefix)
+        ? `${prefix}${prefix.endsWith(":") ? "" : " "}[REDACTED]${match.endsWith("@") ? "@" : ""}`
+        : "[REDACTED]",
+    );
+  }
+  return out;
+}
+
+export interface LoggerConfig {
+  level?: string;
+  format?: "json" | "pretty";
+  /** Where to write; defaults to stdout. Tests pass a stream to read the output back. */
+  destination?: DestinationStream;
+  name?: string;
+}
+
+/**
+ * Creates the process logger.
+ *
+ * @example
+ * const log = createLogger({ level: "info", format: "json" });
+ * log.child({ deliveryId, event, repo }).info("webhook received");
+ */
+export function createLogger(config: LoggerConfig = {}): Logger {
+  const options: LoggerOptions = {
+    name: config.name ?? "octoflow",
+    level: config.level ?? "info",
+    redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+    formatters: {
+      log(object) {
+        return scrubObject(object) as Record<string, unknown>;
+      },
+    },
+    hooks: {
+      logMethod(args, method) {
+        const scrubbed = args.map((a) => (typeof a === "string" ? scrubSecrets(a) : a)) as Parameters<typeof method>;
+        method.apply(this, scrubbed);
+      },
+    },
+    serializers: {
+      err: (err: unknown) => scrubObject(pino.stdSerializers.err(err as Error)),
+      error: (err: unknown) => (err instanceof Error ? scrubObject(pino.stdSerializers.err(err)) : err),
+    },
+  };
+  if (config.format === "pretty" && !config.destination) {
+    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
+  }
+  return config.destination ? pino(options, config.destination) : pino(options);
+}
+
+function scrubObject(value: unknown, depth = 0): unknown {
+  if (depth > 6) return value;
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1));
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubObject(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+export type { Logger };

@@ -1,0 +1,161 @@
+/**
+ * Ports: the only things the engine knows about the outside world.
+ * Adapters (SQLite/PostgreSQL store, embedded/pg-boss queue, model providers, GitHub reporters)
+ * implement these; tests use working fakes of the same interfaces.
+ */
+import type {
+  PlannedStep,
+  RunEvent,
+  RunId,
+  RunRecord,
+  RunStatus,
+  StepId,
+  StepOutput,
+  StepRecord,
+  Trigger,
+  RunPlan,
+} from "./types.ts";
+
+/** Progress reported by an agent while it works (streamed tokens, remote-agent log lines). */
+export interface AgentProgress {
+  tokens: number;
+  tail: string;
+  message?: string;
+}
+
+export interface AgentRequest {
+  runId: RunId;
+  step: PlannedStep;
+  plan: RunPlan;
+  /** The step's prompt, rendered with trigger data and upstream outputs. */
+  prompt: string;
+  trigger: Trigger;
+  /** Outputs of the steps this one depends on (transitively available by id). */
+  upstream: Readonly<Record<string, StepOutput>>;
+  /** 1-based attempt number. */
+  attempt: number;
+  signal: AbortSignal;
+  onProgress: (progress: AgentProgress) => void;
+}
+
+/** Runs one step with a role over a model provider or a remote agent. */
+export interface AgentRunner {
+  run(request: AgentRequest): Promise<StepOutput>;
+}
+
+/** Receives engine events (check run + sticky comment reporters, metrics, CLI table, tests). */
+export interface ProgressSink {
+  emit(event: RunEvent, run: RunRecord): void | Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+export interface ListRunsQuery {
+  limit?: number;
+  status?: RunStatus;
+  repo?: string;
+  workflow?: string;
+}
+
+export interface ConversationMessage {
+  role: "user" | "assistant" | "system";
+  content: string;
+  at: number;
+  runId?: string;
+}
+
+export interface QueueJob {
+  runId: RunId;
+  attempts: number;
+  /** Epoch ms when the job becomes runnable. */
+  runAt: number;
+}
+
+/**
+ * Durable state. Every adapter (SQLite, PostgreSQL, in-memory) passes `test/contract/run-store.contract.ts`.
+ * All methods are async so the same contract fits a network database.
+ */
+export interface RunStore {
+  /** Creates the run, its steps and (when `enqueue`) its queue job in one transaction. */
+  createRun(run: RunRecord, steps: StepRecord[], options?: { enqueue?: boolean }): Promise<void>;
+  getRun(id: RunId): Promise<RunRecord | undefined>;
+  listRuns(query?: ListRunsQuery): Promise<RunRecord[]>;
+  updateRun(id: RunId, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
+  /**
+   * Atomically moves a run from one of `from` to `to`; returns false when the run was not in `from`.
+   * Used for cancel / claim so two replicas never both win.
+   */
+  transitionRun(id: RunId, from: RunStatus[], to: RunStatus, patch?: Partial<Omit<RunRecord, "id" | "status">>): Promise<boolean>;
+  /** Runs with this concurrency key that are queued or running, oldest first. */
+  findActiveRuns(concurrencyKey: string): Promise<RunRecord[]>;
+  /** Runs not in a terminal state (for resume on start-up). */
+  listUnfinishedRuns(): Promise<RunRecord[]>;
+
+  getSteps(runId: RunId): Promise<StepRecord[]>;
+  updateStep(runId: RunId, stepId: StepId, patch: Partial<Omit<StepRecord, "runId" | "stepId">>): Promise<void>;
+
+  appendEvent(event: RunEvent): Promise<void>;
+  listEvents(runId: RunId, options?: { limit?: number }): Promise<RunEvent[]>;
+
+  /** Records a webhook delivery id; returns false when it was already seen (a redelivery). */
+  recordDelivery(deliveryId: string, event: string): Promise<boolean>;
+
+  appendMessage(contextKey: string, message: ConversationMessage): Promise<void>;
+  /** Messages for a conversation, oldest first. */
+  listMessages(contextKey: string): Promise<ConversationMessage[]>;
+
+  /** Small idempotency records for GitHub side effects (sticky comment id, PR number, review fingerprints). */
+  getMarker(key: string): Promise<string | undefined>;
+  /** Sets a marker only if absent; returns the value now stored (the existing one if another writer won). */
+  putMarkerIfAbsent(key: string, value: string): Promise<string>;
+  setMarker(key: string, value: string): Promise<void>;
+
+  /** Embedded-queue jobs (the pg-boss adapter keeps its own tables). */
+  enqueueJob(runId: RunId, runAt: number): Promise<void>;
+  /** Claims the oldest runnable job, leasing it for `leaseMs`; expired leases are claimable again. */
+  claimJob(workerId: string, now: number, leaseMs: number): Promise<QueueJob | undefined>;
+  /** Extends a lease (heartbeat). */
+  renewJob(runId: RunId, workerId: string, now: number, leaseMs: number): Promise<void>;
+  completeJob(runId: RunId): Promise<void>;
+  /** Queue depth and the age of the oldest runnable job. */
+  queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }>;
+
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type JobHandler = (runId: RunId, signal: AbortSignal) => Promise<void>;
+
+/** Work distribution. Embedded: in-process over the store. Scale-out: pg-boss. */
+export interface Queue {
+  /** Enqueue an existing run (used for retry / resume; new runs are enqueued by `RunStore.createRun`). */
+  enqueue(runId: RunId): Promise<void>;
+  start(handler: JobHandler): Promise<void>;
+  stop(): Promise<void>;
+  running(): boolean;
+  stats(): Promise<{ depth: number; oldestAgeMs: number }>;
+}

@@ -1,0 +1,232 @@
+/**
+ * Core domain types shared by every part of Octoflow: triggers, plans, runs, steps, events.
+ * The engine, the stores, the agents and the GitHub edge all speak these types.
+ */
+
+declare const brand: unique symbol;
+type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+export type RunId = Brand<string, "RunId">;
+export type StepId = Brand<string, "StepId">;
+
+export const asRunId = (s: string): RunId => s as RunId;
+export const asStepId = (s: string): StepId => s as StepId;
+
+/** Built-in roles; a template or repo config may declare further custom roles. */
+export const BUILTIN_ROLES = ["generate", "review", "test", "docs"] as const;
+export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
+
+/** What becomes of a step's result. */
+export const OUTPUT_KINDS = ["pull_request", "review", "comment", "none"] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+export interface RepoRef {
+  owner: string;
+  name: string;
+  /** Default branch; config and templates are read from here only. */
+  defaultBranch: string;
+  installationId?: number;
+}
+
+/** The event that started a run, already parsed at the edge. */
+export interface Trigger {
+  kind: "label" | "command" | "pull_request" | "check_run" | "cli" | "manual";
+  repo: RepoRef;
+  /** Issue or pull-request number the run belongs to. */
+  number: number;
+  isPullRequest: boolean;
+  /** Login of the user who caused the trigger. */
+  actor: string;
+  deliveryId?: string;
+  /** key=value inputs given on the command line or by the template defaults. */
+  inputs: Record<string, string>;
+  issue?: { title: string; body: string; url?: string };
+  pullRequest?: {
+    headSha: string;
+    baseSha: string;
+    headRef: string;
+    baseRef: string;
+    fromFork: boolean;
+    draft: boolean;
+    /** SHA reviewed by the previous review run, when only new commits are to be reviewed. */
+    sinceSha?: string;
+  };
+  commentId?: number;
+}
+
+/** A custom role declared in a template or the repo config. */
+export interface CustomRole {
+  name: string;
+  systemPrompt: string;
+  output: OutputKind;
+  /** Shape of the role's structured result: free text, file edits, or review findings. */
+  result: "text" | "edits" | "findings";
+}
+
+/** One step of a run plan (a template step with defaults applied). */
+export interface PlannedStep {
+  id: StepId;
+  name: string;
+  role: string;
+  /** The prompt template (rendered just before the step runs, with upstream outputs available). */
+  prompt: string;
+  needs: StepId[];
+  /** Condition evaluated when the step becomes ready; false → skipped. */
+  if?: string;
+  retries: number;
+  timeoutMs: number;
+  /** `<provider>:<model>` override. */
+  model?: string;
+  output: OutputKind;
+}
+
+/** A template + trigger, resolved into an executable DAG. */
+export interface RunPlan {
+  workflow: string;
+  description: string;
+  steps: PlannedStep[];
+  inputs: Record<string, string>;
+  concurrency: { group: string; cancelInProgress: boolean };
+  customRoles: Record<string, CustomRole>;
+}
+
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ["succeeded", "failed", "skipped", "cancelled"];
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+}
+
+export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cachedTokens: 0 });
+
+/** A file change produced by a generate / test / docs step. */
+export type FileEdit =
+  | { kind: "create"; path: string; content: string }
+  | { kind: "modify"; path: string; blocks: { search: string; replace: string }[] }
+  | { kind: "delete"; path: string };
+
+/** A review finding produced by a review step. */
+export interface Finding {
+  path: string;
+  line: number;
+  startLine?: number;
+  side: "LEFT" | "RIGHT";
+  severity: "info" | "minor" | "major" | "critical";
+  body: string;
+  suggestion?: string;
+}
+
+/** The result of one step, as persisted and passed downstream. */
+export interface StepOutput {
+  /** Human-readable summary / free text answer. */
+  text: string;
+  edits?: FileEdit[];
+  findings?: Finding[];
+  /** Anything else a backend wants to surface (e.g. Codegen web URL, PR links). */
+  data?: Record<string, unknown>;
+  usage: Usage;
+  costUsd: number;
+  model?: string;
+}
+
+export type StepOutcome =
+  | { kind: "succeeded"; output: StepOutput }
+  | { kind: "failed"; error: string; retriable: boolean }
+  | { kind: "skipped"; reason: string }
+  | { kind: "cancelled"; reason: string };
+
+export interface StepRecord {
+  runId: RunId;
+  stepId: StepId;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  output?: StepOutput;
+  error?: string;
+}
+
+export interface RunRecord {
+  id: RunId;
+  workflow: string;
+  status: RunStatus;
+  plan: RunPlan;
+  trigger: Trigger;
+  /** `owner/name#number:workflow` (or the template's concurrency group) — one active run per key. */
+  concurrencyKey: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: string;
+  /** W3C trace context carried through the queue. */
+  traceContext?: Record<string, string>;
+  /** Ids of GitHub surfaces once created (check run, sticky comment, pull request). */
+  checkRunId?: number;
+  commentId?: number;
+  pullRequestNumber?: number;
+}
+
+/** Typed events the engine emits to a ProgressSink and appends to the store. */
+export type RunEvent =
+  | { type: "run.started"; runId: RunId; at: number }
+  | { type: "step.started"; runId: RunId; stepId: StepId; attempt: number; at: number }
+  | {
+      type: "step.progress";
+      runId: RunId;
+      stepId: StepId;
+      at: number;
+      /** Tokens produced so far in this attempt. */
+      tokens: number;
+      /** The last part of the streamed text (bounded). */
+      tail: string;
+      message?: string;
+    }
+  | {
+      type: "step.retrying";
+      runId: RunId;
+      stepId: StepId;
+      attempt: number;
+      delayMs: number;
+      error: string;
+      at: number;
+    }
+  | {
+      type: "step.finished";
+      runId: RunId;
+      stepId: StepId;
+      status: StepStatus;
+      attempts: number;
+      durationMs: number;
+      output?: StepOutput;
+      error?: string;
+      at: number;
+    }
+  | {
+      type: "run.finished";
+      runId: RunId;
+      status: RunStatus;
+      at: number;
+      summary: RunSummary;
+      error?: string;
+    };
+
+/** Result aggregation over a run. */
+export interface RunSummary {
+  steps: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  successRate: number;
+  durationMs: number;
+  /** Step ids on the longest (by duration) dependency chain. */
+  criticalPath: StepId[];
+  criticalPathMs: number;
+  usage: Usage;
+  costUsd: number;
+}
