@@ -159,3 +159,18 @@ export interface Queue {
   running(): boolean;
   stats(): Promise<{ depth: number; oldestAgeMs: number }>;
 }
+
+/**
+ * Read access to a repository for the context builder (implemented over the GitHub API by
+ * `src/github/`, and by a local fake in tests). All reads are bounded by the caller's budget.
+ */
+export interface RepoReader {
+  /** Paths of files at `ref` (blobs only), possibly truncated for huge repositories. */
+  listFiles(ref: string): Promise<{ paths: string[]; truncated: boolean }>;
+  /** File content at `ref`, or undefined when it does not exist. */
+  readFile(path: string, ref: string): Promise<string | undefined>;
+  /** Unified diff of a pull request (or of `sinceSha..head` when given). */
+  pullRequestDiff(number: number, options?: { sinceSha?: string }): Promise<string>;
+  /** The issue / PR thread: title, body and comments, oldest first. */
+  thread(number: number): Promise<{ title: string; body: string; comments: { author: string; body: string }[] }>;
+}
