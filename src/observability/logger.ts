@@ -73,6 +73,11 @@ export interface LoggerConfig {
   /** Where to write; defaults to stdout. Tests pass a stream to read the output back. */
   destination?: DestinationStream;
   name?: string;
+  /**
+   * Extra fields merged into every line, e.g. `traceMixin` from `tracing.ts`
+   * (adds `trace_id` / `span_id` of the active span).
+   */
+  mixin?: () => Record<string, unknown>;
 }
 
 /**
@@ -87,6 +92,7 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     name: config.name ?? "octoflow",
     level: config.level ?? "info",
     redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+    ...(config.mixin ? { mixin: config.mixin } : {}),
     formatters: {
       log(object) {
         return scrubObject(object) as Record<string, unknown>;
@@ -99,14 +105,25 @@ export function createLogger(config: LoggerConfig = {}): Logger {
       },
     },
     serializers: {
-      err: (err: unknown) => scrubObject(pino.stdSerializers.err(err as Error)),
-      error: (err: unknown) => (err instanceof Error ? scrubObject(pino.stdSerializers.err(err)) : err),
+      err: serializeError,
+      error: (err: unknown) => (err instanceof Error ? serializeError(err) : err),
     },
   };
   if (config.format === "pretty" && !config.destination) {
     return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
   }
   return config.destination ? pino(options, config.destination) : pino(options);
+}
+
+/** pino's error serializer, with secrets scrubbed from message, stack and any extra fields. */
+function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const serialized = pino.stdSerializers.err(err);
+  try {
+    return JSON.parse(scrubSecrets(JSON.stringify(serialized))) as unknown;
+  } catch {
+    return { type: serialized.type, message: scrubSecrets(serialized.message) };
+  }
 }
 
 function scrubObject(value: unknown, depth = 0): unknown {

@@ -114,7 +114,12 @@ export interface RunStore {
   /** Runs not in a terminal state (for resume on start-up). */
   listUnfinishedRuns(): Promise<RunRecord[]>;
 
+  /** Steps of a run in plan order. */
   getSteps(runId: RunId): Promise<StepRecord[]>;
+  /**
+   * Patches one step. A key present in the patch with the value `undefined` clears that field
+   * (task-level retry resets `error`, `output`, `startedAt`, `finishedAt` this way).
+   */
   updateStep(runId: RunId, stepId: StepId, patch: Partial<Omit<StepRecord, "runId" | "stepId">>): Promise<void>;
 
   appendEvent(event: RunEvent): Promise<void>;
@@ -133,7 +138,11 @@ export interface RunStore {
   putMarkerIfAbsent(key: string, value: string): Promise<string>;
   setMarker(key: string, value: string): Promise<void>;
 
-  /** Embedded-queue jobs (the pg-boss adapter keeps its own tables). */
+  /**
+   * Embedded-queue jobs (the pg-boss adapter keeps its own tables). One job per run: enqueueing a run
+   * that already has a waiting job keeps the earlier `runAt`; enqueueing a run whose job is leased marks
+   * it to run again, so `completeJob` then releases it instead of deleting it (a retry is never lost).
+   */
   enqueueJob(runId: RunId, runAt: number): Promise<void>;
   /** Claims the oldest runnable job, leasing it for `leaseMs`; expired leases are claimable again. */
   claimJob(workerId: string, now: number, leaseMs: number): Promise<QueueJob | undefined>;
@@ -158,6 +167,11 @@ export interface Queue {
   stop(): Promise<void>;
   running(): boolean;
   stats(): Promise<{ depth: number; oldestAgeMs: number }>;
+  /**
+   * Optional wake-up: a job was just written by `RunStore.createRun(..., { enqueue: true })`, so a
+   * polling queue should look now instead of at its next poll. Adapters that are pushed to may omit it.
+   */
+  notify?(): void;
 }
 
 /**

@@ -1,0 +1,215 @@
+/**
+ * In-memory RunStore: a working fake with the same behaviour as the SQLite and PostgreSQL adapters
+ * (it passes the same conformance suite). Values are cloned on the way in and out, so callers never
+ * share objects with the store — exactly as with a database.
+ */
+import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
+import type { RunEvent, RunId, RunRecord, StepId, StepRecord } from "../workflows/types.ts";
+import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
+
+interface JobRow {
+  runId: RunId;
+  runAt: number;
+  attempts: number;
+  workerId?: string;
+  leaseUntil?: number;
+  requeue: boolean;
+  seq: number;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/** Applies a patch where keys explicitly set to `undefined` clear the field. */
+export function applyPatch<T extends object>(target: T, patch: object): T {
+  const out = { ...target } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) delete out[key];
+    else out[key] = clone(value);
+  }
+  return out as T;
+}
+
+/**
+ * Creates an empty in-memory store.
+ *
+ * @example
+ * const store = createMemoryRunStore();
+ * const engine = createEngine({ store, queue, agents, progress, clock, log });
+ */
+export function createMemoryRunStore(): RunStore {
+  const runs = new Map<RunId, RunRecord>();
+  const runSeq = new Map<RunId, number>();
+  const steps = new Map<RunId, StepRecord[]>();
+  const events = new Map<RunId, RunEvent[]>();
+  const deliveries = new Map<string, string>();
+  const messages = new Map<string, ConversationMessage[]>();
+  const markers = new Map<string, string>();
+  const jobs = new Map<RunId, JobRow>();
+  let seq = 0;
+  let closed = false;
+
+  const check = (): void => {
+    if (closed) throw new Error("the run store is closed");
+  };
+  const requireRun = (id: RunId): RunRecord => {
+    const run = runs.get(id);
+    if (!run) throw new Error(`run ${id} does not exist`);
+    return run;
+  };
+  const isTerminal = (run: RunRecord) => TERMINAL_RUN_STATUSES.includes(run.status);
+  const byAge = (a: RunRecord, b: RunRecord) => a.createdAt - b.createdAt || (runSeq.get(a.id) ?? 0) - (runSeq.get(b.id) ?? 0);
+
+  const store: RunStore = {
+    async createRun(run, stepRecords, options = {}) {
+      check();
+      if (runs.has(run.id)) throw new Error(`run ${run.id} already exists`);
+      runs.set(run.id, clone(run));
+      runSeq.set(run.id, ++seq);
+      steps.set(run.id, clone(stepRecords));
+      events.set(run.id, []);
+      if (options.enqueue) jobs.set(run.id, { runId: run.id, runAt: run.createdAt, attempts: 0, requeue: false, seq: ++seq });
+    },
+    async getRun(id) {
+      check();
+      const run = runs.get(id);
+      return run ? clone(run) : undefined;
+    },
+    async listRuns(query: ListRunsQuery = {}) {
+      check();
+      const limit = Math.max(0, Math.min(query.limit ?? 50, 1000));
+      return [...runs.values()]
+        .filter((r) => (query.status ? r.status === query.status : true))
+        .filter((r) => (query.workflow ? r.workflow === query.workflow : true))
+        .filter((r) => (query.repo ? `${r.trigger.repo.owner}/${r.trigger.repo.name}` === query.repo : true))
+        .sort((a, b) => -byAge(a, b))
+        .slice(0, limit)
+        .map(clone);
+    },
+    async updateRun(id, patch) {
+      check();
+      runs.set(id, applyPatch(requireRun(id), patch));
+    },
+    async transitionRun(id, from, to, patch = {}) {
+      check();
+      const run = runs.get(id);
+      if (!run || !from.includes(run.status)) return false;
+      runs.set(id, { ...applyPatch(run, patch), status: to });
+      return true;
+    },
+    async findActiveRuns(concurrencyKey) {
+      check();
+      return [...runs.values()]
+        .filter((r) => r.concurrencyKey === concurrencyKey && !isTerminal(r))
+        .sort(byAge)
+        .map(clone);
+    },
+    async listUnfinishedRuns() {
+      check();
+      return [...runs.values()].filter((r) => !isTerminal(r)).sort(byAge).map(clone);
+    },
+    async getSteps(runId) {
+      check();
+      return clone(steps.get(runId) ?? []);
+    },
+    async updateStep(runId, stepId: StepId, patch) {
+      check();
+      const list = steps.get(runId);
+      const index = list?.findIndex((s) => s.stepId === stepId) ?? -1;
+      const current = list?.[index];
+      if (!list || !current) throw new Error(`step ${stepId} of run ${runId} does not exist`);
+      list[index] = applyPatch(current, patch);
+    },
+    async appendEvent(event) {
+      check();
+      requireRun(event.runId);
+      events.get(event.runId)?.push(clone(event));
+    },
+    async listEvents(runId, options = {}) {
+      check();
+      const list = events.get(runId) ?? [];
+      const limit = options.limit ?? list.length;
+      return clone(list.slice(Math.max(0, list.length - limit)));
+    },
+    async recordDelivery(deliveryId, event) {
+      check();
+      if (deliveries.has(deliveryId)) return false;
+      deliveries.set(deliveryId, event);
+      return true;
+    },
+    async appendMessage(contextKey, message) {
+      check();
+      const list = messages.get(contextKey) ?? [];
+      list.push(clone(message));
+      messages.set(contextKey, list);
+    },
+    async listMessages(contextKey) {
+      check();
+      return clone(messages.get(contextKey) ?? []);
+    },
+    async getMarker(key) {
+      check();
+      return markers.get(key);
+    },
+    async putMarkerIfAbsent(key, value) {
+      check();
+      const existing = markers.get(key);
+      if (existing !== undefined) return existing;
+      markers.set(key, value);
+      return value;
+    },
+    async setMarker(key, value) {
+      check();
+      markers.set(key, value);
+    },
+    async enqueueJob(runId, runAt) {
+      check();
+      requireRun(runId);
+      const job = jobs.get(runId);
+      if (!job) jobs.set(runId, { runId, runAt, attempts: 0, requeue: false, seq: ++seq });
+      else if (job.workerId !== undefined) job.requeue = true;
+      else job.runAt = Math.min(job.runAt, runAt);
+    },
+    async claimJob(workerId, now, leaseMs) {
+      check();
+      const candidates = [...jobs.values()]
+        .filter((j) => j.runAt <= now && (j.leaseUntil === undefined || j.leaseUntil <= now))
+        .sort((a, b) => a.runAt - b.runAt || a.seq - b.seq);
+      const job = candidates[0];
+      if (!job) return undefined;
+      job.workerId = workerId;
+      job.leaseUntil = now + leaseMs;
+      job.attempts += 1;
+      job.requeue = false;
+      const claimed: QueueJob = { runId: job.runId, attempts: job.attempts, runAt: job.runAt };
+      return claimed;
+    },
+    async renewJob(runId, workerId, now, leaseMs) {
+      check();
+      const job = jobs.get(runId);
+      if (job && job.workerId === workerId) job.leaseUntil = now + leaseMs;
+    },
+    async completeJob(runId) {
+      check();
+      const job = jobs.get(runId);
+      if (!job) return;
+      if (job.requeue) {
+        job.requeue = false;
+        delete job.workerId;
+        delete job.leaseUntil;
+      } else jobs.delete(runId);
+    },
+    async queueStats(now) {
+      check();
+      const waiting = [...jobs.values()].filter((j) => j.runAt <= now && (j.leaseUntil === undefined || j.leaseUntil <= now));
+      const oldest = waiting.reduce((min, j) => Math.min(min, j.runAt), Infinity);
+      return { depth: waiting.length, oldestAgeMs: waiting.length === 0 ? 0 : Math.max(0, now - oldest) };
+    },
+    async ping() {
+      check();
+    },
+    async close() {
+      closed = true;
+    },
+  };
+  return store;
+}
