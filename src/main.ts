@@ -2,6 +2,7 @@
  * Process start-up: parse the environment, build the logger and the runtime, start Probot.
  * Without APP_ID / PRIVATE_KEY, Probot's own setup flow registers the app from app.yml.
  */
+import { existsSync } from "node:fs";
 import { run } from "probot";
 import { loadEnv } from "./config/env.ts";
 import { ConfigError } from "./config/config-error.ts";
@@ -9,6 +10,8 @@ import { createLogger } from "./observability/logger.ts";
 import { createRuntime, octoflowApp } from "./app.ts";
 
 async function main(): Promise<void> {
+  // The setup flow writes credentials to .env; read it before validating (existing variables win).
+  if (existsSync(".env")) process.loadEnvFile(".env");
   let env;
   try {
     env = loadEnv(process.env);
