@@ -4,9 +4,25 @@
 import type { ApplicationFunction, Probot } from "probot";
 import type { Logger } from "pino";
 import type { Env } from "./config/env.ts";
+import { createAgentRunner } from "./agents/agent-runner.ts";
+import { createLateBoundClients, type GitHubClient, type GitHubClients } from "./github/client.ts";
+import { engineRunControl } from "./github/engine-run-control.ts";
+import { createPermissionGate } from "./github/permission-gate.ts";
+import { registerHandlers } from "./github/register-handlers.ts";
+import { repoReaderFor } from "./github/repo-reader.ts";
+import { createRepoSetupLoader } from "./github/repo-setup-loader.ts";
+import type { HandlerDeps } from "./github/start-run.ts";
 import { createHealth, type Health } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { createOpsHandler } from "./observability/ops-handler.ts";
+import { registerReadinessChecks } from "./observability/readiness-checks.ts";
+import { createGitHubProgressSink, type GitHubProgressSink } from "./progress/github-progress-sink.ts";
+import { createQueueFor } from "./queue/create-queue.ts";
+import { openStore } from "./store/open-store.ts";
+import { composeSinks } from "./workflows/compose-sinks.ts";
+import { createEngine, type Engine } from "./workflows/engine.ts";
+import { loadBuiltinTemplates, type LoadedTemplate } from "./workflows/load-template.ts";
+import { systemClock, type AgentRunner, type Clock, type Queue, type RunStore } from "./workflows/ports.ts";
 
 /** Everything the app's handlers need, built once per process (or per test). */
 export interface Runtime {
@@ -14,25 +30,95 @@ export interface Runtime {
   log: Logger;
   metrics: Metrics;
   health: Health;
+  store: RunStore;
+  queue: Queue;
+  engine: Engine;
+  /** Installation clients for work done outside a webhook (bound to Probot when the app loads). */
+  clients: GitHubClients & { bind(auth: (installationId: number) => Promise<GitHubClient>): void };
+  progress: GitHubProgressSink;
+  handlerDeps: HandlerDeps;
+  /** Whether `octoflowApp` starts the queue worker and resumes unfinished runs (default true). */
+  startWorkers: boolean;
   /** Called on shutdown, in reverse order of registration. */
   closers: (() => Promise<void>)[];
 }
 
-export function createRuntime(env: Env, log: Logger, options: { metrics?: Metrics } = {}): Runtime {
+export interface RuntimeOptions {
+  metrics?: Metrics;
+  /** Defaults to `openStore(env)` (SQLite under ./data, or PostgreSQL). */
+  store?: RunStore;
+  /** Defaults to the real agent runner over the configured providers. */
+  agents?: AgentRunner;
+  clock?: Clock;
+  /** Least time between two writes to one progress surface (default 3000 ms). */
+  progressIntervalMs?: number;
+  /** How long a repository's config and templates are cached (default 30 s). */
+  setupTtlMs?: number;
+  builtins?: LoadedTemplate[];
+  startWorkers?: boolean;
+}
+
+/**
+ * Builds the runtime: store, queue, agents, engine (with the GitHub progress sink), handler deps,
+ * readiness checks and closers.
+ *
+ * @example
+ * const runtime = await createRuntime(env, log);
+ * await run(octoflowApp(runtime), { log });
+ */
+export async function createRuntime(env: Env, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const metrics = options.metrics ?? createMetrics();
   const health = createHealth();
-  return { env, log, metrics, health, closers: [] };
+  const clock = options.clock ?? systemClock;
+  const closers: (() => Promise<void>)[] = [];
+
+  const store = options.store ?? (await openStore(env));
+  closers.push(() => store.close());
+  const queue = await createQueueFor(env, store, { log, metrics, clock });
+  closers.push(() => queue.stop());
+
+  const clients = createLateBoundClients();
+  let agents = options.agents;
+  if (!agents) {
+    const service = createAgentRunner({ env, store, repoReaderFor: repoReaderFor(clients), metrics, log, clock });
+    closers.push(() => service.close());
+    registerReadinessChecks(health, { breakerStates: async () => service.breakerStates() });
+    agents = service;
+  }
+  const progress = createGitHubProgressSink({
+    clients,
+    store,
+    clock,
+    log,
+    metrics,
+    ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
+  });
+  const engine = createEngine({ store, queue, agents, progress: composeSinks([progress], log), clock, log, metrics, concurrency: 4 });
+  registerReadinessChecks(health, { store, queue });
+
+  const handlerDeps: HandlerDeps = {
+    store,
+    runs: engineRunControl(engine),
+    setups: createRepoSetupLoader({ builtins: options.builtins ?? loadBuiltinTemplates(), clock, ...(options.setupTtlMs === undefined ? {} : { ttlMs: options.setupTtlMs }) }),
+    gate: createPermissionGate({ store, clock }),
+    clock,
+    log,
+    metrics,
+  };
+  return { env, log, metrics, health, store, queue, engine, clients, progress, handlerDeps, startWorkers: options.startWorkers ?? true, closers };
 }
 
 /**
  * The Probot application function.
  *
  * @example
- * await run(octoflowApp(createRuntime(env, log)), { log });
+ * await run(octoflowApp(await createRuntime(env, log)), { log });
  */
 export function octoflowApp(runtime: Runtime): ApplicationFunction {
-  return (app: Probot, { addHandler }) => {
+  return async (app: Probot, { addHandler }) => {
     addHandler(createOpsHandler({ health: runtime.health, metrics: runtime.metrics }));
+    runtime.clients.bind((installationId) => app.auth(installationId));
+    registerHandlers(app, runtime.handlerDeps);
 
     app.webhooks.onAny(async (event) => {
       const payload = event.payload as { action?: string; repository?: { full_name?: string } };
@@ -45,5 +131,10 @@ export function octoflowApp(runtime: Runtime): ApplicationFunction {
       runtime.metrics.webhooks.inc({ event: error.event?.name ?? "unknown", outcome: "error" });
       runtime.log.error({ err: error, deliveryId: error.event?.id }, "webhook handler failed");
     });
+
+    if (runtime.startWorkers) {
+      await runtime.queue.start(runtime.engine.execute);
+      await runtime.engine.resumeUnfinished();
+    }
   };
 }

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     await run(() => {}, { log });
     return;
   }
-  const runtime = createRuntime(env, log);
+  const runtime = await createRuntime(env, log);
   const server = await run(octoflowApp(runtime), { log });
   const shutdown = async (signal: string) => {
     log.info({ signal }, "shutting down");

@@ -32,6 +32,15 @@ export interface Metrics {
 /** Numeric breaker states exported as `octoflow_circuit_breaker_state`. */
 export const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
 
+/** A circuit breaker's state by name, as reported by `src/resilience` (`breakerStates()`). */
+export type BreakerStateName = keyof typeof BREAKER_STATE;
+
+/** Breaker state per provider, e.g. `{ openai: "closed", anthropic: "open" }`. */
+export type BreakerStates = Record<string, BreakerStateName>;
+
+/** Where observability reads breaker states from (sync or async). */
+export type BreakerStatesSource = () => BreakerStates | Promise<BreakerStates>;
+
 /**
  * Creates a registry with default process metrics and every Octoflow metric.
  *

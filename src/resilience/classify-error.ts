@@ -29,7 +29,7 @@ const CREDENTIAL_HINT: Record<string, string> = {
 };
 
 /** True for errors that mean "the caller cancelled". */
-export function isAbortError(error: unknown): boolean {
+export function isAbortError(error: unknown): error is Error {
   return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
 }
 
@@ -55,6 +55,10 @@ export function classifyError(error: unknown, service: string, now: number = Dat
     return error;
   }
   const http = httpDetails(error);
+  if (http && http.status < 300) {
+    // a 2xx whose body could not be read to the end: the stream was cut
+    return new ExternalServiceError(`${service} stream was interrupted before it finished`, { service, status: http.status, retriable: true, cause: error });
+  }
   if (http) return classifyHttp(http, service, now, error);
   if (isSchemaError(error)) {
     return new NonRetriableError(`${service} returned output that does not match the expected format (${errorName(error)})`, { cause: error });

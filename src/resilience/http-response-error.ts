@@ -23,11 +23,6 @@ export async function httpResponseError(response: Response): Promise<HttpRespons
   response.headers.forEach((value, key) => {
     headers[key.toLowerCase()] = value;
   });
-  let body = "";
-  try {
-    body = await response.text();
-  } catch {
-    body = "";
-  }
+  const body = await response.text().catch(() => "");
   return new HttpResponseError(response.status, headers, body);
 }

@@ -88,6 +88,18 @@ export interface RunPlan {
   inputs: Record<string, string>;
   concurrency: { group: string; cancelInProgress: boolean };
   customRoles: Record<string, CustomRole>;
+  /** Per-run limits from the repo config (`limits:`); the engine enforces them. */
+  limits?: RunLimits;
+}
+
+/** Budgets and parallelism of one run. */
+export interface RunLimits {
+  /** Stop the run (remaining steps skipped, run failed) once its steps used this many tokens. */
+  maxTokensPerRun?: number;
+  /** Stop the run once its steps cost this many US dollars. */
+  maxCostUsdPerRun?: number;
+  /** Steps of this run executing at the same time (overrides the engine's default). */
+  stepConcurrency?: number;
 }
 
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";

@@ -1,0 +1,79 @@
+/**
+ * The `ModelProvider` port: the one small interface every chat-model backend implements
+ * (OpenAI, Anthropic, OpenAI-compatible, all through the Vercel AI SDK). Roles and the runner
+ * speak only this.
+ */
+import type { z } from "zod";
+import type { Usage } from "../workflows/types.ts";
+
+export interface ChatMessage {
+  role: "user" | "assistant";
+  content: string;
+}
+
+/** A tool the model may call. Without `execute`, calls are returned to the caller. */
+export interface ModelTool {
+  description: string;
+  inputSchema: z.ZodType;
+  execute?: (input: unknown, options: { signal: AbortSignal }) => Promise<unknown>;
+}
+
+export interface ToolCallRecord {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface ModelCall {
+  /** The model id without the provider prefix, e.g. `gpt-4.1-mini`. */
+  model: string;
+  system: string;
+  messages: ChatMessage[];
+  /** When set, the answer is structured output validated against this schema (returned as `object`). */
+  schema?: z.ZodType;
+  /** Name of the structured output (some providers use it as guidance). */
+  schemaName?: string;
+  tools?: Record<string, ModelTool>;
+  /** Model ↔ tool round trips allowed when tools execute (default 1: no loop). */
+  maxSteps?: number;
+  maxOutputTokens?: number;
+  signal: AbortSignal;
+  /** Called for every streamed text delta. */
+  onText?: (delta: string) => void;
+}
+
+export interface ModelResult {
+  text: string;
+  /** The validated structured output, when `schema` was given. */
+  object?: unknown;
+  toolCalls: ToolCallRecord[];
+  usage: Usage;
+  finishReason: string;
+}
+
+export interface ModelProvider {
+  /** Provider name: `openai`, `anthropic`, `openai-compatible`. */
+  readonly name: string;
+  /** Streams one call; throws the SDK's / network errors unclassified (resilience classifies). */
+  call(request: ModelCall): Promise<ModelResult>;
+}
+
+/** A `<provider>:<model>` reference. */
+export interface ModelRef {
+  provider: string;
+  model: string;
+}
+
+/**
+ * Parses `<provider>:<model>` (the model part may itself contain colons, e.g. `ollama:llama3:8b`).
+ *
+ * @example
+ * parseModelRef("anthropic:claude-sonnet-4-5"); // { provider: "anthropic", model: "claude-sonnet-4-5" }
+ */
+export function parseModelRef(ref: string): ModelRef {
+  const index = ref.indexOf(":");
+  if (index <= 0 || index === ref.length - 1) {
+    throw new Error(`model "${ref}" must be <provider>:<model>, e.g. openai:gpt-4.1-mini`);
+  }
+  return { provider: ref.slice(0, index).trim(), model: ref.slice(index + 1).trim() };
+}

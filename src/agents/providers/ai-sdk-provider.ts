@@ -1,0 +1,136 @@
+/**
+ * `ModelProvider` over the Vercel AI SDK for `openai` (Responses API by default, Chat Completions
+ * on request), `anthropic` and `openai-compatible` (structured outputs on). The SDK's own retries
+ * are off (`maxRetries: 0`): retries belong to `src/resilience/`. Each provider gets the `fetch`
+ * of its own keep-alive pool.
+ */
+import { createAnthropic } from "@ai-sdk/anthropic";
+import { createOpenAI } from "@ai-sdk/openai";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { Output, stepCountIs, streamText, tool, type LanguageModel, type LanguageModelUsage, type ToolSet } from "ai";
+import { ExternalServiceError } from "../../errors/external-service-error.ts";
+import type { Usage } from "../../workflows/types.ts";
+import type { ModelCall, ModelProvider, ModelResult, ToolCallRecord } from "../model-provider.ts";
+
+export type AiSdkProviderKind = "openai" | "anthropic" | "openai-compatible";
+
+export interface AiSdkProviderOptions {
+  kind: AiSdkProviderKind;
+  apiKey?: string;
+  /** API base, e.g. `https://api.openai.com/v1`; required for `openai-compatible`. */
+  baseURL?: string;
+  fetch: typeof globalThis.fetch;
+  /** OpenAI only: `responses` (default) or `chat` (Chat Completions). */
+  openaiApi?: "responses" | "chat";
+}
+
+/**
+ * Creates a provider.
+ *
+ * @example
+ * const provider = createAiSdkProvider({ kind: "anthropic", apiKey, fetch: pool.fetchFor("anthropic") });
+ * const result = await provider.call({ model: "claude-sonnet-4-5", system, messages, signal });
+ */
+export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
+  const modelFor = languageModelFactory(options);
+  return {
+    name: options.kind,
+    async call(request: ModelCall): Promise<ModelResult> {
+      const tools = toToolSet(request);
+      const providerOptions =
+        options.kind === "anthropic" && request.schema
+          ? { anthropic: { structuredOutputMode: "outputFormat" as const } }
+          : options.kind === "openai" && request.schema
+            ? { openai: { strictJsonSchema: true } }
+            : undefined;
+      const result = streamText({
+        model: modelFor(request.model),
+        system: request.system,
+        messages: request.messages,
+        maxRetries: 0,
+        abortSignal: request.signal,
+        // errors are read from the stream below; the default handler would print the request to stderr
+        onError: () => undefined,
+        ...(request.maxOutputTokens ? { maxOutputTokens: request.maxOutputTokens } : {}),
+        ...(tools ? { tools, stopWhen: stepCountIs(Math.max(1, request.maxSteps ?? 1)) } : {}),
+        ...(request.schema ? { output: Output.object({ schema: request.schema, name: request.schemaName ?? "result" }) } : {}),
+        ...(providerOptions ? { providerOptions } : {}),
+      });
+      let text = "";
+      let streamError: unknown;
+      let finishReason = "unknown";
+      let usage: LanguageModelUsage | undefined;
+      const toolCalls: ToolCallRecord[] = [];
+      for await (const part of result.fullStream) {
+        if (part.type === "text-delta") {
+          text += part.text;
+          request.onText?.(part.text);
+        } else if (part.type === "tool-call") {
+          toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+        } else if (part.type === "error") {
+          streamError ??= part.error;
+        } else if (part.type === "abort") {
+          streamError ??= request.signal.reason ?? new DOMException("The operation was aborted.", "AbortError");
+        } else if (part.type === "finish") {
+          finishReason = part.finishReason;
+          usage = part.totalUsage;
+        }
+      }
+      if (streamError !== undefined) throw streamError;
+      if (request.signal.aborted) throw request.signal.reason;
+      if (finishReason === "interrupted" || finishReason === "unknown") {
+        // the body ended without the provider's closing event (cut connection, proxy error page)
+        throw new ExternalServiceError(`${options.kind} stream ended before the answer was complete`, { service: options.kind, retriable: true });
+      }
+      const out: ModelResult = { text, toolCalls, usage: toUsage(usage), finishReason };
+      if (request.schema) out.object = await result.output;
+      return out;
+    },
+  };
+}
+
+function languageModelFactory(options: AiSdkProviderOptions): (model: string) => LanguageModel {
+  const common = { fetch: options.fetch, ...(options.apiKey ? { apiKey: options.apiKey } : {}), ...(options.baseURL ? { baseURL: options.baseURL } : {}) };
+  switch (options.kind) {
+    case "openai": {
+      const openai = createOpenAI(common);
+      return options.openaiApi === "chat" ? (model) => openai.chat(model) : (model) => openai.responses(model);
+    }
+    case "anthropic": {
+      const anthropic = createAnthropic(common);
+      return (model) => anthropic(model);
+    }
+    case "openai-compatible": {
+      if (!options.baseURL) throw new Error("OPENAI_COMPATIBLE_BASE_URL is required for the openai-compatible provider");
+      const compatible = createOpenAICompatible({
+        name: "openai-compatible",
+        baseURL: options.baseURL,
+        fetch: options.fetch,
+        includeUsage: true,
+        supportsStructuredOutputs: true,
+        ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      });
+      return (model) => compatible.chatModel(model);
+    }
+  }
+}
+
+function toToolSet(request: ModelCall): ToolSet | undefined {
+  if (!request.tools) return undefined;
+  const set: ToolSet = {};
+  for (const [name, t] of Object.entries(request.tools)) {
+    const execute = t.execute;
+    set[name] = execute
+      ? tool({ description: t.description, inputSchema: t.inputSchema, execute: (input: unknown) => execute(input, { signal: request.signal }) })
+      : tool({ description: t.description, inputSchema: t.inputSchema });
+  }
+  return set;
+}
+
+function toUsage(usage: LanguageModelUsage | undefined): Usage {
+  return {
+    inputTokens: usage?.inputTokens ?? 0,
+    outputTokens: usage?.outputTokens ?? 0,
+    cachedTokens: usage?.inputTokenDetails?.cacheReadTokens ?? 0,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * A ProgressSink for the terminal: on a TTY a step table redrawn in place (status, attempts,
+ * duration, tokens, cost); otherwise (CI logs, pipes) one plain line per step transition.
+ * Streaming progress only moves the table; it never floods a log with lines.
+ */
+import type { ProgressSink } from "../workflows/ports.ts";
+import type { RunEvent, RunRecord, StepStatus } from "../workflows/types.ts";
+import type { CliOutput } from "./terminal.ts";
+
+interface StepRow {
+  id: string;
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: number;
+  durationMs?: number;
+  tokens: number;
+  costUsd: number;
+  note?: string;
+}
+
+export interface TerminalProgressOptions {
+  out: CliOutput;
+  /** Force plain lines (`--no-tty`); by default decided by `out.isTTY`. */
+  plain?: boolean;
+  /** Used to show the running time of running steps and to pace redraws. */
+  now?: () => number;
+  /** Minimum time between two redraws caused by streaming progress (default 100 ms). */
+  redrawIntervalMs?: number;
+}
+
+export interface TerminalProgress extends ProgressSink {
+  /** Final status once `run.finished` was seen. */
+  finalStatus(): (RunEvent & { type: "run.finished" }) | undefined;
+}
+
+const ICON: Record<StepStatus, string> = {
+  pending: "·",
+  running: "▸",
+  succeeded: "✓",
+  failed: "✗",
+  skipped: "-",
+  cancelled: "⊘",
+};
+
+/** Formats milliseconds as `850ms`, `12.3s` or `4m05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}s`;
+}
+
+/** Formats a dollar amount with enough precision for cheap model calls. */
+export function formatCost(usd: number): string {
+  if (usd === 0) return "$0";
+  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/**
+ * Creates the terminal renderer.
+ *
+ * @example
+ * const progress = createTerminalProgress({ out: process.stderr });
+ * const engine = createEngine({ ..., progress: fanOut(progress, checkRunReporter) });
+ */
+export function createTerminalProgress(options: TerminalProgressOptions): TerminalProgress {
+  const { out } = options;
+  const now = options.now ?? Date.now;
+  const tty = options.plain !== true && out.isTTY === true;
+  const redrawInterval = options.redrawIntervalMs ?? 100;
+  const rows = new Map<string, StepRow>();
+  let drawnLines = 0;
+  let lastDraw = -Infinity;
+  let finished: (RunEvent & { type: "run.finished" }) | undefined;
+
+  const ensureRows = (run: RunRecord) => {
+    if (rows.size > 0) return;
+    for (const step of run.plan.steps) {
+      rows.set(step.id, { id: step.id, name: step.name || step.id, status: "pending", attempts: 0, tokens: 0, costUsd: 0 });
+    }
+  };
+
+  const line = (text: string) => out.write(`${text}\n`);
+
+  const renderTable = (): string[] => {
+    const list = [...rows.values()];
+    const width = Math.max(4, ...list.map((r) => r.id.length));
+    const lines = list.map((r) => {
+      const duration = r.durationMs ?? (r.startedAt !== undefined && r.status === "running" ? now() - r.startedAt : undefined);
+      const cells = [
+        `${ICON[r.status]} ${r.id.padEnd(width)}`,
+        r.status.padEnd(9),
+        r.attempts > 1 ? `×${r.attempts}` : "  ",
+        (duration === undefined ? "" : formatDuration(duration)).padStart(7),
+        (r.tokens > 0 ? `${r.tokens.toLocaleString("en-US")} tok` : "").padStart(12),
+        r.costUsd > 0 ? formatCost(r.costUsd).padStart(8) : "".padStart(8),
+        r.note ? ` ${r.note}` : "",
+      ];
+      return cells.join("  ").trimEnd();
+    });
+    if (finished) {
+      const s = finished.summary;
+      lines.push(
+        `${finished.status} in ${formatDuration(s.durationMs)} · ${s.succeeded}/${s.steps} steps · ` +
+          `${(s.usage.inputTokens + s.usage.outputTokens).toLocaleString("en-US")} tokens · ${formatCost(s.costUsd)}` +
+          (finished.error ? ` · ${finished.error}` : ""),
+      );
+    }
+    const columns = out.columns && out.columns > 20 ? out.columns - 1 : undefined;
+    return columns ? lines.map((l) => (l.length > columns ? `${l.slice(0, columns - 1)}…` : l)) : lines;
+  };
+
+  const redraw = () => {
+    const lines = renderTable();
+    let text = drawnLines > 0 ? `\x1b[${drawnLines}A` : "";
+    for (const l of lines) text += `\x1b[2K${l}\n`;
+    out.write(text);
+    drawnLines = lines.length;
+    lastDraw = now();
+  };
+
+  const plainLine = (event: RunEvent) => {
+    switch (event.type) {
+      case "run.started":
+        return;
+      case "step.started":
+        line(`▸ ${event.stepId} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`);
+        return;
+      case "step.retrying":
+        line(`↻ ${event.stepId} failed (${oneLine(event.error)}); retrying in ${formatDuration(event.delayMs)}`);
+        return;
+      case "step.finished": {
+        const row = rows.get(event.stepId);
+        const extras = [formatDuration(event.durationMs)];
+        if (row && row.tokens > 0) extras.push(`${row.tokens.toLocaleString("en-US")} tokens`);
+        if (row && row.costUsd > 0) extras.push(formatCost(row.costUsd));
+        line(`${ICON[event.status]} ${event.stepId} ${event.status} in ${extras.join(" · ")}${event.error ? `: ${oneLine(event.error)}` : ""}`);
+        return;
+      }
+      case "run.finished":
+        line(renderTable().at(-1) ?? event.status);
+        return;
+      case "step.progress":
+        return;
+    }
+  };
+
+  return {
+    emit(event, run) {
+      ensureRows(run);
+      const row = "stepId" in event ? rows.get(event.stepId) : undefined;
+      switch (event.type) {
+        case "step.started":
+          if (row) {
+            Object.assign(row, { status: "running", attempts: event.attempt, startedAt: event.at, tokens: 0 });
+            delete row.note;
+          }
+          break;
+        case "step.progress":
+          if (row) {
+            row.tokens = event.tokens;
+            if (event.message) row.note = oneLine(event.message).slice(0, 60);
+          }
+          break;
+        case "step.retrying":
+          if (row) row.note = `retrying: ${oneLine(event.error).slice(0, 50)}`;
+          break;
+        case "step.finished":
+          if (row) {
+            row.status = event.status;
+            row.attempts = event.attempts;
+            row.durationMs = event.durationMs;
+            if (event.output) {
+              row.tokens = event.output.usage.inputTokens + event.output.usage.outputTokens;
+              row.costUsd = event.output.costUsd;
+            }
+            if (event.error) row.note = oneLine(event.error).slice(0, 80);
+            else delete row.note;
+          }
+          break;
+        case "run.finished":
+          finished = event;
+          break;
+        case "run.started":
+          break;
+      }
+      if (!tty) {
+        plainLine(event);
+        return;
+      }
+      if (event.type === "step.progress" && now() - lastDraw < redrawInterval) return;
+      redraw();
+    },
+    finalStatus: () => finished,
+  };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

@@ -1,0 +1,122 @@
+/**
+ * `.github/octoflow.yml`: per-repository configuration, read from the default branch.
+ * Every field is optional; an absent file means all defaults. zod is the single source of truth,
+ * and `schema/octoflow-config.schema.json` is generated from it.
+ */
+import { z } from "zod";
+import { parseYamlWithSchema } from "./load-yaml.ts";
+import { identifier, modelRef, rolesSchema, workflowName } from "./template-schema.ts";
+
+export const REPO_CONFIG_PATH = ".github/octoflow.yml";
+export const REPO_WORKFLOWS_DIR = ".github/octoflow/workflows";
+
+const glob = z.string().min(1).max(500);
+const price = z.strictObject({
+  inputPerMTok: z.number().min(0).describe("US dollars per million input tokens"),
+  outputPerMTok: z.number().min(0).describe("US dollars per million output tokens"),
+  cachedPerMTok: z.number().min(0).default(0).describe("US dollars per million cached input tokens"),
+});
+
+export const repoConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    defaultWorkflow: workflowName.default("feature-development").describe("Workflow started by the `octoflow` label and a bare `/octoflow` command"),
+    labels: z
+      .record(z.string().min(1).max(100), workflowName)
+      .default({})
+      .describe("Label → workflow. `octoflow` → defaultWorkflow and `octoflow:<name>` → <name> are implicit"),
+    commands: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "must be a lower-case word"), workflowName)
+      .default({})
+      .describe("Command alias → workflow, e.g. `fix: bug-fix` makes `/octoflow fix` start bug-fix"),
+    review: z
+      .strictObject({
+        auto: z.boolean().default(true).describe("Review pull requests automatically when opened or updated"),
+        workflow: workflowName.default("code-review"),
+        skipDrafts: z.boolean().default(true),
+        paths: z
+          .strictObject({
+            include: z.array(glob).max(100).default([]).describe("Only review when a changed file matches one of these globs (empty: all)"),
+            exclude: z.array(glob).max(100).default([]).describe("Ignore changed files matching these globs"),
+          })
+          .default({ include: [], exclude: [] }),
+        maxFiles: z.number().int().min(1).max(10_000).default(100).describe("Skip the automatic review above this many changed files"),
+        maxChangedLines: z.number().int().min(1).max(1_000_000).default(5000).describe("Skip the automatic review above this many changed lines"),
+      })
+      .default({ auto: true, workflow: "code-review", skipDrafts: true, paths: { include: [], exclude: [] }, maxFiles: 100, maxChangedLines: 5000 }),
+    trust: z
+      .strictObject({
+        minPermission: z.enum(["write", "maintain", "admin"]).default("write").describe("Least repository permission of a user who may start runs"),
+        allowBots: z.array(z.string().min(1).max(100)).max(50).default([]).describe("Bot logins allowed to start runs, e.g. dependabot[bot]"),
+      })
+      .default({ minPermission: "write", allowBots: [] }),
+    models: z
+      .strictObject({
+        default: modelRef.optional().describe("Model for every step without a more specific choice"),
+        roles: z.record(identifier, modelRef).default({}).describe("Role → model"),
+      })
+      .default({ roles: {} }),
+    roles: rolesSchema.default({}),
+    limits: z
+      .strictObject({
+        maxTokensPerRun: z.number().int().min(1).optional().describe("Stop a run once its steps used this many tokens"),
+        maxCostUsdPerRun: z.number().positive().optional().describe("Stop a run once its steps cost this much"),
+        stepConcurrency: z.number().int().min(1).max(32).optional().describe("Steps of one run executing at the same time"),
+      })
+      .default({}),
+    prices: z.record(z.string().min(1).max(200), price).default({}).describe("Model (`provider:model`) → price, for models the built-in table does not know"),
+  })
+  .describe("Octoflow repository configuration (.github/octoflow.yml)");
+
+export type RepoConfig = z.output<typeof repoConfigSchema>;
+export type RepoConfigInput = z.input<typeof repoConfigSchema>;
+
+/** The configuration of a repository without `.github/octoflow.yml`. */
+export function defaultRepoConfig(): RepoConfig {
+  return repoConfigSchema.parse({});
+}
+
+/**
+ * Parses `.github/octoflow.yml`. An empty file (or only comments) means all defaults.
+ * Throws a ConfigError whose problems read `file:line: key.path: message`.
+ *
+ * @example
+ * const config = parseRepoConfig(await reader.readFile(REPO_CONFIG_PATH, branch) ?? "", REPO_CONFIG_PATH);
+ */
+export function parseRepoConfig(content: string, file = REPO_CONFIG_PATH): RepoConfig {
+  return parseYamlWithSchema(repoConfigSchema, content, file, { emptyValue: {} });
+}
+
+/**
+ * The workflow a label starts, or undefined. `octoflow` → defaultWorkflow, `octoflow:<name>` → name,
+ * and explicit `labels` entries win.
+ */
+export function workflowForLabel(config: RepoConfig, label: string): string | undefined {
+  const explicit = config.labels[label];
+  if (explicit) return explicit;
+  if (label === "octoflow") return config.defaultWorkflow;
+  const match = /^octoflow:([a-z0-9][a-z0-9._-]{0,63})$/.exec(label);
+  return match?.[1];
+}
+
+/** The workflow a `/octoflow <command>` starts: an alias from `commands`, else the command itself. */
+export function workflowForCommand(config: RepoConfig, command: string | undefined): string {
+  if (command === undefined || command === "") return config.defaultWorkflow;
+  return config.commands[command] ?? command;
+}
+
+/**
+ * Checks that every workflow the config names exists; returns one problem line per unknown name.
+ */
+export function checkRepoConfigWorkflows(config: RepoConfig, known: Iterable<string>, file = REPO_CONFIG_PATH): string[] {
+  const names = new Set(known);
+  const problems: string[] = [];
+  const check = (path: string, name: string) => {
+    if (!names.has(name)) problems.push(`${file}: ${path}: unknown workflow "${name}" (known: ${[...names].sort().join(", ")})`);
+  };
+  check("defaultWorkflow", config.defaultWorkflow);
+  check("review.workflow", config.review.workflow);
+  for (const [label, name] of Object.entries(config.labels)) check(`labels.${label}`, name);
+  for (const [command, name] of Object.entries(config.commands)) check(`commands.${command}`, name);
+  return problems;
+}

@@ -1,0 +1,28 @@
+/**
+ * Adapts the workflow engine to the narrow `RunControl` the GitHub edge uses.
+ */
+import { ConfigError } from "../config/config-error.ts";
+import type { Engine } from "../workflows/engine.ts";
+import type { RunControl } from "./run-control.ts";
+
+/**
+ * @example
+ * const runs = engineRunControl(engine);
+ * await runs.retry(runId); // false when the run cannot be retried (still active, succeeded, …)
+ */
+export function engineRunControl(engine: Pick<Engine, "start" | "cancel" | "retry">): RunControl {
+  return {
+    start: (plan, trigger) => engine.start(plan, trigger),
+    cancel: (runId, reason) => engine.cancel(runId, reason),
+    async retry(runId) {
+      try {
+        await engine.retry(runId);
+        return true;
+      } catch (error) {
+        // The engine explains why a retry is impossible with a ConfigError; the caller answers the user.
+        if (error instanceof ConfigError) return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Applies a finished run's outputs, once: `pull_request` steps → commits + draft PR, `review` steps →
+ * one review, `comment` steps → text for the sticky comment. Reads the step outputs from the store,
+ * so it works the same after a resume on another replica. Every side effect is guarded by a marker.
+ */
+import { scrubSecrets } from "../../observability/logger.ts";
+import type { Finding, RunRecord, StepRecord } from "../../workflows/types.ts";
+import { publishPullRequest, type OutputDeps, type ProducedStep, type PullRequestResult } from "./pull-request-output.ts";
+import { publishReview, type ReviewResult } from "./review-output.ts";
+
+export interface AppliedOutputs {
+  pullRequest?: PullRequestResult;
+  review?: ReviewResult;
+  /** Texts of `comment` steps. */
+  results: { step: string; text: string }[];
+  /** Problems worth telling the user (edits refused or not applied, an output that failed). */
+  notes: string[];
+  /** Number of review findings the run produced (new or repeated). */
+  findings: number;
+}
+
+/** Marker holding the last head SHA a review run covered for a pull request. */
+export function reviewedShaKey(owner: string, repo: string, pull: number): string {
+  return `reviewed:${owner}/${repo}#${pull}`;
+}
+
+/**
+ * @example
+ * const applied = await applyOutputs({ octokit, store, log }, run, await store.getSteps(run.id));
+ */
+export async function applyOutputs(deps: OutputDeps, run: RunRecord, records: StepRecord[]): Promise<AppliedOutputs> {
+  const applied: AppliedOutputs = { results: [], notes: [], findings: 0 };
+  if (run.status === "cancelled") return applied;
+  const byId = new Map(records.map((r) => [String(r.stepId), r]));
+  const produced: ProducedStep[] = [];
+  const findings: Finding[] = [];
+  const reviewTexts: string[] = [];
+  for (const step of run.plan.steps) {
+    const record = byId.get(String(step.id));
+    if (record?.status !== "succeeded" || !record.output) continue;
+    const output = record.output;
+    switch (step.output) {
+      case "pull_request":
+        if ((output.edits?.length ?? 0) > 0) produced.push({ step, output });
+        break;
+      case "review":
+        findings.push(...(output.findings ?? []));
+        reviewTexts.push(output.text);
+        break;
+      case "comment":
+        applied.results.push({ step: step.name || String(step.id), text: scrubSecrets(output.text).slice(0, 30_000) });
+        break;
+      case "none":
+        break;
+    }
+  }
+  applied.findings = findings.length;
+  const { owner, name: repo } = run.trigger.repo;
+
+  if (produced.length > 0) {
+    try {
+      const pr = await publishPullRequest(deps, run, produced);
+      if (pr) {
+        applied.pullRequest = pr;
+        applied.notes.push(...pr.notes);
+      } else applied.notes.push("No file could be changed, so no pull request was opened.");
+    } catch (error) {
+      deps.log.error({ err: error, runId: run.id }, "pull request output failed");
+      applied.notes.push("The pull request could not be created or updated (GitHub refused the change); see the app logs.");
+    }
+  }
+  const hasReviewStep = run.plan.steps.some((s) => s.output === "review");
+  if (hasReviewStep && run.trigger.isPullRequest) {
+    try {
+      const review = await publishReview(deps, run, findings, reviewTexts);
+      if (review) applied.review = review;
+      const headSha = run.trigger.pullRequest?.headSha;
+      if (run.status === "succeeded" && headSha) await deps.store.setMarker(reviewedShaKey(owner, repo, run.trigger.number), headSha);
+    } catch (error) {
+      deps.log.error({ err: error, runId: run.id }, "review output failed");
+      applied.notes.push("The review could not be posted (GitHub refused it); see the app logs.");
+    }
+  } else if (hasReviewStep && findings.length > 0) {
+    applied.results.push({
+      step: "Findings",
+      text: findings.map((f) => `- \`${f.path}:${f.line}\` **${f.severity}** ${f.body.replace(/\n+/g, " ")}`).join("\n").slice(0, 30_000),
+    });
+  }
+  return applied;
+}

@@ -1,0 +1,109 @@
+/**
+ * `review` output: one pull-request review per run. Findings on lines of the diff become inline
+ * comments (with a ```suggestion block when the finding carries a fix); findings elsewhere are
+ * listed in the review body. Every finding is fingerprinted (path, side, the text of its line,
+ * its body) and remembered per pull request, so nothing is said twice across pushes.
+ */
+import { createHash } from "node:crypto";
+import type { Finding, RunRecord } from "../../workflows/types.ts";
+import type { OutputDeps } from "./pull-request-output.ts";
+import { lineText, parsePatch, placeInDiff, type FileDiff } from "./diff-map.ts";
+
+/** At most this many inline comments per review; the rest go to the body. */
+export const MAX_INLINE_COMMENTS = 50;
+const MAX_FILES = 3000;
+
+export interface ReviewResult {
+  url?: string;
+  /** New findings posted (inline + body). */
+  posted: number;
+  inline: number;
+  /** Findings skipped because an earlier review already said them. */
+  repeated: number;
+}
+
+const SEVERITY = { critical: "🔴 critical", major: "🟠 major", minor: "🟡 minor", info: "🔵 info" } as const;
+
+/** Stable identity of a finding across pushes (line numbers shift; the line's text does not). */
+export function fingerprint(finding: Finding, text: string): string {
+  const norm = (s: string) => s.replace(/\s+/g, " ").trim().toLowerCase();
+  return createHash("sha256")
+    .update([finding.path, finding.side, norm(text), norm(finding.body), norm(finding.suggestion ?? "")].join("\u0000"))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+function commentBody(finding: Finding, fp: string, withSuggestion: boolean): string {
+  const parts = [`**${SEVERITY[finding.severity]}** ${finding.body}`];
+  if (withSuggestion && finding.suggestion !== undefined) parts.push("", "```suggestion", finding.suggestion.replace(/\n$/, ""), "```");
+  parts.push("", `<!-- octoflow:fp:${fp} -->`);
+  return parts.join("\n");
+}
+
+async function diffFiles(deps: OutputDeps, owner: string, repo: string, pull: number): Promise<Map<string, FileDiff>> {
+  const files = new Map<string, FileDiff>();
+  for await (const response of deps.octokit.paginate.iterator(deps.octokit.rest.pulls.listFiles, { owner, repo, pull_number: pull, per_page: 100 })) {
+    for (const f of response.data) if (f.patch) files.set(f.filename, parsePatch(f.filename, f.patch));
+    if (files.size >= MAX_FILES) break;
+  }
+  return files;
+}
+
+/**
+ * Posts the run's review (once per run; a second call for the same run does nothing).
+ *
+ * @param texts summaries of the review steps, shown at the top of the review body
+ */
+export async function publishReview(deps: OutputDeps, run: RunRecord, findings: Finding[], texts: string[]): Promise<ReviewResult | undefined> {
+  const { owner, name: repo } = run.trigger.repo;
+  const pull = run.trigger.number;
+  if (!run.trigger.isPullRequest) return undefined;
+  const reviewKey = `review:${run.id}`;
+  const existing = await deps.store.getMarker(reviewKey);
+  if (existing) return { url: existing, posted: 0, inline: 0, repeated: 0 };
+
+  const headSha = run.trigger.pullRequest?.headSha ?? (await deps.octokit.rest.pulls.get({ owner, repo, pull_number: pull })).data.head.sha;
+  const files = await diffFiles(deps, owner, repo, pull);
+  const comments: { path: string; line: number; side: "LEFT" | "RIGHT"; start_line?: number; start_side?: "LEFT" | "RIGHT"; body: string }[] = [];
+  const elsewhere: string[] = [];
+  const fresh: string[] = [];
+  let repeated = 0;
+  const seen = new Set<string>();
+  for (const finding of findings) {
+    const fp = fingerprint(finding, lineText(files, finding));
+    if (seen.has(fp) || (await deps.store.getMarker(`fp:${owner}/${repo}#${pull}:${fp}`))) {
+      repeated++;
+      continue;
+    }
+    seen.add(fp);
+    fresh.push(fp);
+    const placement = comments.length < MAX_INLINE_COMMENTS ? placeInDiff(files, finding) : undefined;
+    if (placement) {
+      comments.push({
+        path: placement.path,
+        line: placement.line,
+        side: placement.side,
+        ...(placement.startLine === undefined ? {} : { start_line: placement.startLine, start_side: placement.side }),
+        body: commentBody(finding, fp, placement.side === "RIGHT"),
+      });
+    } else {
+      const where = `\`${finding.path}:${finding.startLine !== undefined ? `${finding.startLine}-` : ""}${finding.line}\``;
+      elsewhere.push(`- ${where} **${SEVERITY[finding.severity]}** ${finding.body.replace(/\n+/g, " ")} <!-- octoflow:fp:${fp} -->`);
+    }
+  }
+  const summary = texts.filter((t) => t.trim() !== "").join("\n\n");
+  if (fresh.length === 0 && (summary === "" || repeated > 0)) {
+    await deps.store.setMarker(reviewKey, "none");
+    return { posted: 0, inline: 0, repeated };
+  }
+  const body = [
+    `<!-- octoflow:review:${run.id} -->`,
+    `**Octoflow review** (${run.workflow}): ${fresh.length} new finding${fresh.length === 1 ? "" : "s"}${repeated ? `, ${repeated} already reported earlier` : ""}.`,
+    ...(summary ? ["", summary.slice(0, 20_000)] : []),
+    ...(elsewhere.length > 0 ? ["", "**Outside the diff:**", "", ...elsewhere] : []),
+  ].join("\n");
+  const { data } = await deps.octokit.rest.pulls.createReview({ owner, repo, pull_number: pull, commit_id: headSha, event: "COMMENT", body: body.slice(0, 65_000), comments });
+  for (const fp of fresh) await deps.store.setMarker(`fp:${owner}/${repo}#${pull}:${fp}`, String(run.id));
+  await deps.store.setMarker(reviewKey, data.html_url);
+  return { url: data.html_url, posted: fresh.length, inline: comments.length, repeated };
+}

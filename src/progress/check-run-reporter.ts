@@ -1,0 +1,123 @@
+/**
+ * The run's check run: created `in_progress` when the run starts (or found again by the id stored on
+ * the run / a marker), updated with the step table and the streaming tail, completed with the
+ * right conclusion and a Retry button when it failed.
+ */
+import type { Logger } from "pino";
+import type { GitHubClient } from "../github/client.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { RunStore } from "../workflows/ports.ts";
+import type { RunRecord } from "../workflows/types.ts";
+import { renderCheckRunSummary, renderCheckRunText, renderTitle } from "./render.ts";
+import type { RunView } from "./run-view.ts";
+
+export interface SurfaceContext {
+  octokit: GitHubClient;
+  owner: string;
+  repo: string;
+  run: RunRecord;
+  view: RunView;
+  store: RunStore;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface Surface {
+  /** Creates or finds the surface (idempotent). */
+  open(): Promise<void>;
+  /** Writes the current view (called through a coalescer). */
+  write(): Promise<void>;
+  /** The final write. */
+  finish(): Promise<void>;
+}
+
+/** Button identifiers on the check run (≤ 20 characters each), handled by `on-check-run-requested-action.ts`. */
+export const CHECK_RUN_ACTIONS = {
+  cancel: { label: "Cancel", description: "Cancel this Octoflow run", identifier: "cancel" },
+  retry: { label: "Retry", description: "Re-run the failed steps", identifier: "retry" },
+} as const;
+
+/** `Octoflow: <workflow>` — the check run's name. */
+export function checkRunName(workflow: string): string {
+  return `Octoflow: ${workflow}`.slice(0, 100);
+}
+
+export function checkRunMarkerKey(runId: string): string {
+  return `checkrun:${runId}`;
+}
+
+/** The commit a run's check run is attached to: the PR head, else the default branch head. */
+async function headShaFor(ctx: SurfaceContext): Promise<string> {
+  const pr = ctx.run.trigger.pullRequest;
+  if (pr?.headSha) return pr.headSha;
+  const { data } = await ctx.octokit.rest.git.getRef({ owner: ctx.owner, repo: ctx.repo, ref: `heads/${ctx.run.trigger.repo.defaultBranch}` });
+  return data.object.sha;
+}
+
+function conclusionOf(view: RunView, findings: number): "success" | "failure" | "cancelled" | "neutral" {
+  if (view.status === "failed") return "failure";
+  if (view.status === "cancelled") return "cancelled";
+  return findings > 0 ? "neutral" : "success";
+}
+
+/**
+ * @param findings returns how many review findings the run produced (neutral conclusion when > 0)
+ */
+export function createCheckRunSurface(ctx: SurfaceContext, findings: () => number): Surface {
+  let id: number | undefined = ctx.run.checkRunId;
+  let last = "";
+
+  const patch = async (body: Record<string, unknown>) => {
+    if (id === undefined) return;
+    const key = JSON.stringify(body);
+    if (key === last) return;
+    last = key;
+    ctx.metrics.githubWrites.inc({ surface: "check_run" });
+    await ctx.octokit.rest.checks.update({ owner: ctx.owner, repo: ctx.repo, check_run_id: id, ...body });
+  };
+
+  const output = () => {
+    const text = renderCheckRunText(ctx.view);
+    return { title: renderTitle(ctx.view).slice(0, 255), summary: renderCheckRunSummary(ctx.view), ...(text ? { text } : {}) };
+  };
+
+  return {
+    async open() {
+      if (id === undefined) {
+        const marker = await ctx.store.getMarker(checkRunMarkerKey(ctx.view.runId));
+        if (marker) id = Number(marker);
+      }
+      if (id !== undefined) return;
+      const headSha = await headShaFor(ctx);
+      ctx.metrics.githubWrites.inc({ surface: "check_run" });
+      const { data } = await ctx.octokit.rest.checks.create({
+        owner: ctx.owner,
+        repo: ctx.repo,
+        name: checkRunName(ctx.view.workflow),
+        head_sha: headSha,
+        external_id: ctx.view.runId,
+        status: "in_progress",
+        started_at: new Date(ctx.run.startedAt ?? Date.now()).toISOString(),
+        output: output(),
+        actions: [CHECK_RUN_ACTIONS.cancel],
+      });
+      const stored = await ctx.store.putMarkerIfAbsent(checkRunMarkerKey(ctx.view.runId), String(data.id));
+      id = Number(stored);
+      if (data.html_url && id === data.id) ctx.view.links.checkRun = data.html_url;
+      await ctx.store.updateRun(ctx.run.id, { checkRunId: id });
+    },
+    async write() {
+      await patch({ status: "in_progress", output: output(), actions: [CHECK_RUN_ACTIONS.cancel] });
+    },
+    async finish() {
+      const conclusion = conclusionOf(ctx.view, findings());
+      await patch({
+        status: "completed",
+        conclusion,
+        completed_at: new Date().toISOString(),
+        output: output(),
+        actions: ctx.view.status === "failed" ? [CHECK_RUN_ACTIONS.retry] : [],
+      });
+    },
+  };
+}

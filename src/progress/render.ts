@@ -1,0 +1,124 @@
+/**
+ * Markdown rendering of a run for the check run and the sticky comment, within GitHub's limits.
+ */
+import { scrubSecrets } from "../observability/logger.ts";
+import type { StepStatus } from "../workflows/types.ts";
+import type { RunView } from "./run-view.ts";
+
+/** GitHub's limits: check-run `output.summary` / `output.text` and issue-comment bodies. */
+export const CHECK_RUN_TEXT_LIMIT = 65_535;
+export const COMMENT_LIMIT = 65_536;
+
+const STATUS_ICON: Record<StepStatus, string> = {
+  pending: "⏳ pending",
+  running: "🔄 running",
+  succeeded: "✅ succeeded",
+  failed: "❌ failed",
+  skipped: "⏭️ skipped",
+  cancelled: "🚫 cancelled",
+};
+
+/** The hidden marker that identifies a run's sticky comment. */
+export function stickyMarker(runId: string): string {
+  return `<!-- octoflow:run:${runId} -->`;
+}
+
+/** Escapes text for a markdown table cell. */
+export function cell(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ").replace(/</g, "&lt;");
+}
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return "–";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} m ${Math.round(s % 60)} s`;
+}
+
+export function formatCost(usd: number): string {
+  return usd === 0 ? "–" : `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}`;
+}
+
+/** The step table: status, duration, attempts, tokens, cost. */
+export function renderStepTable(view: RunView): string {
+  const rows = view.steps.map(
+    (s) =>
+      `| ${cell(s.name)} | ${STATUS_ICON[s.status]} | ${formatDuration(s.durationMs)} | ${s.attempts || "–"} | ${s.tokens ? s.tokens.toLocaleString("en-US") : "–"} | ${formatCost(s.costUsd)} |`,
+  );
+  return ["| step | status | duration | attempts | tokens | cost |", "|---|---|---|---|---|---|", ...rows].join("\n");
+}
+
+const RUN_STATUS_TEXT = {
+  queued: "⏳ queued",
+  running: "🔄 running",
+  succeeded: "✅ succeeded",
+  failed: "❌ failed",
+  cancelled: "🚫 cancelled",
+} as const;
+
+/** One-line headline, e.g. `bug-fix — 🔄 running (2/5 steps done)`. */
+export function renderTitle(view: RunView): string {
+  const done = view.steps.filter((s) => s.status !== "pending" && s.status !== "running").length;
+  return `${view.workflow} — ${RUN_STATUS_TEXT[view.status]} (${done}/${view.steps.length} steps done)`;
+}
+
+function renderProblems(view: RunView): string[] {
+  const out: string[] = [];
+  if (view.error) out.push("", "**What went wrong:**", "", quote(scrubSecrets(view.error)));
+  const failed = view.steps.filter((s) => s.error && (s.status === "failed" || s.status === "running"));
+  for (const s of failed) out.push("", `**${cell(s.name)}:** ${cell(scrubSecrets(s.error ?? "").slice(0, 2000))}`);
+  if (view.status === "failed") out.push("", "Comment `/octoflow retry` (or use the check run's **Retry** button) to re-run the failed steps.");
+  for (const note of view.notes) out.push("", `> [!NOTE]\n> ${cell(note)}`);
+  return out;
+}
+
+function quote(text: string): string {
+  return text
+    .slice(0, 4000)
+    .split("\n")
+    .map((l) => `> ${l}`)
+    .join("\n");
+}
+
+/** The check run's `output.summary`: the table, totals and problems. */
+export function renderCheckRunSummary(view: RunView): string {
+  const lines = [renderStepTable(view), "", `Total cost: ${formatCost(view.costUsd)}${view.durationMs === undefined ? "" : ` · wall time ${formatDuration(view.durationMs)}`}`];
+  if (view.links.pullRequest) lines.push("", `Pull request: ${view.links.pullRequest}`);
+  if (view.links.review) lines.push("", `Review: ${view.links.review}`);
+  lines.push(...renderProblems(view));
+  return truncate(lines.join("\n"), CHECK_RUN_TEXT_LIMIT);
+}
+
+/** The check run's `output.text`: the live tail of the streaming output. */
+export function renderCheckRunText(view: RunView): string {
+  if (!view.tail) return "";
+  const tail = scrubSecrets(view.tail).replace(/```/g, "ˋˋˋ");
+  return truncate(`Latest output${view.tailStep ? ` of **${cell(view.tailStep)}**` : ""}:\n\n\`\`\`\n${tail}\n\`\`\``, CHECK_RUN_TEXT_LIMIT);
+}
+
+/** The sticky comment: marker, headline, table, links, results and problems. */
+export function renderStickyComment(view: RunView): string {
+  const lines = [stickyMarker(view.runId), `### Octoflow: ${renderTitle(view)}`, "", renderStepTable(view)];
+  const links = [
+    view.links.checkRun ? `[check run](${view.links.checkRun})` : undefined,
+    view.links.pullRequest ? `[pull request](${view.links.pullRequest})` : undefined,
+    view.links.review ? `[review](${view.links.review})` : undefined,
+  ].filter((l): l is string => l !== undefined);
+  if (links.length > 0) lines.push("", links.join(" · "));
+  lines.push(...renderProblems(view));
+  for (const result of view.results) lines.push("", `<details open><summary>${cell(result.step)}</summary>`, "", scrubSecrets(result.text), "", "</details>");
+  return truncate(lines.join("\n"), COMMENT_LIMIT);
+}
+
+/** Cuts text to `limit` characters (UTF-16 units), ending with a note saying so. */
+export function truncate(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  let cut = Math.max(0, limit - 200);
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--;
+  const head = text.slice(0, cut);
+  const note = `\n\n… (truncated: ${(text.length - cut).toLocaleString("en-US")} more characters not shown)`;
+  const openFences = (head.match(/^```/gm) ?? []).length % 2 === 1;
+  return `${head}${openFences ? "\n```" : ""}${note}`.slice(0, limit);
+}

@@ -1,0 +1,130 @@
+/**
+ * The state a progress surface shows for one run, folded from engine events (or rebuilt from the
+ * store when a run resumes on another replica).
+ */
+import type { RunEvent, RunRecord, RunStatus, StepRecord, StepStatus } from "../workflows/types.ts";
+
+export interface StepView {
+  id: string;
+  name: string;
+  role: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: number;
+  durationMs?: number;
+  tokens: number;
+  costUsd: number;
+  error?: string;
+}
+
+export interface RunView {
+  runId: string;
+  workflow: string;
+  status: RunStatus;
+  steps: StepView[];
+  /** The last streamed text, and the step it came from. */
+  tail: string;
+  tailStep?: string;
+  error?: string;
+  costUsd: number;
+  durationMs?: number;
+  links: { checkRun?: string; pullRequest?: string; review?: string };
+  /** Texts of `comment`-output steps, shown in the sticky comment. */
+  results: { step: string; text: string }[];
+  /** Notes about outputs (e.g. an edit that could not be applied). */
+  notes: string[];
+}
+
+/** A view of a run before any event (all steps pending), or rebuilt from stored step records. */
+export function createRunView(run: RunRecord, records: StepRecord[] = []): RunView {
+  const byId = new Map(records.map((r) => [String(r.stepId), r]));
+  return {
+    runId: String(run.id),
+    workflow: run.workflow,
+    status: run.status,
+    steps: run.plan.steps.map((s) => {
+      const r = byId.get(String(s.id));
+      const usage = r?.output?.usage;
+      return {
+        id: String(s.id),
+        name: s.name || String(s.id),
+        role: s.role,
+        status: r?.status ?? "pending",
+        attempts: r?.attempts ?? 0,
+        ...(r?.startedAt === undefined ? {} : { startedAt: r.startedAt }),
+        ...(r?.startedAt !== undefined && r.finishedAt !== undefined ? { durationMs: r.finishedAt - r.startedAt } : {}),
+        tokens: usage ? usage.inputTokens + usage.outputTokens : 0,
+        costUsd: r?.output?.costUsd ?? 0,
+        ...(r?.error === undefined ? {} : { error: r.error }),
+      };
+    }),
+    tail: "",
+    ...(run.error === undefined ? {} : { error: run.error }),
+    costUsd: 0,
+    links: {},
+    results: [],
+    notes: [],
+  };
+}
+
+function stepOf(view: RunView, id: string): StepView {
+  let step = view.steps.find((s) => s.id === id);
+  if (!step) {
+    step = { id, name: id, role: "", status: "pending", attempts: 0, tokens: 0, costUsd: 0 };
+    view.steps.push(step);
+  }
+  return step;
+}
+
+/** Folds one engine event into the view (mutates and returns it). */
+export function applyEvent(view: RunView, event: RunEvent): RunView {
+  switch (event.type) {
+    case "run.started":
+      view.status = "running";
+      break;
+    case "step.started": {
+      const step = stepOf(view, String(event.stepId));
+      step.status = "running";
+      step.attempts = event.attempt;
+      step.startedAt ??= event.at;
+      delete step.error;
+      if (view.status === "queued") view.status = "running";
+      break;
+    }
+    case "step.progress": {
+      const step = stepOf(view, String(event.stepId));
+      step.tokens = Math.max(step.tokens, event.tokens);
+      view.tail = event.tail;
+      view.tailStep = step.name;
+      break;
+    }
+    case "step.retrying": {
+      const step = stepOf(view, String(event.stepId));
+      step.attempts = event.attempt;
+      step.error = event.error;
+      break;
+    }
+    case "step.finished": {
+      const step = stepOf(view, String(event.stepId));
+      step.status = event.status;
+      step.attempts = event.attempts;
+      step.durationMs = event.durationMs;
+      if (event.output) {
+        step.tokens = event.output.usage.inputTokens + event.output.usage.outputTokens;
+        step.costUsd = event.output.costUsd;
+      }
+      if (event.error === undefined) delete step.error;
+      else step.error = event.error;
+      break;
+    }
+    case "run.finished":
+      view.status = event.status;
+      view.durationMs = event.summary.durationMs;
+      view.costUsd = event.summary.costUsd;
+      if (event.error !== undefined) view.error = event.error;
+      else if (event.status === "succeeded") delete view.error;
+      break;
+  }
+  view.costUsd = Math.max(view.costUsd, view.steps.reduce((sum, s) => sum + s.costUsd, 0));
+  return view;
+}

@@ -1,0 +1,160 @@
+/**
+ * The embedded queue (D3): an in-process worker pool over the store's job table. Jobs survive a
+ * restart because they live in the store; a worker holds a lease it renews while the job runs, so a
+ * job whose process died is claimed again once its lease expires.
+ */
+import { randomUUID } from "node:crypto";
+import { pino, type Logger } from "pino";
+import type { Metrics } from "../observability/metrics.ts";
+import { systemClock, type Clock, type JobHandler, type Queue, type RunStore } from "../workflows/ports.ts";
+import type { RunId } from "../workflows/types.ts";
+
+export interface EmbeddedQueueOptions {
+  store: RunStore;
+  clock?: Clock;
+  log?: Logger;
+  metrics?: Metrics;
+  /** Jobs (runs) executing at the same time in this process (default 4). */
+  concurrency?: number;
+  /** Lease length; renewed every third of it while the job runs (default 30 s). */
+  leaseMs?: number;
+  /** Poll interval when idle (default 500 ms); `enqueue` and `notify` wake the poller at once. */
+  pollMs?: number;
+  /** How long `stop()` waits for running jobs before aborting them (default 10 s). */
+  stopTimeoutMs?: number;
+  workerId?: string;
+}
+
+/**
+ * Creates the embedded queue.
+ *
+ * @example
+ * const queue = createEmbeddedQueue({ store, concurrency: env.OCTOFLOW_CONCURRENCY });
+ * const engine = createEngine({ store, queue, agents });
+ * await queue.start(engine.execute);
+ */
+export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
+  const { store } = options;
+  const clock = options.clock ?? systemClock;
+  const log = (options.log ?? pino({ level: "silent" })).child({ component: "embedded-queue" });
+  const concurrency = options.concurrency ?? 4;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 500;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const workerId = options.workerId ?? `embedded-${randomUUID()}`;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("queue concurrency must be a whole number ≥ 1");
+
+  let handler: JobHandler | undefined;
+  let active = false;
+  let stopping: AbortController | undefined;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+  const jobs = new Map<RunId, { controller: AbortController; done: Promise<void> }>();
+
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+
+  const runJob = (runId: RunId) => {
+    const controller = new AbortController();
+    const heartbeat = setInterval(() => {
+      store.renewJob(runId, workerId, clock.now(), leaseMs).catch((error: unknown) => log.warn({ err: error, runId }, "lease renewal failed"));
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    heartbeat.unref?.();
+    const done = (async () => {
+      let release = false;
+      try {
+        await (handler as JobHandler)(runId, controller.signal);
+        release = controller.signal.aborted;
+      } catch (error) {
+        // Left leased: it becomes claimable again when the lease expires (a natural backoff).
+        log.error({ err: error, runId }, "job failed; it will be retried when its lease expires");
+        clearInterval(heartbeat);
+        return;
+      } finally {
+        clearInterval(heartbeat);
+      }
+      try {
+        if (release) await store.renewJob(runId, workerId, clock.now(), 0);
+        else await store.completeJob(runId);
+      } catch (error) {
+        log.warn({ err: error, runId }, "could not complete the job");
+      }
+    })().finally(() => {
+      jobs.delete(runId);
+      notify();
+    });
+    jobs.set(runId, { controller, done });
+  };
+
+  const pollLoop = async () => {
+    while (active) {
+      let claimed = false;
+      try {
+        while (active && jobs.size < concurrency) {
+          const job = await store.claimJob(workerId, clock.now(), leaseMs);
+          if (!job) break;
+          if (jobs.has(job.runId)) continue;
+          claimed = true;
+          runJob(job.runId);
+        }
+        if (options.metrics) {
+          const stats = await store.queueStats(clock.now());
+          options.metrics.queueDepth.set(stats.depth);
+          options.metrics.queueOldestAgeSeconds.set(stats.oldestAgeMs / 1000);
+        }
+      } catch (error) {
+        log.warn({ err: error }, "queue poll failed");
+      }
+      if (!active) break;
+      if (claimed && jobs.size < concurrency) continue;
+      const stop = stopping;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        clock.sleep(pollMs, stop?.signal).then(resolve, resolve);
+      });
+      wake = undefined;
+    }
+  };
+
+  return {
+    async enqueue(runId) {
+      await store.enqueueJob(runId, clock.now());
+      notify();
+    },
+    notify,
+    async start(jobHandler) {
+      if (active) throw new Error("the queue is already running");
+      handler = jobHandler;
+      active = true;
+      stopping = new AbortController();
+      loop = pollLoop();
+      log.info({ workerId, concurrency }, "embedded queue started");
+    },
+    async stop() {
+      if (!active) return;
+      active = false;
+      stopping?.abort();
+      notify();
+      await loop;
+      const running = [...jobs.values()];
+      if (running.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), stopTimeoutMs);
+        });
+        const outcome = await Promise.race([Promise.all(running.map((j) => j.done)).then(() => "done" as const), timeout]);
+        clearTimeout(timer);
+        if (outcome === "timeout") {
+          for (const job of running) job.controller.abort();
+          await Promise.allSettled(running.map((j) => j.done));
+        }
+      }
+      log.info({ workerId }, "embedded queue stopped");
+    },
+    running: () => active,
+    stats: () => store.queueStats(clock.now()),
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The scale-out queue (D3): pg-boss on the same PostgreSQL database as the store, with workers on
+ * every replica.
+ *
+ * - A new run's job is sent through the store's transaction (`send(…, { db })`), so the run row and
+ *   its job commit together.
+ * - The queue's `singleton` policy keyed by the run's concurrency key allows one active job per
+ *   repository + issue/PR + workflow across the whole fleet (a unique index in pg-boss), while any
+ *   number wait.
+ * - Workers heartbeat their jobs; a replica that dies stops heartbeating and pg-boss's supervisor
+ *   hands its jobs to another replica, where the engine resumes the run from its persisted steps.
+ * - A handler that throws is retried with exponential backoff.
+ */
+import { PgBoss } from "pg-boss";
+import type { Db, Job } from "pg-boss";
+import type { PoolClient } from "pg";
+import type { JobHandler, Queue } from "../workflows/ports.ts";
+import type { RunId } from "../workflows/types.ts";
+import { asRunId, TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { PostgresRunStore, TransactionalEnqueuer } from "../store/postgres-run-store.ts";
+import { quoteIdent } from "../store/postgres-migrations.ts";
+
+export interface PgBossQueueOptions {
+  store: PostgresRunStore;
+  /** The database pg-boss connects to (the store's). */
+  connectionString: string;
+  /** pg-boss's schema; default `<store schema>_boss`. */
+  schema?: string;
+  /** Queue name; default `octoflow-runs`. */
+  queueName?: string;
+  /** Runs executed at once by this replica; default 4. */
+  concurrency?: number;
+  /** A worker heartbeats every half of this; a job silent this long goes to another replica. Default 30 (min 10). */
+  heartbeatSeconds?: number;
+  /** Longest a run may hold its job; default 4 hours (max 24). */
+  expireInSeconds?: number;
+  /** Attempts after a handler error; default 5, with exponential backoff from `retryDelaySeconds`. */
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  retryDelayMaxSeconds?: number;
+  /** How often pg-boss's supervisor looks for expired / silent jobs; default 30. */
+  superviseIntervalSeconds?: number;
+  /**
+   * How long an idle worker waits before looking again; default 0.5. New jobs wake workers at once
+   * (LISTEN/NOTIFY); the poll picks up jobs released by another replica (a finished run of the same
+   * concurrency key, a retry coming due, a job whose replica died).
+   */
+  pollingIntervalSeconds?: number;
+  /** Size of pg-boss's own pool; default 6. */
+  max?: number;
+  /** How long `stop()` waits for running jobs before aborting them (they resume on another replica); default 10 s. */
+  stopTimeoutMs?: number;
+  /** Queue depth gauges, refreshed every 10 s while workers run. */
+  metrics?: Pick<Metrics, "queueDepth" | "queueOldestAgeSeconds">;
+  /** Receives pg-boss errors and warnings (they never throw). */
+  onError?: (error: Error) => void;
+}
+
+export interface PgBossQueue extends Queue, TransactionalEnqueuer {
+  /** The pg-boss instance, for operators' tooling (`getQueue`, `findJobs`). */
+  readonly boss: PgBoss;
+  readonly queueName: string;
+}
+
+interface RunJobData {
+  runId: string;
+}
+
+/** A pg-boss `db` executing on the caller's transaction client. */
+export function executorFor(client: PoolClient): Db {
+  return {
+    executeSql: async (text: string, values?: unknown[]) => {
+      const result = await client.query(text, values);
+      return { rows: result.rows };
+    },
+  };
+}
+
+/**
+ * Starts pg-boss (installing or migrating its schema; safe when replicas start together), creates
+ * the queue, and routes the store's transactional enqueue to it. Workers start with `start()`.
+ *
+ * @example
+ * const store = await createPostgresRunStore({ connectionString: env.DATABASE_URL });
+ * const queue = await createPgBossQueue({ store, connectionString: env.DATABASE_URL, concurrency: env.OCTOFLOW_CONCURRENCY });
+ * const engine = createEngine({ store, queue, ... });
+ * await queue.start((runId, signal) => engine.execute(runId, signal));
+ */
+export async function createPgBossQueue(options: PgBossQueueOptions): Promise<PgBossQueue> {
+  const { store } = options;
+  const queueName = options.queueName ?? "octoflow-runs";
+  const bossSchema = options.schema ?? `${store.schema}_boss`;
+  const runs = `${quoteIdent(store.schema)}.runs`;
+  const heartbeatSeconds = Math.max(10, Math.round(options.heartbeatSeconds ?? 30));
+  const superviseIntervalSeconds = Math.max(1, Math.round(options.superviseIntervalSeconds ?? 30));
+  const onError = options.onError ?? (() => undefined);
+  const pollingIntervalSeconds = Math.max(0.5, options.pollingIntervalSeconds ?? 0.5);
+
+  const boss = new PgBoss({
+    connectionString: options.connectionString,
+    schema: quoteIdent(bossSchema).slice(1, -1),
+    max: options.max ?? 6,
+    application_name: "octoflow-queue",
+    useListenNotify: true,
+    superviseIntervalSeconds,
+    // queue counts feed the workers' burst mode (drain a backlog without waiting for the poll)
+    monitorIntervalSeconds: Math.min(5, superviseIntervalSeconds),
+    queueCacheIntervalSeconds: Math.min(5, superviseIntervalSeconds),
+    schedule: false,
+    instanceName: "octoflow",
+  });
+  boss.on("error", onError);
+  boss.on("warning", (warning) => onError(new Error(`pg-boss: ${warning.message}`)));
+  await boss.start({ attempts: 3 });
+
+  const queueOptions = {
+    expireInSeconds: Math.min(86_400, Math.max(1, Math.round(options.expireInSeconds ?? 4 * 3600))),
+    heartbeatSeconds,
+    retryLimit: options.retryLimit ?? 5,
+    retryDelay: options.retryDelaySeconds ?? 2,
+    retryBackoff: true,
+    retryDelayMax: options.retryDelayMaxSeconds ?? 300,
+    deleteAfterSeconds: 86_400,
+    notify: true,
+  };
+  await boss.createQueue(queueName, { policy: "singleton", ...queueOptions });
+  await boss.updateQueue(queueName, queueOptions);
+  const info = await boss.getQueue(queueName);
+  if (!info) throw new Error(`pg-boss queue ${queueName} was not created`);
+  if (info.policy !== "singleton") throw new Error(`pg-boss queue ${queueName} has policy ${info.policy}; Octoflow needs "singleton"`);
+  const jobTable = `${quoteIdent(bossSchema)}.${quoteIdent(info.table)}`;
+
+  let workId: string | undefined;
+  let stopping: AbortController | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+
+  const concurrencyKeyOf = async (client: PoolClient, runId: RunId): Promise<string> => {
+    const result = await client.query<{ concurrency_key: string }>(`SELECT concurrency_key FROM ${runs} WHERE id = $1`, [runId]);
+    const row = result.rows[0];
+    if (!row) throw new Error(`run ${runId} does not exist`);
+    return row.concurrency_key;
+  };
+
+  const queue: PgBossQueue = {
+    boss,
+    queueName,
+
+    async enqueueInTransaction(client, job) {
+      const db = executorFor(client);
+      let key = job.concurrencyKey;
+      if (key === undefined) {
+        // An existing run (retry / resume): at most one waiting job per run, whichever replica asks.
+        key = await concurrencyKeyOf(client, job.runId);
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`octoflow:enqueue:${job.runId}`]);
+        const waiting = await boss.findJobs<RunJobData>(queueName, { key, data: { runId: job.runId }, queued: true, limit: 1, db });
+        if (waiting.length > 0) return;
+      }
+      const startAfter = job.runAt > Date.now() ? { startAfter: new Date(job.runAt) } : {};
+      await boss.send(queueName, { runId: job.runId } satisfies RunJobData, { singletonKey: key, ...startAfter, db });
+    },
+
+    async enqueue(runId) {
+      await store.transaction((client) => queue.enqueueInTransaction(client, { runId, runAt: Date.now() }));
+    },
+
+    async start(handler: JobHandler) {
+      if (workId !== undefined) return;
+      stopping = new AbortController();
+      const stopSignal = stopping.signal;
+      workId = await boss.work<RunJobData>(
+        queueName,
+        {
+          localConcurrency: Math.max(1, options.concurrency ?? 4),
+          batchSize: 1,
+          pollingIntervalSeconds: pollingIntervalSeconds,
+          notifyPollingIntervalSeconds: pollingIntervalSeconds,
+          burstWhenReadyExceeds: 1,
+        },
+        async (jobs: Job<RunJobData>[]) => {
+          for (const job of jobs) {
+            const runId = asRunId(job.data.runId);
+            // job.signal: pg-boss lost this claim (the job already went back to the queue);
+            // stopSignal: this replica is shutting down and hands the run over below.
+            await handler(runId, AbortSignal.any([job.signal, stopSignal]));
+            if (stopSignal.aborted && !job.signal.aborted) {
+              const run = await store.getRun(runId);
+              if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) await queue.enqueue(runId);
+            }
+          }
+        },
+      );
+      if (options.metrics) {
+        const metrics = options.metrics;
+        statsTimer = setInterval(() => {
+          queue.stats().then(
+            (stats) => {
+              metrics.queueDepth.set(stats.depth);
+              metrics.queueOldestAgeSeconds.set(stats.oldestAgeMs / 1000);
+            },
+            (error: unknown) => onError(error as Error),
+          );
+        }, 10_000);
+        statsTimer.unref();
+      }
+    },
+
+    async stop() {
+      if (statsTimer) clearInterval(statsTimer);
+      statsTimer = undefined;
+      if (workId !== undefined) {
+        workId = undefined;
+        // stop fetching and wait for running jobs; past the timeout, abort them (they stay resumable
+        // and are handed to another replica)
+        const timer = setTimeout(() => stopping?.abort(new Error("the worker is stopping")), options.stopTimeoutMs ?? 10_000);
+        await boss.offWork(queueName, { wait: true }).catch(onError);
+        clearTimeout(timer);
+      }
+      store.setEnqueuer(undefined);
+      await boss.stop({ graceful: true, close: true, timeout: 5_000 });
+    },
+
+    running() {
+      return workId !== undefined;
+    },
+
+    async stats() {
+      const result = await boss.getDb().executeSql(
+        `SELECT count(*)::int AS depth, COALESCE(extract(epoch FROM (now() - min(created_on))) * 1000, 0)::float8 AS oldest
+         FROM ${jobTable} WHERE name = $1 AND state < 'active' AND start_after <= now()`,
+        [queueName],
+      );
+      const row = result.rows[0] as { depth: number; oldest: number } | undefined;
+      return { depth: row?.depth ?? 0, oldestAgeMs: Math.max(0, Math.round(row?.oldest ?? 0)) };
+    },
+  };
+  store.setEnqueuer(queue);
+  return queue;
+}

@@ -1,0 +1,135 @@
+/**
+ * Composes the resilience policies for every provider: rate limiter → circuit breaker → call,
+ * the whole wrapped in retry. Errors are classified once, here, so every caller sees our error
+ * classes; metrics (`breakerState`, `limiterWaitSeconds`) are recorded here too.
+ */
+import type { Metrics } from "../observability/metrics.ts";
+import { BREAKER_STATE } from "../observability/metrics.ts";
+import type { Clock } from "../workflows/ports.ts";
+import { classifyError } from "./classify-error.ts";
+import { createCircuitBreaker, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerStateName, type ProviderBreaker } from "./circuit-breaker.ts";
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryInfo, type RetryPolicy } from "./retry-policy.ts";
+import { createTokenBucketLimiter, type RateLimiter } from "./token-bucket-limiter.ts";
+
+/** Requests and tokens per minute for one provider. */
+export interface ProviderLimits {
+  requestsPerMinute: number;
+  tokensPerMinute?: number;
+  burstRequests?: number;
+}
+
+export const DEFAULT_LIMITS: Record<string, ProviderLimits> = {
+  openai: { requestsPerMinute: 500, tokensPerMinute: 200_000 },
+  anthropic: { requestsPerMinute: 50, tokensPerMinute: 40_000 },
+  "openai-compatible": { requestsPerMinute: 600 },
+  // Codegen's documented limit for standard endpoints: 60 requests / 30 s
+  codegen: { requestsPerMinute: 120, burstRequests: 10 },
+};
+
+export interface ResilienceOptions {
+  clock: Clock;
+  metrics?: Pick<Metrics, "breakerState" | "limiterWaitSeconds">;
+  retry?: Partial<RetryPolicy>;
+  breaker?: Partial<BreakerOptions>;
+  /** Limits per provider name, merged over `DEFAULT_LIMITS`. */
+  limits?: Record<string, ProviderLimits>;
+  /** Supplies a limiter per provider (e.g. fleet-wide); defaults to an in-process token bucket. */
+  rateLimiterFor?: (provider: string, limits: ProviderLimits) => RateLimiter;
+  /** Random source for jitter. */
+  random?: () => number;
+}
+
+export interface CallOptions {
+  /** Estimated cost for the limiter. */
+  cost: { requests: number; tokens: number };
+  signal: AbortSignal;
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface ProviderResilience {
+  /**
+   * Runs `call` for `provider` with limiter, breaker and retry. `call` receives the attempt number
+   * and must pass `signal` to its HTTP request.
+   */
+  run<T>(provider: string, call: (attempt: number) => Promise<T>, options: CallOptions): Promise<T>;
+  breakerStates(): Record<string, BreakerStateName>;
+  close(): void;
+}
+
+/**
+ * Creates the per-provider policies lazily on first use.
+ *
+ * @example
+ * const resilience = createProviderResilience({ clock: systemClock, metrics });
+ * const text = await resilience.run("openai", () => model.call(signal), { cost: { requests: 1, tokens: 900 }, signal });
+ */
+export function createProviderResilience(options: ResilienceOptions): ProviderResilience {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const breakerOptions: BreakerOptions = { ...DEFAULT_BREAKER_OPTIONS, ...options.breaker };
+  const breakers = new Map<string, ProviderBreaker>();
+  const limiters = new Map<string, RateLimiter>();
+  const { clock, metrics } = options;
+
+  const breakerFor = (provider: string) => {
+    let breaker = breakers.get(provider);
+    if (!breaker) {
+      breaker = createCircuitBreaker(provider, breakerOptions, (state) => metrics?.breakerState.set({ provider }, BREAKER_STATE[state]));
+      breakers.set(provider, breaker);
+    }
+    return breaker;
+  };
+  const limiterFor = (provider: string) => {
+    let limiter = limiters.get(provider);
+    if (!limiter) {
+      const limits = options.limits?.[provider] ?? DEFAULT_LIMITS[provider] ?? { requestsPerMinute: 300 };
+      limiter = options.rateLimiterFor
+        ? options.rateLimiterFor(provider, limits)
+        : createTokenBucketLimiter({
+            requestsPerMinute: limits.requestsPerMinute,
+            ...(limits.tokensPerMinute === undefined ? {} : { tokensPerMinute: limits.tokensPerMinute }),
+            ...(limits.burstRequests === undefined ? {} : { burstRequests: limits.burstRequests }),
+            clock,
+          });
+      limiters.set(provider, limiter);
+    }
+    return limiter;
+  };
+
+  return {
+    run(provider, call, callOptions) {
+      const breaker = breakerFor(provider);
+      const limiter = limiterFor(provider);
+      return withRetry(
+        async (attempt) => {
+          const waitStart = clock.now();
+          await limiter.acquire(callOptions.cost, callOptions.signal);
+          metrics?.limiterWaitSeconds.observe({ provider }, (clock.now() - waitStart) / 1000);
+          return breaker.fire(async () => {
+            try {
+              return await call(attempt);
+            } catch (error) {
+              if (callOptions.signal.aborted) throw callOptions.signal.reason;
+              throw classifyError(error, provider, clock.now());
+            }
+          });
+        },
+        {
+          policy,
+          sleep: clock.sleep,
+          ...(options.random ? { random: options.random } : {}),
+          signal: callOptions.signal,
+          ...(callOptions.onRetry ? { onRetry: callOptions.onRetry } : {}),
+        },
+      );
+    },
+    breakerStates() {
+      const out: Record<string, BreakerStateName> = {};
+      for (const [name, breaker] of breakers) out[name] = breaker.state();
+      return out;
+    },
+    close() {
+      for (const breaker of breakers.values()) breaker.shutdown();
+      breakers.clear();
+    },
+  };
+}

@@ -1,0 +1,329 @@
+/**
+ * PostgreSQL RunStore: the store every replica of a fleet shares. Records are JSONB with the
+ * queried fields as generated columns; every state change that two replicas may race on is one
+ * atomic statement (`transitionRun`, `putMarkerIfAbsent`, `recordDelivery`, `claimJob`).
+ * It passes the same conformance suite as the SQLite and in-memory stores.
+ */
+import pg from "pg";
+import type { Pool, PoolClient } from "pg";
+import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
+import type { RunEvent, RunId, RunRecord, StepRecord } from "../workflows/types.ts";
+import { asRunId } from "../workflows/types.ts";
+import { migratePostgres, quoteIdent } from "./postgres-migrations.ts";
+
+/**
+ * Sends a run's job inside the caller's transaction (the pg-boss queue implements it), so the run
+ * row and its job commit or roll back together.
+ */
+export interface TransactionalEnqueuer {
+  enqueueInTransaction(client: PoolClient, job: { runId: RunId; runAt: number; concurrencyKey?: string }): Promise<void>;
+}
+
+export interface PostgresRunStoreOptions {
+  /** `postgres://…`; ignored when `pool` is given. */
+  connectionString?: string;
+  /** Schema holding Octoflow's tables; default `octoflow`. */
+  schema?: string;
+  /** An existing pool (not closed by `close()`). */
+  pool?: Pool;
+  /** Pool size when the store creates its pool; default 10. */
+  max?: number;
+  /** Run migrations on open; default true. */
+  migrate?: boolean;
+}
+
+export interface PostgresRunStore extends RunStore {
+  readonly pool: Pool;
+  readonly schema: string;
+  /** Runs `fn` in one transaction on one pooled connection. */
+  transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * Routes `createRun(…, { enqueue: true })` and `enqueueJob` to another queue (pg-boss) inside the
+   * same transaction; `undefined` restores the built-in job table.
+   */
+  setEnqueuer(enqueuer: TransactionalEnqueuer | undefined): void;
+}
+
+const TERMINAL = ["succeeded", "failed", "cancelled"];
+
+/** Splits a patch into the JSON to merge and the keys to remove (`undefined` clears a field). */
+function splitPatch(patch: object, protectedKeys: readonly string[]): { merge: string; remove: string[] } {
+  const merge: Record<string, unknown> = {};
+  const remove: string[] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    if (protectedKeys.includes(key)) continue;
+    if (value === undefined) remove.push(key);
+    else merge[key] = value;
+  }
+  return { merge: JSON.stringify(merge), remove };
+}
+
+const isUniqueViolation = (error: unknown): boolean => (error as { code?: string } | null)?.code === "23505";
+
+/**
+ * Opens the store (creating a pool unless one is given) and applies pending migrations.
+ *
+ * @example
+ * const store = await createPostgresRunStore({ connectionString: process.env.DATABASE_URL });
+ * const engine = createEngine({ store, queue: await createPgBossQueue({ store }), ... });
+ */
+export async function createPostgresRunStore(options: PostgresRunStoreOptions): Promise<PostgresRunStore> {
+  const schema = options.schema ?? "octoflow";
+  const s = quoteIdent(schema);
+  const ownsPool = options.pool === undefined;
+  if (!options.pool && !options.connectionString) throw new Error("createPostgresRunStore needs a connectionString or a pool");
+  const pool =
+    options.pool ??
+    new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10, application_name: "octoflow" });
+  if (ownsPool) pool.on("error", () => undefined); // an idle client lost its connection; the next query reconnects
+  if (options.migrate !== false) {
+    try {
+      await migratePostgres(pool, schema);
+    } catch (error) {
+      if (ownsPool) await pool.end().catch(() => undefined);
+      throw error;
+    }
+  }
+  let enqueuer: TransactionalEnqueuer | undefined;
+  let closed = false;
+
+  const check = (): void => {
+    if (closed) throw new Error("the run store is closed");
+  };
+  const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
+    check();
+    return pool.query<R>(text, values);
+  };
+  const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+    check();
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const insertRunSql = `
+    WITH r AS (INSERT INTO ${s}.runs (id, record) VALUES ($1, $2::jsonb) RETURNING id),
+         st AS (
+           INSERT INTO ${s}.steps (run_id, step_id, ordinal, record)
+           SELECT (SELECT id FROM r), x->>'stepId', (o - 1)::int, x FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(x, o)
+         ),
+         j AS (INSERT INTO ${s}.jobs (run_id, run_at) SELECT id, $5 FROM r WHERE $4::boolean)
+    SELECT id FROM r`;
+
+  const store: PostgresRunStore = {
+    pool,
+    schema,
+    transaction,
+    setEnqueuer(next) {
+      enqueuer = next;
+    },
+
+    async createRun(run, steps, options = {}) {
+      const values = [run.id, JSON.stringify(run), JSON.stringify(steps)];
+      const external = options.enqueue === true ? enqueuer : undefined;
+      try {
+        if (external === undefined) {
+          await query(insertRunSql, [...values, options.enqueue === true, run.createdAt]);
+          return;
+        }
+        await transaction(async (client) => {
+          await client.query(insertRunSql, [...values, false, run.createdAt]);
+          await external.enqueueInTransaction(client, { runId: run.id, runAt: run.createdAt, concurrencyKey: run.concurrencyKey });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new Error(`run ${run.id} already exists`, { cause: error });
+        throw error;
+      }
+    },
+    async getRun(id) {
+      const result = await query<{ record: RunRecord }>(`SELECT record FROM ${s}.runs WHERE id = $1`, [id]);
+      return result.rows[0]?.record;
+    },
+    async listRuns(q: ListRunsQuery = {}) {
+      const limit = Math.max(0, Math.min(q.limit ?? 50, 1000));
+      const result = await query<{ record: RunRecord }>(
+        `SELECT record FROM ${s}.runs
+         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR workflow = $2) AND ($3::text IS NULL OR repo = $3)
+         ORDER BY created_at DESC, seq DESC LIMIT $4`,
+        [q.status ?? null, q.workflow ?? null, q.repo ?? null, limit],
+      );
+      return result.rows.map((r) => r.record);
+    },
+    async updateRun(id, patch) {
+      const { merge, remove } = splitPatch(patch, ["id"]);
+      const result = await query(`UPDATE ${s}.runs SET record = (record || $2::jsonb) - $3::text[] WHERE id = $1`, [id, merge, remove]);
+      if (result.rowCount === 0) throw new Error(`run ${id} does not exist`);
+    },
+    async transitionRun(id, from, to, patch = {}) {
+      const { merge, remove } = splitPatch(patch, ["id", "status"]);
+      const result = await query(
+        `UPDATE ${s}.runs SET record = ((record || $2::jsonb) - $3::text[]) || jsonb_build_object('status', $4::text)
+         WHERE id = $1 AND status = ANY($5::text[])`,
+        [id, merge, remove, to, from],
+      );
+      return (result.rowCount ?? 0) > 0;
+    },
+    async findActiveRuns(concurrencyKey) {
+      const result = await query<{ record: RunRecord }>(
+        `SELECT record FROM ${s}.runs WHERE concurrency_key = $1 AND status <> ALL($2::text[]) ORDER BY created_at, seq`,
+        [concurrencyKey, TERMINAL],
+      );
+      return result.rows.map((r) => r.record);
+    },
+    async listUnfinishedRuns() {
+      const result = await query<{ record: RunRecord }>(
+        `SELECT record FROM ${s}.runs WHERE status <> ALL($1::text[]) ORDER BY created_at, seq`,
+        [TERMINAL],
+      );
+      return result.rows.map((r) => r.record);
+    },
+
+    async getSteps(runId) {
+      const result = await query<{ record: StepRecord }>(`SELECT record FROM ${s}.steps WHERE run_id = $1 ORDER BY ordinal`, [runId]);
+      return result.rows.map((r) => r.record);
+    },
+    async updateStep(runId, stepId, patch) {
+      const { merge, remove } = splitPatch(patch, ["runId", "stepId"]);
+      const result = await query(`UPDATE ${s}.steps SET record = (record || $3::jsonb) - $4::text[] WHERE run_id = $1 AND step_id = $2`, [
+        runId,
+        stepId,
+        merge,
+        remove,
+      ]);
+      if (result.rowCount === 0) throw new Error(`step ${stepId} of run ${runId} does not exist`);
+    },
+
+    async appendEvent(event) {
+      try {
+        await query(`INSERT INTO ${s}.events (run_id, type, event) VALUES ($1, $2, $3::jsonb)`, [event.runId, event.type, JSON.stringify(event)]);
+      } catch (error) {
+        if ((error as { code?: string }).code === "23503") throw new Error(`run ${event.runId} does not exist`, { cause: error });
+        throw error;
+      }
+    },
+    async listEvents(runId, options = {}) {
+      const limit = options.limit === undefined ? null : Math.max(0, Math.floor(options.limit));
+      const result = await query<{ event: RunEvent }>(
+        `SELECT event FROM (SELECT id, event FROM ${s}.events WHERE run_id = $1 ORDER BY id DESC LIMIT $2) t ORDER BY id`,
+        [runId, limit],
+      );
+      return result.rows.map((r) => r.event);
+    },
+
+    async recordDelivery(deliveryId, event) {
+      const result = await query(`INSERT INTO ${s}.deliveries (delivery_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [deliveryId, event]);
+      return (result.rowCount ?? 0) > 0;
+    },
+
+    async appendMessage(contextKey, message) {
+      await query(`INSERT INTO ${s}.messages (context_key, message) VALUES ($1, $2::jsonb)`, [contextKey, JSON.stringify(message)]);
+    },
+    async listMessages(contextKey) {
+      const result = await query<{ message: ConversationMessage }>(`SELECT message FROM ${s}.messages WHERE context_key = $1 ORDER BY id`, [contextKey]);
+      return result.rows.map((r) => r.message);
+    },
+
+    async getMarker(key) {
+      const result = await query<{ value: string }>(`SELECT value FROM ${s}.markers WHERE key = $1`, [key]);
+      return result.rows[0]?.value;
+    },
+    async putMarkerIfAbsent(key, value) {
+      // The insert and the read are separate statements: a row committed by a concurrent winner is
+      // invisible to the snapshot of the statement that lost the conflict, but visible to the next one.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const inserted = await query<{ value: string }>(
+          `INSERT INTO ${s}.markers (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value`,
+          [key, value],
+        );
+        if (inserted.rows[0]) return inserted.rows[0].value;
+        const existing = await query<{ value: string }>(`SELECT value FROM ${s}.markers WHERE key = $1`, [key]);
+        if (existing.rows[0]) return existing.rows[0].value;
+      }
+      throw new Error(`marker ${key} could neither be written nor read`);
+    },
+    async setMarker(key, value) {
+      await query(
+        `INSERT INTO ${s}.markers (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+        [key, value],
+      );
+    },
+
+    async enqueueJob(runId, runAt) {
+      if (enqueuer !== undefined) {
+        const external = enqueuer;
+        await transaction((client) => external.enqueueInTransaction(client, { runId, runAt }));
+        return;
+      }
+      try {
+        await query(
+          `INSERT INTO ${s}.jobs (run_id, run_at) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET
+             requeue = ${s}.jobs.requeue OR ${s}.jobs.worker_id IS NOT NULL,
+             run_at = CASE WHEN ${s}.jobs.worker_id IS NULL THEN LEAST(${s}.jobs.run_at, EXCLUDED.run_at) ELSE ${s}.jobs.run_at END`,
+          [runId, runAt],
+        );
+      } catch (error) {
+        if ((error as { code?: string }).code === "23503") throw new Error(`run ${runId} does not exist`, { cause: error });
+        throw error;
+      }
+    },
+    async claimJob(workerId, now, leaseMs) {
+      const result = await query<{ run_id: string; attempts: number; run_at: string }>(
+        `UPDATE ${s}.jobs SET worker_id = $1, lease_until = $2::bigint + $3::bigint, attempts = attempts + 1, requeue = false
+         WHERE run_id = (
+           SELECT run_id FROM ${s}.jobs WHERE run_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+           ORDER BY run_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED
+         )
+         RETURNING run_id, attempts, run_at`,
+        [workerId, Math.floor(now), Math.floor(leaseMs)],
+      );
+      const row = result.rows[0];
+      if (!row) return undefined;
+      const job: QueueJob = { runId: asRunId(row.run_id), attempts: row.attempts, runAt: Number(row.run_at) };
+      return job;
+    },
+    async renewJob(runId, workerId, now, leaseMs) {
+      await query(`UPDATE ${s}.jobs SET lease_until = $3::bigint + $4::bigint WHERE run_id = $1 AND worker_id = $2`, [
+        runId,
+        workerId,
+        Math.floor(now),
+        Math.floor(leaseMs),
+      ]);
+    },
+    async completeJob(runId) {
+      await query(
+        `WITH d AS (DELETE FROM ${s}.jobs WHERE run_id = $1 AND NOT requeue)
+         UPDATE ${s}.jobs SET requeue = false, worker_id = NULL, lease_until = NULL WHERE run_id = $1 AND requeue`,
+        [runId],
+      );
+    },
+    async queueStats(now) {
+      const result = await query<{ depth: string; oldest: string | null }>(
+        `SELECT count(*) AS depth, min(run_at) AS oldest FROM ${s}.jobs WHERE run_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)`,
+        [Math.floor(now)],
+      );
+      const row = result.rows[0];
+      const depth = Number(row?.depth ?? 0);
+      const oldest = row?.oldest == null ? undefined : Number(row.oldest);
+      return { depth, oldestAgeMs: depth === 0 || oldest === undefined ? 0 : Math.max(0, now - oldest) };
+    },
+
+    async ping() {
+      await query("SELECT 1");
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (ownsPool) await pool.end();
+    },
+  };
+  return store;
+}

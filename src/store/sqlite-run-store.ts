@@ -1,0 +1,237 @@
+/**
+ * RunStore over `node:sqlite` (D2): one file, WAL journal, migrations, JSON columns for the
+ * plan / trigger / outputs. Every read-modify-write happens under `BEGIN IMMEDIATE`, so several
+ * processes may share the file safely (the SQLite write lock serialises them).
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
+import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
+import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
+import { applyPatch } from "./memory-run-store.ts";
+import { migrateSqlite } from "./sqlite-migrations.ts";
+
+export interface SqliteRunStoreOptions {
+  /** File path, or `:memory:`. Parent directories are created. */
+  path: string;
+  /** How long a writer waits for the lock held by another process (default 5 s). */
+  busyTimeoutMs?: number;
+}
+
+const ACTIVE: RunStatus[] = ["queued", "running"];
+const TERMINAL_SQL = TERMINAL_RUN_STATUSES.map((s) => `'${s}'`).join(", ");
+
+/**
+ * Opens (creating and migrating when needed) a SQLite run store.
+ *
+ * @example
+ * const store = createSqliteRunStore({ path: "./data/octoflow.db" });
+ */
+export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+  migrateSqlite(db);
+  let closed = false;
+
+  const statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
+  const sql = (text: string) => {
+    let statement = statements.get(text);
+    if (!statement) {
+      statement = db.prepare(text);
+      statements.set(text, statement);
+    }
+    return statement;
+  };
+  const run = (text: string, ...params: SQLInputValue[]) => sql(text).run(...params);
+  const get = <T>(text: string, ...params: SQLInputValue[]) => sql(text).get(...params) as T | undefined;
+  const all = <T>(text: string, ...params: SQLInputValue[]) => sql(text).all(...params) as T[];
+
+  /** Runs `fn` in one write transaction (the lock is taken up front, so read-then-write is atomic). */
+  const tx = <T>(fn: () => T): T => {
+    if (closed) throw new Error("the run store is closed");
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  };
+  const read = <T>(fn: () => T): T => {
+    if (closed) throw new Error("the run store is closed");
+    return fn();
+  };
+
+  const parseRun = (row: { data: string } | undefined): RunRecord | undefined => (row ? (JSON.parse(row.data) as RunRecord) : undefined);
+  const loadRun = (id: RunId) => parseRun(get<{ data: string }>("SELECT data FROM runs WHERE id = ?", id));
+  const saveRun = (record: RunRecord) =>
+    run("UPDATE runs SET status = ?, workflow = ?, concurrency_key = ?, data = ? WHERE id = ?", record.status, record.workflow, record.concurrencyKey, JSON.stringify(record), record.id);
+  const nextSeq = () => Number(get<{ seq: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM runs")?.seq ?? 1);
+  const nextJobSeq = () => Number(get<{ seq: number }>("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs")?.seq ?? 1);
+
+  const store: RunStore = {
+    async createRun(record, steps, opts = {}) {
+      tx(() => {
+        if (get("SELECT 1 AS x FROM runs WHERE id = ?", record.id)) throw new Error(`run ${record.id} already exists`);
+        const repo = `${record.trigger.repo.owner}/${record.trigger.repo.name}`;
+        run(
+          "INSERT INTO runs (id, seq, workflow, status, concurrency_key, repo, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          record.id, nextSeq(), record.workflow, record.status, record.concurrencyKey, repo, record.createdAt, JSON.stringify(record),
+        );
+        steps.forEach((step, position) =>
+          run("INSERT INTO steps (run_id, step_id, position, data) VALUES (?, ?, ?, ?)", record.id, step.stepId, position, JSON.stringify(step)),
+        );
+        if (opts.enqueue) run("INSERT INTO jobs (run_id, seq, run_at) VALUES (?, ?, ?)", record.id, nextJobSeq(), record.createdAt);
+      });
+    },
+    async getRun(id) {
+      return read(() => loadRun(id));
+    },
+    async listRuns(query: ListRunsQuery = {}) {
+      return read(() => {
+        const where: string[] = [];
+        const params: SQLInputValue[] = [];
+        if (query.status) (where.push("status = ?"), params.push(query.status));
+        if (query.workflow) (where.push("workflow = ?"), params.push(query.workflow));
+        if (query.repo) (where.push("repo = ?"), params.push(query.repo));
+        const limit = Math.max(0, Math.min(query.limit ?? 50, 1000));
+        const text = `SELECT data FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT ${limit}`;
+        return all<{ data: string }>(text, ...params).map((row) => JSON.parse(row.data) as RunRecord);
+      });
+    },
+    async updateRun(id, patch) {
+      tx(() => {
+        const current = loadRun(id);
+        if (!current) throw new Error(`run ${id} does not exist`);
+        saveRun(applyPatch(current, patch));
+      });
+    },
+    async transitionRun(id, from, to, patch = {}) {
+      return tx(() => {
+        const current = loadRun(id);
+        if (!current || !from.includes(current.status)) return false;
+        saveRun({ ...applyPatch(current, patch), status: to });
+        return true;
+      });
+    },
+    async findActiveRuns(concurrencyKey) {
+      return read(() =>
+        all<{ data: string }>(
+          `SELECT data FROM runs WHERE concurrency_key = ? AND status IN (${ACTIVE.map(() => "?").join(", ")}) ORDER BY created_at, seq`,
+          concurrencyKey, ...ACTIVE,
+        ).map((row) => JSON.parse(row.data) as RunRecord),
+      );
+    },
+    async listUnfinishedRuns() {
+      return read(() =>
+        all<{ data: string }>(`SELECT data FROM runs WHERE status NOT IN (${TERMINAL_SQL}) ORDER BY created_at, seq`).map(
+          (row) => JSON.parse(row.data) as RunRecord,
+        ),
+      );
+    },
+    async getSteps(runId) {
+      return read(() =>
+        all<{ data: string }>("SELECT data FROM steps WHERE run_id = ? ORDER BY position", runId).map((row) => JSON.parse(row.data) as StepRecord),
+      );
+    },
+    async updateStep(runId, stepId, patch) {
+      tx(() => {
+        const row = get<{ data: string }>("SELECT data FROM steps WHERE run_id = ? AND step_id = ?", runId, stepId);
+        if (!row) throw new Error(`step ${stepId} of run ${runId} does not exist`);
+        const next = applyPatch(JSON.parse(row.data) as StepRecord, patch);
+        run("UPDATE steps SET data = ? WHERE run_id = ? AND step_id = ?", JSON.stringify(next), runId, stepId);
+      });
+    },
+    async appendEvent(event) {
+      read(() => {
+        if (!get("SELECT 1 AS x FROM runs WHERE id = ?", event.runId)) throw new Error(`run ${event.runId} does not exist`);
+        run("INSERT INTO events (run_id, data) VALUES (?, ?)", event.runId, JSON.stringify(event));
+      });
+    },
+    async listEvents(runId, opts = {}) {
+      return read(() => {
+        const rows =
+          opts.limit === undefined
+            ? all<{ data: string }>("SELECT data FROM events WHERE run_id = ? ORDER BY id", runId)
+            : all<{ data: string }>("SELECT data FROM (SELECT id, data FROM events WHERE run_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id", runId, Math.max(0, opts.limit));
+        return rows.map((row) => JSON.parse(row.data) as RunEvent);
+      });
+    },
+    async recordDelivery(deliveryId, event) {
+      return read(() => Number(run("INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?, ?, ?)", deliveryId, event, Date.now()).changes) === 1);
+    },
+    async appendMessage(contextKey, message) {
+      read(() => run("INSERT INTO messages (context_key, data) VALUES (?, ?)", contextKey, JSON.stringify(message)));
+    },
+    async listMessages(contextKey) {
+      return read(() =>
+        all<{ data: string }>("SELECT data FROM messages WHERE context_key = ? ORDER BY id", contextKey).map((row) => JSON.parse(row.data) as ConversationMessage),
+      );
+    },
+    async getMarker(key) {
+      return read(() => get<{ value: string }>("SELECT value FROM markers WHERE key = ?", key)?.value);
+    },
+    async putMarkerIfAbsent(key, value) {
+      return tx(() => {
+        run("INSERT OR IGNORE INTO markers (key, value) VALUES (?, ?)", key, value);
+        return get<{ value: string }>("SELECT value FROM markers WHERE key = ?", key)?.value ?? value;
+      });
+    },
+    async setMarker(key, value) {
+      read(() => run("INSERT INTO markers (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value));
+    },
+    async enqueueJob(runId, runAt) {
+      tx(() => {
+        if (!get("SELECT 1 AS x FROM runs WHERE id = ?", runId)) throw new Error(`run ${runId} does not exist`);
+        const job = get<{ worker_id: string | null }>("SELECT worker_id FROM jobs WHERE run_id = ?", runId);
+        if (!job) run("INSERT INTO jobs (run_id, seq, run_at) VALUES (?, ?, ?)", runId, nextJobSeq(), runAt);
+        else if (job.worker_id !== null) run("UPDATE jobs SET requeue = 1 WHERE run_id = ?", runId);
+        else run("UPDATE jobs SET run_at = MIN(run_at, ?) WHERE run_id = ?", runAt, runId);
+      });
+    },
+    async claimJob(workerId, now, leaseMs) {
+      return tx(() => {
+        const row = get<{ run_id: string; run_at: number; attempts: number }>(
+          "SELECT run_id, run_at, attempts FROM jobs WHERE run_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY run_at, seq LIMIT 1",
+          now, now,
+        );
+        if (!row) return undefined;
+        run("UPDATE jobs SET worker_id = ?, lease_until = ?, attempts = attempts + 1, requeue = 0 WHERE run_id = ?", workerId, now + leaseMs, row.run_id);
+        const job: QueueJob = { runId: row.run_id as RunId, attempts: Number(row.attempts) + 1, runAt: Number(row.run_at) };
+        return job;
+      });
+    },
+    async renewJob(runId, workerId, now, leaseMs) {
+      read(() => run("UPDATE jobs SET lease_until = ? WHERE run_id = ? AND worker_id = ?", now + leaseMs, runId, workerId));
+    },
+    async completeJob(runId) {
+      tx(() => {
+        run("DELETE FROM jobs WHERE run_id = ? AND requeue = 0", runId);
+        run("UPDATE jobs SET requeue = 0, worker_id = NULL, lease_until = NULL WHERE run_id = ?", runId);
+      });
+    },
+    async queueStats(now) {
+      return read(() => {
+        const row = get<{ depth: number; oldest: number | null }>(
+          "SELECT COUNT(*) AS depth, MIN(run_at) AS oldest FROM jobs WHERE run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)",
+          now, now,
+        );
+        const depth = Number(row?.depth ?? 0);
+        return { depth, oldestAgeMs: depth === 0 || row?.oldest == null ? 0 : Math.max(0, now - Number(row.oldest)) };
+      });
+    },
+    async ping() {
+      read(() => get("SELECT 1 AS ok"));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+  return store;
+}

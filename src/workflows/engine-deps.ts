@@ -1,0 +1,68 @@
+/**
+ * What the engine is built from: ports plus a few tunables. `resolveEngineDeps` fills the defaults.
+ */
+import { randomUUID } from "node:crypto";
+import { pino, type Logger } from "pino";
+import type { Metrics } from "../observability/metrics.ts";
+import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+import { nullSink } from "./compose-sinks.ts";
+import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunStore } from "./ports.ts";
+
+export interface EngineDeps {
+  store: RunStore;
+  agents: AgentRunner;
+  /** Used to re-enqueue runs (retry, resume, a queued run whose turn came). Without it, jobs go straight to the store. */
+  queue?: Queue;
+  progress?: ProgressSink;
+  clock?: Clock;
+  log?: Logger;
+  metrics?: Metrics;
+  /** Steps of one run executing at the same time (default 4; a plan's `limits.stepConcurrency` wins). */
+  concurrency?: number;
+  /** How often an executing run re-reads its row to notice a cancel from another process (default 300 ms). */
+  cancelPollMs?: number;
+  /** Retry backoff for steps. */
+  backoff?: Partial<BackoffOptions>;
+  /** Jitter source (tests pass a constant). */
+  random?: () => number;
+  /** Run id generator (default: random UUID). */
+  newRunId?: () => string;
+  /** Least interval between persisted `step.progress` events of one step (default 1000 ms). Sinks see every one. */
+  progressPersistMs?: number;
+}
+
+export interface ResolvedEngineDeps {
+  store: RunStore;
+  agents: AgentRunner;
+  queue: Queue | undefined;
+  progress: ProgressSink;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics | undefined;
+  concurrency: number;
+  cancelPollMs: number;
+  backoff: BackoffOptions;
+  random: () => number;
+  newRunId: () => string;
+  progressPersistMs: number;
+}
+
+export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
+  const concurrency = deps.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("engine concurrency must be a whole number ≥ 1");
+  return {
+    store: deps.store,
+    agents: deps.agents,
+    queue: deps.queue,
+    progress: deps.progress ?? nullSink,
+    clock: deps.clock ?? systemClock,
+    log: deps.log ?? pino({ level: "silent" }),
+    metrics: deps.metrics,
+    concurrency,
+    cancelPollMs: deps.cancelPollMs ?? 300,
+    backoff: { ...DEFAULT_BACKOFF, ...deps.backoff },
+    random: deps.random ?? Math.random,
+    newRunId: deps.newRunId ?? randomUUID,
+    progressPersistMs: deps.progressPersistMs ?? 1000,
+  };
+}

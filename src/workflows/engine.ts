@@ -1,0 +1,202 @@
+/**
+ * The workflow engine: start runs (persisted and enqueued in one transaction), execute them as the
+ * queue's job handler, cancel from any process, retry failed parts, resume after a restart.
+ * It knows only ports (store, queue, agents, progress sink, clock, logger, metrics).
+ */
+import { context, propagation } from "@opentelemetry/api";
+import { ConfigError } from "../config/config-error.ts";
+import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
+import { executeRun } from "./execute-run.ts";
+import { RunAbort } from "./run-step.ts";
+import { summarizeRun } from "./summarize-run.ts";
+import type { JobHandler } from "./ports.ts";
+import { asRunId, TERMINAL_RUN_STATUSES, type RunId, type RunPlan, type RunRecord, type RunSummary, type StepRecord, type Trigger } from "./types.ts";
+
+export type { EngineDeps } from "./engine-deps.ts";
+
+export interface StartOptions {
+  /** Use this id instead of a new one. */
+  runId?: string;
+  /** GitHub surfaces created before the run starts (e.g. a queued check run). */
+  checkRunId?: number;
+  commentId?: number;
+}
+
+export interface RunStatusView {
+  run: RunRecord;
+  steps: StepRecord[];
+  summary: RunSummary;
+}
+
+export interface Engine {
+  /**
+   * Persists a new run, its steps and its queue job in one transaction and returns the record.
+   * With `concurrency.cancelInProgress`, active runs of the same group are cancelled first;
+   * otherwise the new run waits (status `queued`) until the active one finishes.
+   */
+  start(plan: RunPlan, trigger: Trigger, options?: StartOptions): Promise<RunRecord>;
+  /** The queue's job handler: executes (or resumes) a run. `signal` means shutdown: the run stays resumable. */
+  execute: JobHandler;
+  /** Cancels a run from any process; in-flight steps are aborted within about a poll interval. Returns false when it had already finished. */
+  cancel(runId: RunId, reason?: string): Promise<boolean>;
+  /** Task-level retry: re-runs failed, cancelled and skipped steps (succeeded outputs are kept) and re-enqueues the run. */
+  retry(runId: RunId): Promise<RunRecord>;
+  /** Re-enqueues every unfinished run (call once at start-up). Returns how many. */
+  resumeUnfinished(): Promise<number>;
+  getStatus(runId: RunId): Promise<RunStatusView | undefined>;
+}
+
+const isTerminal = (run: RunRecord) => TERMINAL_RUN_STATUSES.includes(run.status);
+
+/**
+ * Creates an engine over its ports.
+ *
+ * @example
+ * const engine = createEngine({ store, queue, agents, progress, clock: systemClock, log, metrics });
+ * await queue.start(engine.execute);
+ * await engine.resumeUnfinished();
+ * const run = await engine.start(planRun(template, trigger, { repoConfig }), trigger);
+ */
+export function createEngine(input: EngineDeps): Engine {
+  const deps: ResolvedEngineDeps = resolveEngineDeps(input);
+  const { store, clock, log } = deps;
+  const executing = new Map<RunId, AbortController>();
+
+  const enqueue = async (runId: RunId) => {
+    if (deps.queue) await deps.queue.enqueue(runId);
+    else await store.enqueueJob(runId, clock.now());
+  };
+
+  /** Starts the oldest queued run of a concurrency group when nothing older is active. */
+  const promoteNext = async (key: string) => {
+    const [first] = await store.findActiveRuns(key);
+    if (first && first.status === "queued") await enqueue(first.id);
+  };
+
+  const finalizeQueued = async (run: RunRecord, reason: string) => {
+    const now = clock.now();
+    const steps = await store.getSteps(run.id);
+    for (const step of steps) {
+      if (step.status === "pending" || step.status === "running") await store.updateStep(run.id, step.stepId, { status: "cancelled", error: reason, finishedAt: now });
+    }
+    const latest = (await store.getRun(run.id)) ?? run;
+    const summary = summarizeRun(latest, await store.getSteps(run.id), now);
+    const event = { type: "run.finished" as const, runId: run.id, status: latest.status, at: now, summary, error: reason };
+    await store.appendEvent(event);
+    try {
+      await deps.progress.emit(event, latest);
+    } catch (error) {
+      log.warn({ err: error, runId: run.id }, "progress sink failed");
+    }
+    deps.metrics?.runs.inc({ workflow: latest.workflow, conclusion: "cancelled" });
+  };
+
+  const engine: Engine = {
+    async start(plan, trigger, options = {}) {
+      const id = asRunId(options.runId ?? deps.newRunId());
+      const key = plan.concurrency.group;
+      if (plan.concurrency.cancelInProgress) {
+        for (const active of await store.findActiveRuns(key)) await engine.cancel(active.id, `superseded by a newer run (${id})`);
+      }
+      const carrier: Record<string, string> = {};
+      propagation.inject(context.active(), carrier);
+      const run: RunRecord = {
+        id,
+        workflow: plan.workflow,
+        status: "queued",
+        plan,
+        trigger,
+        concurrencyKey: key,
+        createdAt: clock.now(),
+        ...(Object.keys(carrier).length > 0 ? { traceContext: carrier } : {}),
+        ...(options.checkRunId !== undefined ? { checkRunId: options.checkRunId } : {}),
+        ...(options.commentId !== undefined ? { commentId: options.commentId } : {}),
+      };
+      const steps: StepRecord[] = plan.steps.map((step) => ({ runId: id, stepId: step.id, status: "pending", attempts: 0 }));
+      await store.createRun(run, steps, { enqueue: true });
+      deps.queue?.notify?.();
+      log.info({ runId: id, workflow: plan.workflow, concurrencyKey: key }, "run queued");
+      return run;
+    },
+
+    async execute(runId, signal) {
+      const run = await store.getRun(runId);
+      if (!run) {
+        log.warn({ runId }, "job for an unknown run ignored");
+        return;
+      }
+      if (isTerminal(run) || executing.has(runId)) return;
+      const [oldest] = await store.findActiveRuns(run.concurrencyKey);
+      if (oldest && oldest.id !== runId) {
+        log.info({ runId, waitingFor: oldest.id }, "run waits for the active run of its concurrency group");
+        return;
+      }
+      const moved = await store.transitionRun(runId, ["queued", "running"], "running", run.startedAt === undefined ? { startedAt: clock.now() } : {});
+      if (!moved) return;
+      const current = (await store.getRun(runId)) ?? run;
+      const controller = new AbortController();
+      const onShutdown = () => controller.abort(new RunAbort("shutdown", "the worker is stopping"));
+      if (signal?.aborted) onShutdown();
+      else signal?.addEventListener("abort", onShutdown, { once: true });
+      executing.set(runId, controller);
+      try {
+        await executeRun(deps, current, controller, { onFinished: (finished) => promoteNext(finished.concurrencyKey) });
+      } finally {
+        executing.delete(runId);
+        signal?.removeEventListener("abort", onShutdown);
+      }
+    },
+
+    async cancel(runId, reason = "cancelled") {
+      const finishedAt = clock.now();
+      if (await store.transitionRun(runId, ["queued"], "cancelled", { error: reason, finishedAt })) {
+        const run = await store.getRun(runId);
+        if (run) {
+          await finalizeQueued(run, reason);
+          await promoteNext(run.concurrencyKey);
+        }
+        return true;
+      }
+      if (await store.transitionRun(runId, ["running"], "cancelled", { error: reason })) {
+        executing.get(runId)?.abort(new RunAbort("cancelled", reason));
+        return true;
+      }
+      return false;
+    },
+
+    async retry(runId) {
+      const run = await store.getRun(runId);
+      if (!run) throw new ConfigError(`run ${runId} does not exist`);
+      if (!isTerminal(run)) throw new ConfigError(`run ${runId} is still ${run.status}; cancel it or wait before retrying`);
+      if (run.status === "succeeded") throw new ConfigError(`run ${runId} succeeded; there is nothing to retry`);
+      const others = (await store.findActiveRuns(run.concurrencyKey)).filter((r) => r.id !== runId);
+      if (others[0]) throw new ConfigError(`another run of ${run.workflow} (${others[0].id}) is active for the same issue or pull request; cancel it or wait`);
+      const clear = { error: undefined, output: undefined, startedAt: undefined, finishedAt: undefined } as unknown as Partial<StepRecord>;
+      for (const step of await store.getSteps(runId)) {
+        if (step.status !== "succeeded") await store.updateStep(runId, step.stepId, { ...clear, status: "pending" });
+      }
+      const clearRun = { error: undefined, finishedAt: undefined } as unknown as Partial<RunRecord>;
+      if (!(await store.transitionRun(runId, ["failed", "cancelled"], "queued", clearRun))) {
+        throw new ConfigError(`run ${runId} changed while it was being retried; try again`);
+      }
+      await enqueue(runId);
+      log.info({ runId }, "run retried");
+      return (await store.getRun(runId)) ?? run;
+    },
+
+    async resumeUnfinished() {
+      const runs = await store.listUnfinishedRuns();
+      for (const run of runs) await enqueue(run.id);
+      if (runs.length > 0) log.info({ runs: runs.length }, "unfinished runs re-enqueued");
+      return runs.length;
+    },
+
+    async getStatus(runId) {
+      const run = await store.getRun(runId);
+      if (!run) return undefined;
+      const steps = await store.getSteps(runId);
+      return { run, steps, summary: summarizeRun(run, steps, clock.now()) };
+    },
+  };
+  return engine;
+}

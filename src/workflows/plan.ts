@@ -1,0 +1,117 @@
+/**
+ * The planner: a validated template plus a trigger (plus the repo config) becomes a RunPlan —
+ * the DAG the engine executes, with inputs, models, outputs and the concurrency key resolved.
+ */
+import { ConfigError } from "../config/config-error.ts";
+import type { RepoConfig } from "../config/repo-config.ts";
+import type { WorkflowTemplate } from "../config/template-schema.ts";
+import { promptVariables } from "./render-prompt.ts";
+import { asStepId, BUILTIN_ROLES, type CustomRole, type OutputKind, type PlannedStep, type RunPlan, type Trigger } from "./types.ts";
+
+export interface PlanOptions {
+  /** The repository's `.github/octoflow.yml` (for models, custom roles and limits). */
+  repoConfig?: RepoConfig;
+  /** Model used when neither the step, the role map nor the repo's default names one. */
+  defaultModel?: string;
+}
+
+const ROLE_OUTPUT: Record<string, OutputKind> = { generate: "pull_request", test: "pull_request", docs: "pull_request", review: "review" };
+
+/** `owner/name#number:workflow` — the default concurrency key. */
+export function defaultConcurrencyKey(trigger: Trigger, workflow: string): string {
+  return `${trigger.repo.owner}/${trigger.repo.name}#${trigger.number}:${workflow}`;
+}
+
+function renderGroup(group: string, trigger: Trigger, workflow: string, inputs: Record<string, string>): string {
+  const values: Record<string, string> = {
+    repo: `${trigger.repo.owner}/${trigger.repo.name}`,
+    "repo.owner": trigger.repo.owner,
+    "repo.name": trigger.repo.name,
+    number: String(trigger.number),
+    workflow,
+  };
+  let out = group;
+  for (const { name } of promptVariables(group)) {
+    const [head, second] = name.split(".");
+    const value = head === "inputs" && second !== undefined ? (inputs[second] ?? "") : (values[name] ?? "");
+    out = out.replace(/\$?\{\{\s*([^{}]*?)\s*\}\}/, value);
+  }
+  return out;
+}
+
+/**
+ * Resolves a template for one trigger. Throws a ConfigError for missing required inputs, unknown
+ * inputs, or roles that neither the template nor the repo config declares.
+ *
+ * Model precedence: `step.model` > `repoConfig.models.roles[role]` > `repoConfig.models.default`
+ * > `options.defaultModel` > unset (the agent uses the environment's `OCTOFLOW_MODEL`).
+ *
+ * @example
+ * const plan = planRun(catalog.get("bug-fix")!.template, trigger, { repoConfig });
+ * await engine.start(plan, trigger);
+ */
+export function planRun(template: WorkflowTemplate, trigger: Trigger, options: PlanOptions = {}): RunPlan {
+  const config = options.repoConfig;
+  const problems: string[] = [];
+  const inputs: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(template.inputs)) {
+    const given = trigger.inputs[name];
+    if (given !== undefined) inputs[name] = given;
+    else if (spec.default !== undefined) inputs[name] = spec.default;
+    else if (spec.required) problems.push(`input "${name}" is required${spec.description ? ` (${spec.description})` : ""}: add ${name}=<value> to the command`);
+  }
+  for (const name of Object.keys(trigger.inputs)) {
+    if (!(name in template.inputs)) {
+      const known = Object.keys(template.inputs);
+      problems.push(`unknown input "${name}" for workflow ${template.name} (${known.length > 0 ? `known: ${known.join(", ")}` : "it takes no inputs"})`);
+    }
+  }
+
+  const customRoles: Record<string, CustomRole> = {};
+  for (const [name, role] of [...Object.entries(config?.roles ?? {}), ...Object.entries(template.roles)]) {
+    customRoles[name] = { name, systemPrompt: role.systemPrompt, output: role.output, result: role.result };
+  }
+  const builtins = new Set<string>(BUILTIN_ROLES);
+  const steps: PlannedStep[] = template.steps.map((step) => {
+    if (!builtins.has(step.role) && !customRoles[step.role]) problems.push(`step "${step.id}": unknown role "${step.role}"`);
+    const model = step.model ?? config?.models.roles[step.role] ?? config?.models.default ?? options.defaultModel;
+    return {
+      id: asStepId(step.id),
+      name: step.name ?? step.id,
+      role: step.role,
+      prompt: step.prompt,
+      needs: step.needs.map(asStepId),
+      ...(step.if !== undefined ? { if: step.if } : {}),
+      retries: step.retries,
+      timeoutMs: step.timeout,
+      ...(model !== undefined ? { model } : {}),
+      output: step.output ?? customRoles[step.role]?.output ?? ROLE_OUTPUT[step.role] ?? "none",
+    };
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(`Cannot start ${template.name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { problems });
+  }
+
+  const group = template.concurrency?.group;
+  const limits = config?.limits;
+  return {
+    workflow: template.name,
+    description: template.description,
+    steps,
+    inputs,
+    concurrency: {
+      group: group ? renderGroup(group, trigger, template.name, inputs) : defaultConcurrencyKey(trigger, template.name),
+      cancelInProgress: template.concurrency?.["cancel-in-progress"] ?? false,
+    },
+    customRoles,
+    ...(limits && Object.values(limits).some((v) => v !== undefined)
+      ? {
+          limits: {
+            ...(limits.maxTokensPerRun !== undefined ? { maxTokensPerRun: limits.maxTokensPerRun } : {}),
+            ...(limits.maxCostUsdPerRun !== undefined ? { maxCostUsdPerRun: limits.maxCostUsdPerRun } : {}),
+            ...(limits.stepConcurrency !== undefined ? { stepConcurrency: limits.stepConcurrency } : {}),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * One step, all its attempts: per-attempt timeout (AbortSignal), retries through p-retry with
+ * backoff delays taken on the engine's Clock, `NonRetriableError` stops at once, `RetryAfterError`
+ * sets the delay. Persistence failures are not step failures: they abort the execution.
+ */
+import { context, SpanStatusCode, trace, type Context } from "@opentelemetry/api";
+import pRetry, { AbortError } from "p-retry";
+import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
+import { ExternalServiceError } from "../errors/external-service-error.ts";
+import { NonRetriableError } from "../errors/non-retriable-error.ts";
+import { RetryAfterError } from "../errors/retry-after-error.ts";
+import { ConfigError } from "../config/config-error.ts";
+import { scrubSecrets } from "../observability/logger.ts";
+import { backoffDelay } from "./backoff.ts";
+import type { ResolvedEngineDeps } from "./engine-deps.ts";
+import type { AgentProgress } from "./ports.ts";
+import { StepTimeoutError } from "./step-timeout-error.ts";
+import type { PlannedStep, RunEvent, RunRecord, StepOutcome, StepOutput, StepRecord } from "./types.ts";
+
+/** Why a run's signal was aborted. */
+export class RunAbort extends Error {
+  override readonly name = "RunAbort";
+  readonly kind: "cancelled" | "shutdown";
+  constructor(kind: "cancelled" | "shutdown", message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+/** A store write failed: the execution stops (the run resumes later); the step is not failed. */
+export class PersistenceError extends Error {
+  override readonly name = "PersistenceError";
+  constructor(cause: unknown) {
+    super(`persisting run state failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+export interface StepRunInput {
+  deps: ResolvedEngineDeps;
+  run: () => RunRecord;
+  step: PlannedStep;
+  record: StepRecord;
+  prompt: string;
+  upstream: Readonly<Record<string, StepOutput>>;
+  runSignal: AbortSignal;
+  traceContext: Context;
+  /** Persists and emits an event; throws PersistenceError when the store fails. */
+  recordEvent(event: RunEvent): Promise<void>;
+  persistStep(patch: Partial<StepRecord>): Promise<void>;
+  /** Emits a progress event (persisted at a bounded rate; never throws). */
+  progress(event: RunEvent): void;
+}
+
+export type StepResult = { outcome: StepOutcome | { kind: "interrupted" }; attempts: number; startedAt: number };
+
+function isRetriable(error: unknown): boolean {
+  if (error instanceof NonRetriableError || error instanceof BudgetExceededError || error instanceof ConfigError) return false;
+  if (error instanceof ExternalServiceError) return error.retriable;
+  return true;
+}
+
+function abortPromise(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
+}
+
+const message = (error: unknown) => scrubSecrets(error instanceof Error ? error.message : String(error)).slice(0, 4000);
+
+/**
+ * Runs a step until it succeeds, fails for good, or the run is aborted.
+ */
+export async function runStep(input: StepRunInput): Promise<StepResult> {
+  const { deps, step, runSignal } = input;
+  const runId = input.record.runId;
+  const tracer = trace.getTracer("octoflow");
+  const span = tracer.startSpan(`step ${step.id}`, { attributes: { "octoflow.run_id": runId, "octoflow.step": step.id, "octoflow.role": step.role } }, input.traceContext);
+  const spanContext = trace.setSpan(input.traceContext, span);
+  let attempts = input.record.attempts;
+  const startedAt = deps.clock.now();
+
+  const attempt = async (): Promise<StepOutput> => {
+    attempts += 1;
+    const attemptNumber = attempts;
+    try {
+      await input.persistStep({
+        status: "running",
+        attempts: attemptNumber,
+        ...(attemptNumber === input.record.attempts + 1 ? { startedAt } : {}),
+      });
+      await input.recordEvent({ type: "step.started", runId, stepId: step.id, attempt: attemptNumber, at: deps.clock.now() });
+    } catch (error) {
+      throw new AbortError(error instanceof PersistenceError ? error : new PersistenceError(error));
+    }
+    const controller = new AbortController();
+    const onRunAbort = () => controller.abort(runSignal.reason);
+    if (runSignal.aborted) onRunAbort();
+    else runSignal.addEventListener("abort", onRunAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(new StepTimeoutError(step.id, step.timeoutMs)), step.timeoutMs);
+    timer.unref?.();
+    const aborted = abortPromise(controller.signal);
+    try {
+      const onProgress = (p: AgentProgress) => {
+        if (controller.signal.aborted) return;
+        input.progress({
+          type: "step.progress",
+          runId,
+          stepId: step.id,
+          at: deps.clock.now(),
+          tokens: p.tokens,
+          tail: p.tail.slice(-2000),
+          ...(p.message !== undefined ? { message: p.message.slice(0, 500) } : {}),
+        });
+      };
+      const request = {
+        runId,
+        step,
+        plan: input.run().plan,
+        prompt: input.prompt,
+        trigger: input.run().trigger,
+        upstream: input.upstream,
+        attempt: attemptNumber,
+        signal: controller.signal,
+        onProgress,
+      };
+      const work = context.with(spanContext, () => deps.agents.run(request));
+      return await Promise.race([work, aborted.promise]);
+    } finally {
+      clearTimeout(timer);
+      aborted.dispose();
+      runSignal.removeEventListener("abort", onRunAbort);
+    }
+  };
+
+  try {
+    const output = await pRetry(attempt, {
+      retries: step.retries,
+      minTimeout: 0,
+      maxTimeout: 0,
+      signal: runSignal,
+      shouldRetry: async ({ error, retriesConsumed }) => {
+        if (runSignal.aborted || !isRetriable(error)) return false;
+        const delayMs = error instanceof RetryAfterError ? Math.max(0, error.retryAfterMs) : backoffDelay(retriesConsumed + 1, deps.backoff, deps.random);
+        deps.metrics?.stepRetries.inc({ role: step.role });
+        deps.log.warn({ runId, stepId: step.id, attempt: attempts, delayMs, err: error }, "step attempt failed; retrying");
+        try {
+          await input.recordEvent({ type: "step.retrying", runId, stepId: step.id, attempt: attempts, delayMs, error: message(error), at: deps.clock.now() });
+        } catch (persistError) {
+          throw persistError instanceof PersistenceError ? persistError : new PersistenceError(persistError);
+        }
+        await deps.clock.sleep(delayMs, runSignal);
+        return true;
+      },
+    });
+    span.setStatus({ code: SpanStatusCode.OK });
+    return { outcome: { kind: "succeeded", output }, attempts, startedAt };
+  } catch (error) {
+    if (error instanceof PersistenceError) throw error;
+    if (runSignal.aborted) {
+      const reason = runSignal.reason;
+      if (reason instanceof RunAbort && reason.kind === "shutdown") return { outcome: { kind: "interrupted" }, attempts, startedAt };
+      return { outcome: { kind: "cancelled", reason: reason instanceof Error ? reason.message : "run cancelled" }, attempts, startedAt };
+    }
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: message(error) });
+    return { outcome: { kind: "failed", error: message(error), retriable: isRetriable(error) }, attempts, startedAt };
+  } finally {
+    span.end();
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * The RunStore conformance suite. Every adapter (in-memory, SQLite, PostgreSQL) runs it:
+ *
+ *   runStoreContract("sqlite", async () => ({ store, cleanup }));
+ *
+ * It pins the behaviour the engine, the queues and the GitHub edge rely on.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RunStore } from "../../src/workflows/ports.ts";
+import { asRunId, asStepId, type RunEvent, type RunId, type RunRecord, type StepRecord } from "../../src/workflows/types.ts";
+
+let counter = 0;
+
+/** A minimal but complete run record. */
+export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
+  counter += 1;
+  const id = overrides.id ?? asRunId(`run-${Date.now().toString(36)}-${counter}`);
+  return {
+    id,
+    workflow: "feature-development",
+    status: "queued",
+    plan: {
+      workflow: "feature-development",
+      description: "Feature",
+      steps: [
+        { id: asStepId("a"), name: "A", role: "generate", prompt: "do {{ issue.title }}", needs: [], retries: 1, timeoutMs: 1000, output: "none" },
+        { id: asStepId("b"), name: "B", role: "review", prompt: "check", needs: [asStepId("a")], retries: 1, timeoutMs: 1000, output: "review" },
+      ],
+      inputs: { scope: "all" },
+      concurrency: { group: "acme/widgets#7:feature-development", cancelInProgress: false },
+      customRoles: {},
+    },
+    trigger: {
+      kind: "label",
+      repo: { owner: "acme", name: "widgets", defaultBranch: "main" },
+      number: 7,
+      isPullRequest: false,
+      actor: "octocat",
+      inputs: {},
+      issue: { title: "Add a ünïcode ✓ feature", body: "Body with 'quotes' and \"double\"" },
+    },
+    concurrencyKey: "acme/widgets#7:feature-development",
+    createdAt: 1_000 + counter,
+    ...overrides,
+  };
+}
+
+export function sampleSteps(runId: RunId): StepRecord[] {
+  return [
+    { runId, stepId: asStepId("a"), status: "pending", attempts: 0 },
+    { runId, stepId: asStepId("b"), status: "pending", attempts: 0 },
+  ];
+}
+
+/**
+ * Registers the conformance suite for one adapter.
+ *
+ * @param name shown in the test names
+ * @param factory creates a fresh, empty store (and a cleanup that closes and removes it)
+ */
+export function runStoreContract(name: string, factory: () => Promise<{ store: RunStore; cleanup(): Promise<void> }>): void {
+  describe(`RunStore contract: ${name}`, () => {
+    let store: RunStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await factory());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    it("createRun stores the run and its steps, round-tripping every field", async () => {
+      const run = sampleRun({ traceContext: { traceparent: "00-abc-def-01" }, checkRunId: 5 });
+      await store.createRun(run, sampleSteps(run.id));
+      expect(await store.getRun(run.id)).toEqual(run);
+      expect(await store.getSteps(run.id)).toEqual(sampleSteps(run.id));
+      expect(await store.getRun(asRunId("missing"))).toBeUndefined();
+      expect(await store.getSteps(asRunId("missing"))).toEqual([]);
+    });
+
+    it("createRun refuses a duplicate id and leaves the first run intact", async () => {
+      const run = sampleRun();
+      await store.createRun(run, sampleSteps(run.id));
+      await expect(store.createRun({ ...run, workflow: "other" }, [])).rejects.toThrow();
+      expect((await store.getRun(run.id))?.workflow).toBe("feature-development");
+      expect(await store.getSteps(run.id)).toHaveLength(2);
+    });
+
+    it("createRun with enqueue writes the job in the same call; without it, no job", async () => {
+      const queued = sampleRun();
+      const idle = sampleRun();
+      await store.createRun(queued, sampleSteps(queued.id), { enqueue: true });
+      await store.createRun(idle, sampleSteps(idle.id));
+      const job = await store.claimJob("w1", 1_000_000, 1000);
+      expect(job?.runId).toBe(queued.id);
+      expect(job?.attempts).toBe(1);
+      expect(await store.claimJob("w1", 1_000_000, 1000)).toBeUndefined();
+    });
+
+    it("returned objects are copies: mutating them does not change the store", async () => {
+      const run = sampleRun();
+      await store.createRun(run, sampleSteps(run.id));
+      const loaded = await store.getRun(run.id);
+      if (!loaded) throw new Error("missing");
+      loaded.status = "failed";
+      loaded.plan.steps.length = 0;
+      const again = await store.getRun(run.id);
+      expect(again?.status).toBe("queued");
+      expect(again?.plan.steps).toHaveLength(2);
+    });
+
+    it("updateRun patches fields; undefined in a patch clears a field", async () => {
+      const run = sampleRun({ error: "old" });
+      await store.createRun(run, []);
+      await store.updateRun(run.id, { checkRunId: 42, commentId: 9, startedAt: 5 });
+      await store.updateRun(run.id, { error: undefined } as unknown as Partial<RunRecord>);
+      const loaded = await store.getRun(run.id);
+      expect(loaded).toMatchObject({ checkRunId: 42, commentId: 9, startedAt: 5, status: "queued" });
+      expect(loaded && "error" in loaded).toBe(false);
+      await expect(store.updateRun(asRunId("missing"), { checkRunId: 1 })).rejects.toThrow();
+    });
+
+    it("transitionRun moves only from the given states and applies the patch", async () => {
+      const run = sampleRun();
+      await store.createRun(run, []);
+      expect(await store.transitionRun(run.id, ["running"], "succeeded")).toBe(false);
+      expect(await store.transitionRun(run.id, ["queued"], "running", { startedAt: 10 })).toBe(true);
+      expect(await store.getRun(run.id)).toMatchObject({ status: "running", startedAt: 10 });
+      expect(await store.transitionRun(run.id, ["running"], "cancelled", { error: "stop", finishedAt: 20 })).toBe(true);
+      expect(await store.getRun(run.id)).toMatchObject({ status: "cancelled", error: "stop", finishedAt: 20 });
+      expect(await store.transitionRun(asRunId("missing"), ["queued"], "running")).toBe(false);
+    });
+
+    it("transitionRun races: of many concurrent transitions exactly one wins", async () => {
+      const run = sampleRun({ status: "running" });
+      await store.createRun(run, []);
+      const targets = ["succeeded", "failed", "cancelled", "succeeded", "cancelled", "failed"] as const;
+      const results = await Promise.all(targets.map((to) => store.transitionRun(run.id, ["running"], to, { error: to })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = targets[results.indexOf(true)];
+      expect(await store.getRun(run.id)).toMatchObject({ status: winner, error: winner });
+    });
+
+    it("findActiveRuns returns queued and running runs of one key, oldest first", async () => {
+      const key = "acme/widgets#1:review";
+      const a = sampleRun({ concurrencyKey: key, createdAt: 100, status: "running" });
+      const b = sampleRun({ concurrencyKey: key, createdAt: 200 });
+      const c = sampleRun({ concurrencyKey: key, createdAt: 50, status: "succeeded" });
+      const d = sampleRun({ concurrencyKey: "other", createdAt: 10 });
+      for (const r of [b, a, c, d]) await store.createRun(r, []);
+      expect((await store.findActiveRuns(key)).map((r) => r.id)).toEqual([a.id, b.id]);
+      expect((await store.listUnfinishedRuns()).map((r) => r.id)).toEqual([d.id, a.id, b.id]);
+    });
+
+    it("listRuns filters by status, workflow and repo, newest first, with a limit", async () => {
+      const a = sampleRun({ createdAt: 10, status: "succeeded" });
+      const b = sampleRun({ createdAt: 20, workflow: "code-review" });
+      const other = sampleRun({ createdAt: 30 });
+      other.trigger.repo = { owner: "acme", name: "gears", defaultBranch: "main" };
+      for (const r of [a, b, other]) await store.createRun(r, []);
+      expect((await store.listRuns()).map((r) => r.id)).toEqual([other.id, b.id, a.id]);
+      expect((await store.listRuns({ limit: 2 })).map((r) => r.id)).toEqual([other.id, b.id]);
+      expect((await store.listRuns({ status: "succeeded" })).map((r) => r.id)).toEqual([a.id]);
+      expect((await store.listRuns({ workflow: "code-review" })).map((r) => r.id)).toEqual([b.id]);
+      expect((await store.listRuns({ repo: "acme/gears" })).map((r) => r.id)).toEqual([other.id]);
+    });
+
+    it("updateStep patches one step, keeps plan order, and clears undefined keys", async () => {
+      const run = sampleRun();
+      await store.createRun(run, sampleSteps(run.id));
+      const output = { text: "done ✓", usage: { inputTokens: 3, outputTokens: 4, cachedTokens: 1 }, costUsd: 0.25, edits: [{ kind: "create" as const, path: "a.ts", content: "x" }] };
+      await store.updateStep(run.id, asStepId("b"), { status: "failed", attempts: 2, error: "boom", startedAt: 1, finishedAt: 2 });
+      await store.updateStep(run.id, asStepId("a"), { status: "succeeded", attempts: 1, output });
+      let steps = await store.getSteps(run.id);
+      expect(steps.map((s) => s.stepId)).toEqual(["a", "b"]);
+      expect(steps[0]).toMatchObject({ status: "succeeded", output });
+      expect(steps[1]).toMatchObject({ status: "failed", attempts: 2, error: "boom" });
+      await store.updateStep(run.id, asStepId("b"), { status: "pending", error: undefined, finishedAt: undefined } as unknown as Partial<StepRecord>);
+      steps = await store.getSteps(run.id);
+      expect(steps[1]).toEqual({ runId: run.id, stepId: "b", status: "pending", attempts: 2, startedAt: 1 });
+      await expect(store.updateStep(run.id, asStepId("nope"), { status: "failed" })).rejects.toThrow();
+    });
+
+    it("events come back in append order, and a limit returns the latest ones", async () => {
+      const run = sampleRun();
+      await store.createRun(run, []);
+      const events: RunEvent[] = [];
+      for (let i = 0; i < 25; i++) events.push({ type: "step.progress", runId: run.id, stepId: asStepId("a"), at: 1000 - i, tokens: i, tail: `t${i}` });
+      await Promise.all(events.slice(0, 5).map((e) => store.appendEvent(e)));
+      for (const e of events.slice(5)) await store.appendEvent(e);
+      const all = await store.listEvents(run.id);
+      expect(all.slice(5)).toEqual(events.slice(5));
+      expect(all).toHaveLength(25);
+      expect(await store.listEvents(run.id, { limit: 3 })).toEqual(events.slice(22));
+      expect(await store.listEvents(asRunId("missing"))).toEqual([]);
+    });
+
+    it("recordDelivery dedupes, also when two calls race", async () => {
+      expect(await store.recordDelivery("d-1", "issues")).toBe(true);
+      expect(await store.recordDelivery("d-1", "issues")).toBe(false);
+      const raced = await Promise.all([store.recordDelivery("d-2", "issue_comment"), store.recordDelivery("d-2", "issue_comment")]);
+      expect(raced.sort()).toEqual([false, true]);
+    });
+
+    it("conversation messages are kept per key, oldest first", async () => {
+      await store.appendMessage("acme/widgets#7", { role: "user", content: "hi", at: 1 });
+      await store.appendMessage("acme/widgets#8", { role: "user", content: "other", at: 2 });
+      await store.appendMessage("acme/widgets#7", { role: "assistant", content: "hello", at: 3, runId: "r1" });
+      expect(await store.listMessages("acme/widgets#7")).toEqual([
+        { role: "user", content: "hi", at: 1 },
+        { role: "assistant", content: "hello", at: 3, runId: "r1" },
+      ]);
+      expect(await store.listMessages("none")).toEqual([]);
+    });
+
+    it("markers: putMarkerIfAbsent keeps the first writer, setMarker overwrites", async () => {
+      expect(await store.getMarker("comment:acme/widgets#7")).toBeUndefined();
+      const raced = await Promise.all(["111", "222", "333"].map((v) => store.putMarkerIfAbsent("comment:acme/widgets#7", v)));
+      expect(new Set(raced).size).toBe(1);
+      expect(await store.getMarker("comment:acme/widgets#7")).toBe(raced[0]);
+      expect(await store.putMarkerIfAbsent("comment:acme/widgets#7", "999")).toBe(raced[0]);
+      await store.setMarker("comment:acme/widgets#7", "444");
+      expect(await store.getMarker("comment:acme/widgets#7")).toBe("444");
+    });
+
+    it("claimJob: two concurrent claimers never get the same job", async () => {
+      const runs = Array.from({ length: 10 }, (_, i) => sampleRun({ createdAt: 100 + i }));
+      for (const r of runs) await store.createRun(r, [], { enqueue: true });
+      const claims = await Promise.all(Array.from({ length: 14 }, (_, i) => store.claimJob(i % 2 ? "w1" : "w2", 1000, 5000)));
+      const ids = claims.filter((c) => c !== undefined).map((c) => c.runId);
+      expect(ids).toHaveLength(10);
+      expect(new Set(ids).size).toBe(10);
+    });
+
+    it("claimJob takes the oldest runnable job, skips future ones, and re-claims expired leases", async () => {
+      const a = sampleRun({ createdAt: 100 });
+      const b = sampleRun({ createdAt: 50 });
+      await store.createRun(a, []);
+      await store.createRun(b, []);
+      await store.enqueueJob(a.id, 100);
+      await store.enqueueJob(b.id, 5_000);
+      expect(await store.queueStats(1000)).toEqual({ depth: 1, oldestAgeMs: 900 });
+      const first = await store.claimJob("w1", 1000, 500);
+      expect(first).toEqual({ runId: a.id, attempts: 1, runAt: 100 });
+      expect(await store.claimJob("w2", 1200, 500)).toBeUndefined();
+      await store.renewJob(a.id, "w1", 1400, 500); // lease now until 1900
+      expect(await store.claimJob("w2", 1800, 500)).toBeUndefined();
+      await store.renewJob(a.id, "w2", 1800, 10_000); // not the holder: ignored
+      const again = await store.claimJob("w2", 1900, 500);
+      expect(again).toEqual({ runId: a.id, attempts: 2, runAt: 100 });
+      expect((await store.claimJob("w3", 6000, 500))?.runId).toBe(a.id);
+      await store.completeJob(a.id);
+      expect((await store.claimJob("w3", 6000, 500))?.runId).toBe(b.id);
+    });
+
+    it("completeJob removes the job; enqueue while leased runs it again after completion", async () => {
+      const run = sampleRun();
+      await store.createRun(run, [], { enqueue: true });
+      await store.enqueueJob(run.id, 1); // already waiting: still one job
+      expect((await store.queueStats(10_000_000)).depth).toBe(1);
+      await store.claimJob("w1", 10_000_000, 1000);
+      expect(await store.queueStats(10_000_000)).toEqual({ depth: 0, oldestAgeMs: 0 });
+      await store.enqueueJob(run.id, 10_000_000);
+      await store.completeJob(run.id);
+      const again = await store.claimJob("w1", 10_000_000, 1000);
+      expect(again?.runId).toBe(run.id);
+      await store.completeJob(run.id);
+      expect(await store.claimJob("w1", 10_000_000, 1000)).toBeUndefined();
+      await store.completeJob(run.id); // idempotent
+      await expect(store.enqueueJob(asRunId("missing"), 1)).rejects.toThrow();
+    });
+
+    it("ping answers on an open store", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
+import { sqlitePathFromUrl, openStore } from "../../src/store/open-store.ts";
+import { runStoreContract, sampleRun, sampleSteps } from "./run-store.contract.ts";
+
+runStoreContract("sqlite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "octoflow-store-"));
+  const store = createSqliteRunStore({ path: join(dir, "test.db") });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("sqlite store specifics", () => {
+  it("persists across close and reopen, and two handles on one file see each other's writes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "octoflow-store-"));
+    const path = join(dir, "nested", "octoflow.db");
+    try {
+      const first = createSqliteRunStore({ path });
+      const run = sampleRun();
+      await first.createRun(run, sampleSteps(run.id), { enqueue: true });
+      const second = createSqliteRunStore({ path });
+      expect((await second.getRun(run.id))?.id).toBe(run.id);
+      const claims = await Promise.all([first.claimJob("a", 10_000_000, 1000), second.claimJob("b", 10_000_000, 1000)]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      await first.close();
+      await first.close();
+      await expect(first.getRun(run.id)).rejects.toThrow(/closed/);
+      await second.close();
+      const reopened = createSqliteRunStore({ path });
+      expect(await reopened.getSteps(run.id)).toEqual(sampleSteps(run.id));
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("openStore / sqlitePathFromUrl pick the SQLite file from DATABASE_URL", async () => {
+    expect(sqlitePathFromUrl(undefined)).toBe("./data/octoflow.db");
+    expect(sqlitePathFromUrl("file:///srv/octo.db")).toBe("/srv/octo.db");
+    expect(sqlitePathFromUrl("sqlite:/srv/x.db")).toBe("/srv/x.db");
+    expect(sqlitePathFromUrl("sqlite::memory:")).toBe(":memory:");
+    expect(sqlitePathFromUrl("mysql://x")).toBeUndefined();
+    const store = await openStore({ DATABASE_URL: "sqlite::memory:" });
+    await store.ping();
+    await store.close();
+    await expect(openStore({ DATABASE_URL: "mysql://x" })).rejects.toThrow(/DATABASE_URL/);
+  });
+});

@@ -1,0 +1,442 @@
+/**
+ * A local model / remote-agent server on 127.0.0.1 speaking the real wire formats, for tests and
+ * benchmarks. Reuse it in end-to-end tests: point OPENAI_BASE_URL, ANTHROPIC_BASE_URL,
+ * OPENAI_COMPATIBLE_BASE_URL at `server.baseURL` and CODEGEN_BASE_URL at `server.url`.
+ *
+ * Routes (the route key is what you script):
+ * - `openai.chat`         POST /v1/chat/completions   Chat Completions SSE (role chunk, content deltas,
+ *                                                      finish chunk, then the usage chunk that
+ *                                                      `stream_options.include_usage` asks for, `[DONE]`);
+ *                                                      non-streaming JSON when `stream` is false
+ * - `openai.responses`    POST /v1/responses          Responses API events (response.created,
+ *                                                      output_item.added, output_text.delta …, response.completed with usage)
+ * - `anthropic.messages`  POST /v1/messages           Anthropic Messages SSE (message_start … message_stop)
+ * - `codegen.create`      POST /v1/organizations/{org}/agent/run
+ * - `codegen.get`         GET  /v1/organizations/{org}/agent/run/{id}
+ * - `codegen.resume`      POST /v1/organizations/{org}/agent/run/resume
+ * - `codegen.logs`        GET  /v1/alpha/organizations/{org}/agent/run/{id}/logs
+ *
+ * Scripting: `server.expect(route, ...replies)` queues replies, each used once, in order;
+ * `server.always(route, reply)` answers every further request (benchmarks). A request with no
+ * scripted reply gets HTTP 599 and is recorded in `unmatched`; `server.assertDone()` throws when a
+ * request was unmatched or a scripted reply was never used — call it in `afterEach`.
+ *
+ * Replies (`Reply`):
+ * - `{ kind: "text", text, usage?, chunkSize?, toolCalls?, chunkDelayMs? }` — a streamed answer in the route's format
+ *   (`chunkDelayMs` paces the events like a real model)
+ *   (for structured output, `text` is the JSON the model "wrote"; invalid JSON tests bad output)
+ * - `{ kind: "status", status, body?, headers? }` — an error answer (429 + `retry-after` /
+ *   `retry-after-ms`, 500, 529 …); `body` is JSON-encoded
+ * - `{ kind: "json", body, status?, headers? }` — a REST answer (Codegen)
+ * - `{ kind: "hang" }` — headers sent, then nothing; `server.waitForHangClosed()` resolves when the
+ *   client closes that socket (cancellation reached the server)
+ * - `{ kind: "cut", text, afterChunks }` — streams `afterChunks` events, then destroys the socket
+ * - `{ kind: "raw", status?, contentType, body }` — anything else (garbage)
+ *
+ * Recording: `requests` (route, method, path, headers, parsed body, socket id), `connections`
+ * (TCP connections accepted), `requestsPerConnection()`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export type ModelRoute =
+  | "openai.chat"
+  | "openai.responses"
+  | "anthropic.messages"
+  | "codegen.create"
+  | "codegen.get"
+  | "codegen.resume"
+  | "codegen.logs";
+
+export interface FakeUsage {
+  input: number;
+  output: number;
+  cached?: number;
+}
+
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the model wrote them (a JSON string). */
+  arguments: string;
+}
+
+export type Reply =
+  | { kind: "text"; text: string; usage?: FakeUsage; chunkSize?: number; toolCalls?: FakeToolCall[]; chunkDelayMs?: number }
+  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
+  | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
+  | { kind: "hang" }
+  | { kind: "cut"; text: string; afterChunks: number; chunkSize?: number }
+  | { kind: "raw"; status?: number; contentType: string; body: string };
+
+export interface RecordedRequest {
+  route: ModelRoute | "unknown";
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, or the raw text when it was not JSON. */
+  body: unknown;
+  /** Id of the TCP connection the request arrived on. */
+  socketId: number;
+}
+
+export interface ModelServer {
+  /** `http://127.0.0.1:<port>` (Codegen base). */
+  readonly url: string;
+  /** `http://127.0.0.1:<port>/v1` (OpenAI, Anthropic and OpenAI-compatible base). */
+  readonly baseURL: string;
+  readonly requests: RecordedRequest[];
+  readonly unmatched: RecordedRequest[];
+  /** TCP connections accepted so far. */
+  readonly connections: number;
+  /** Hanging responses whose socket the client has closed. */
+  readonly hangsClosed: number;
+  expect(route: ModelRoute, ...replies: Reply[]): ModelServer;
+  always(route: ModelRoute, reply: Reply): ModelServer;
+  requestsTo(route: ModelRoute): RecordedRequest[];
+  /** Requests per TCP connection, for the connection-reuse benchmark. */
+  requestsPerConnection(): number[];
+  waitForHangClosed(): Promise<void>;
+  /** Throws when a request was unmatched or a scripted reply is still unused. */
+  assertDone(): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const ROUTES: { route: ModelRoute; method: string; pattern: RegExp }[] = [
+  { route: "openai.chat", method: "POST", pattern: /^\/v1\/chat\/completions$/ },
+  { route: "openai.responses", method: "POST", pattern: /^\/v1\/responses$/ },
+  { route: "anthropic.messages", method: "POST", pattern: /^\/v1\/messages$/ },
+  { route: "codegen.resume", method: "POST", pattern: /^\/v1\/organizations\/\d+\/agent\/run\/resume$/ },
+  { route: "codegen.create", method: "POST", pattern: /^\/v1\/organizations\/\d+\/agent\/run$/ },
+  { route: "codegen.get", method: "GET", pattern: /^\/v1\/organizations\/\d+\/agent\/run\/\d+$/ },
+  { route: "codegen.logs", method: "GET", pattern: /^\/v1\/alpha\/organizations\/\d+\/agent\/run\/\d+\/logs$/ },
+];
+
+/**
+ * Starts the server on an ephemeral port of 127.0.0.1.
+ *
+ * @example
+ * const server = await startModelServer();
+ * server.expect("openai.chat", { kind: "status", status: 429, headers: { "retry-after": "1" } }, { kind: "text", text: "hi" });
+ * // … run the code under test with OPENAI_BASE_URL = server.baseURL …
+ * server.assertDone();
+ * await server.close();
+ */
+export async function startModelServer(): Promise<ModelServer> {
+  const queues = new Map<ModelRoute, Reply[]>();
+  const fallbacks = new Map<ModelRoute, Reply>();
+  const requests: RecordedRequest[] = [];
+  const unmatched: RecordedRequest[] = [];
+  const sockets = new Map<Socket, number>();
+  let connections = 0;
+  let hangsClosed = 0;
+  let hangWaiters: (() => void)[] = [];
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on("connection", (socket: Socket) => {
+    connections += 1;
+    sockets.set(socket, connections);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const match = ROUTES.find((r) => r.method === req.method && r.pattern.test(path));
+    const recorded: RecordedRequest = {
+      route: match?.route ?? "unknown",
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      headers: req.headers,
+      body,
+      socketId: sockets.get(req.socket) ?? 0,
+    };
+    requests.push(recorded);
+    const reply = match ? (queues.get(match.route)?.shift() ?? fallbacks.get(match.route)) : undefined;
+    if (!match || !reply) {
+      unmatched.push(recorded);
+      res.writeHead(599, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `model-server: no scripted reply for ${req.method} ${path}` } }));
+      return;
+    }
+    await answer(match.route, reply, body, req, res);
+  }
+
+  async function answer(route: ModelRoute, reply: Reply, body: unknown, req: IncomingMessage, res: ServerResponse) {
+    switch (reply.kind) {
+      case "status":
+        res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+        res.end(JSON.stringify(reply.body ?? { error: { message: `scripted ${reply.status}`, type: "server_error" } }));
+        return;
+      case "json":
+        res.writeHead(reply.status ?? 200, { "content-type": "application/json", ...reply.headers });
+        res.end(JSON.stringify(reply.body));
+        return;
+      case "raw":
+        res.writeHead(reply.status ?? 200, { "content-type": reply.contentType });
+        res.end(reply.body);
+        return;
+      case "hang":
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        res.flushHeaders();
+        req.socket.once("close", () => {
+          hangsClosed += 1;
+          const waiters = hangWaiters;
+          hangWaiters = [];
+          for (const w of waiters) w();
+        });
+        return;
+      case "text":
+      case "cut": {
+        const model = typeof (body as { model?: unknown })?.model === "string" ? (body as { model: string }).model : "fake-model";
+        const streaming = (body as { stream?: unknown })?.stream === true;
+        const textReply = reply.kind === "text" ? reply : { kind: "text" as const, text: reply.text, ...(reply.chunkSize ? { chunkSize: reply.chunkSize } : {}) };
+        const events = encodeEvents(route, textReply, model);
+        if (!streaming && reply.kind === "text" && route !== "openai.chat") {
+          res.writeHead(400, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: { message: "model-server: only streaming is scripted for this route" } }));
+          return;
+        }
+        if (!streaming && route === "openai.chat") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(chatCompletionJson(textReply, model)));
+          return;
+        }
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        const limit = reply.kind === "cut" ? reply.afterChunks : events.length;
+        const pause = reply.kind === "text" ? (reply.chunkDelayMs ?? 0) : 0;
+        for (let i = 0; i < Math.min(limit, events.length); i++) {
+          if (pause > 0 && i > 0) await new Promise((r) => setTimeout(r, pause));
+          res.write(events[i]);
+        }
+        if (reply.kind === "cut") {
+          await new Promise((r) => setImmediate(r));
+          req.socket.destroy();
+          return;
+        }
+        res.end();
+        return;
+      }
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  const api: ModelServer = {
+    url,
+    baseURL: `${url}/v1`,
+    requests,
+    unmatched,
+    get connections() {
+      return connections;
+    },
+    get hangsClosed() {
+      return hangsClosed;
+    },
+    expect(route, ...replies) {
+      const queue = queues.get(route) ?? [];
+      queue.push(...replies);
+      queues.set(route, queue);
+      return api;
+    },
+    always(route, reply) {
+      fallbacks.set(route, reply);
+      return api;
+    },
+    requestsTo: (route) => requests.filter((r) => r.route === route),
+    requestsPerConnection() {
+      const counts = new Map<number, number>();
+      for (const r of requests) counts.set(r.socketId, (counts.get(r.socketId) ?? 0) + 1);
+      return [...counts.values()];
+    },
+    waitForHangClosed() {
+      if (hangsClosed > 0) return Promise.resolve();
+      return new Promise<void>((resolve) => hangWaiters.push(resolve));
+    },
+    assertDone() {
+      const problems: string[] = [];
+      for (const r of unmatched) problems.push(`unmatched request: ${r.method} ${r.path}`);
+      for (const [route, queue] of queues) if (queue.length > 0) problems.push(`${queue.length} unused scripted repl${queue.length === 1 ? "y" : "ies"} for ${route}: ${queue.map((q) => q.kind).join(", ")}`);
+      if (problems.length > 0) throw new Error(`model-server expectations failed:\n  ${problems.join("\n  ")}`);
+    },
+    reset() {
+      queues.clear();
+      fallbacks.clear();
+      requests.length = 0;
+      unmatched.length = 0;
+    },
+    async close() {
+      server.closeAllConnections();
+      for (const socket of sockets.keys()) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return api;
+}
+
+function split(text: string, size: number): string[] {
+  if (text === "") return [];
+  const parts: string[] = [];
+  for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
+  return parts;
+}
+
+function sse(data: unknown, event?: string): string {
+  return `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** Encodes a text reply as the SSE events of `route`. */
+export function encodeEvents(route: ModelRoute, reply: Extract<Reply, { kind: "text" }>, model: string): string[] {
+  const pieces = split(reply.text, reply.chunkSize ?? 16);
+  const usage = reply.usage ?? { input: 10, output: Math.max(1, Math.ceil(reply.text.length / 4)), cached: 0 };
+  const created = 1_750_000_000;
+  switch (route) {
+    case "openai.chat": {
+      const id = "chatcmpl-fake";
+      const base = { id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_fake" };
+      const events = [sse({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] })];
+      for (const p of pieces) events.push(sse({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }] }));
+      (reply.toolCalls ?? []).forEach((call, index) => {
+        events.push(sse({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, finish_reason: null }] }));
+        for (const a of split(call.arguments, 12)) events.push(sse({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: a } }] }, finish_reason: null }] }));
+      });
+      events.push(sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: reply.toolCalls?.length ? "tool_calls" : "stop" }] }));
+      events.push(
+        sse({
+          ...base,
+          choices: [],
+          usage: {
+            prompt_tokens: usage.input,
+            completion_tokens: usage.output,
+            total_tokens: usage.input + usage.output,
+            prompt_tokens_details: { cached_tokens: usage.cached ?? 0 },
+            completion_tokens_details: { reasoning_tokens: 0 },
+          },
+        }),
+      );
+      events.push(sse("[DONE]"));
+      return events;
+    }
+    case "openai.responses": {
+      const response = { id: "resp_fake", object: "response", created_at: created, model, status: "in_progress", output: [] };
+      const item = { type: "message", id: "msg_fake", status: "in_progress", role: "assistant", content: [] };
+      let seq = 0;
+      const ev = (data: Record<string, unknown>) => sse({ ...data, sequence_number: seq++ }, data["type"] as string);
+      const events = [ev({ type: "response.created", response }), ev({ type: "response.in_progress", response })];
+      events.push(ev({ type: "response.output_item.added", output_index: 0, item }));
+      events.push(ev({ type: "response.content_part.added", item_id: "msg_fake", output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
+      for (const p of pieces) events.push(ev({ type: "response.output_text.delta", item_id: "msg_fake", output_index: 0, content_index: 0, delta: p, logprobs: [] }));
+      events.push(ev({ type: "response.output_text.done", item_id: "msg_fake", output_index: 0, content_index: 0, text: reply.text, logprobs: [] }));
+      events.push(ev({ type: "response.content_part.done", item_id: "msg_fake", output_index: 0, content_index: 0, part: { type: "output_text", text: reply.text, annotations: [] } }));
+      const doneItem = { ...item, status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] };
+      events.push(ev({ type: "response.output_item.done", output_index: 0, item: doneItem }));
+      events.push(
+        ev({
+          type: "response.completed",
+          response: {
+            ...response,
+            status: "completed",
+            output: [doneItem],
+            usage: {
+              input_tokens: usage.input,
+              input_tokens_details: { cached_tokens: usage.cached ?? 0 },
+              output_tokens: usage.output,
+              output_tokens_details: { reasoning_tokens: 0 },
+              total_tokens: usage.input + usage.output,
+            },
+          },
+        }),
+      );
+      return events;
+    }
+    case "anthropic.messages": {
+      const events = [
+        sse(
+          {
+            type: "message_start",
+            message: {
+              id: "msg_fake",
+              type: "message",
+              role: "assistant",
+              model,
+              content: [],
+              stop_reason: null,
+              stop_sequence: null,
+              usage: { input_tokens: usage.input, output_tokens: 1, cache_read_input_tokens: usage.cached ?? 0, cache_creation_input_tokens: 0 },
+            },
+          },
+          "message_start",
+        ),
+        sse({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start"),
+        sse({ type: "ping" }, "ping"),
+      ];
+      for (const p of pieces) events.push(sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: p } }, "content_block_delta"));
+      events.push(sse({ type: "content_block_stop", index: 0 }, "content_block_stop"));
+      events.push(sse({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: usage.output } }, "message_delta"));
+      events.push(sse({ type: "message_stop" }, "message_stop"));
+      return events;
+    }
+    default:
+      return [sse({ text: reply.text })];
+  }
+}
+
+function chatCompletionJson(reply: Extract<Reply, { kind: "text" }>, model: string) {
+  const usage = reply.usage ?? { input: 10, output: Math.max(1, Math.ceil(reply.text.length / 4)), cached: 0 };
+  return {
+    id: "chatcmpl-fake",
+    object: "chat.completion",
+    created: 1_750_000_000,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: reply.text }, finish_reason: "stop" }],
+    usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output, prompt_tokens_details: { cached_tokens: usage.cached ?? 0 } },
+  };
+}
+
+/** Builds a Codegen agent-run body as the API returns it. */
+export function codegenRun(run: {
+  id: number;
+  status: string;
+  result?: string | null;
+  web_url?: string;
+  github_pull_requests?: { id: number; title: string; url: string; head_branch_name?: string }[];
+}) {
+  return {
+    id: run.id,
+    organization_id: 1,
+    status: run.status,
+    created_at: "2026-01-01T00:00:00Z",
+    web_url: run.web_url ?? `https://codegen.com/agent/trace/${run.id}`,
+    result: run.result ?? null,
+    summary: null,
+    source_type: "API",
+    github_pull_requests: (run.github_pull_requests ?? []).map((pr) => ({ created_at: "2026-01-01T00:00:00Z", head_branch_name: "codegen/change", ...pr })),
+    metadata: {},
+  };
+}
+
+/** Builds a Codegen logs page (`AgentRunWithLogsResponse`). */
+export function codegenLogs(runId: number, status: string, logs: { thought?: string; tool_name?: string; message_type?: string }[], skip = 0) {
+  return {
+    ...codegenRun({ id: runId, status }),
+    logs: logs.map((l) => ({ agent_run_id: runId, created_at: "2026-01-01T00:00:00Z", message_type: "ACTION", observation: null, tool_input: null, ...l })),
+    total_logs: skip + logs.length,
+    page: 1,
+    size: 100,
+    pages: 1,
+  };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { helpText, parseCommand, proseLines } from "../../src/github/command-parser.ts";
+
+describe("parseCommand", () => {
+  it("parses every built-in command", () => {
+    expect(parseCommand("/octoflow help")).toEqual({ name: "help" });
+    expect(parseCommand("/octoflow review")).toEqual({ name: "review" });
+    expect(parseCommand("/octoflow status")).toEqual({ name: "status" });
+    expect(parseCommand("/octoflow cancel")).toEqual({ name: "cancel" });
+    expect(parseCommand("/octoflow retry")).toEqual({ name: "retry" });
+    expect(parseCommand("/octoflow")).toEqual({ name: "help" });
+  });
+
+  it("parses run with key=value inputs, quoted values included", () => {
+    expect(parseCommand('Please do this\n/octoflow run bug-fix priority=high note="two words" x=\'y z\'')).toEqual({
+      name: "run",
+      workflow: "bug-fix",
+      inputs: { priority: "high", note: "two words", x: "y z" },
+    });
+  });
+
+  it("turns unknown words into an alias and broken input into help with a problem", () => {
+    expect(parseCommand("/octoflow fix area=api")).toEqual({ name: "alias", alias: "fix", inputs: { area: "api" } });
+    expect(parseCommand("/octoflow run")).toMatchObject({ name: "help", problem: expect.stringContaining("needs a workflow") });
+    expect(parseCommand("/octoflow run ../etc")).toMatchObject({ name: "help", problem: expect.stringContaining("not a valid workflow") });
+    expect(parseCommand("/octoflow run a novalue")).toMatchObject({ name: "help", problem: expect.stringContaining("key=value") });
+    expect(parseCommand('/octoflow run a x="unbalanced')).toMatchObject({ name: "help" });
+    expect(parseCommand("/octoflow !!!")).toMatchObject({ name: "help", problem: expect.stringContaining("not an Octoflow command") });
+  });
+
+  it("ignores commands in quotes, fenced and indented code blocks, HTML comments and mid-line", () => {
+    expect(parseCommand("> /octoflow run bug-fix")).toBeUndefined();
+    expect(parseCommand("```\n/octoflow run bug-fix\n```")).toBeUndefined();
+    expect(parseCommand("~~~~\n/octoflow cancel\n~~~~")).toBeUndefined();
+    expect(parseCommand("text\n\n    /octoflow cancel")).toBeUndefined();
+    expect(parseCommand("<!--\n/octoflow cancel\n-->")).toBeUndefined();
+    expect(parseCommand("try `/octoflow cancel` later")).toBeUndefined();
+    expect(parseCommand("no command here")).toBeUndefined();
+    // the fence closes: a command after it counts
+    expect(parseCommand("```\ncode\n```\n/octoflow status")).toEqual({ name: "status" });
+  });
+
+  it("bounds inputs", () => {
+    const many = Array.from({ length: 21 }, (_, i) => `k${i}=v`).join(" ");
+    expect(parseCommand(`/octoflow run wf ${many}`)).toMatchObject({ name: "help", problem: expect.stringContaining("At most") });
+    expect(parseCommand(`/octoflow run wf k=${"x".repeat(1001)}`)).toMatchObject({ name: "help", problem: expect.stringContaining("longer than") });
+  });
+
+  it("keeps prose lines only and renders help with the workflows", () => {
+    expect(proseLines("a\r\n> b\r\n\r\n    c\r\nd")).toEqual(["a", "d"]);
+    expect(helpText("Oops.", ["bug-fix"])).toMatch(/^Oops\.[\s\S]*`\/octoflow run <workflow>[\s\S]*`bug-fix`/);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { CHECK_RUN_TEXT_LIMIT, COMMENT_LIMIT, renderCheckRunSummary, renderCheckRunText, renderStickyComment, stickyMarker, truncate } from "../../src/progress/render.ts";
+import type { RunView } from "../../src/progress/run-view.ts";
+
+function view(overrides: Partial<RunView> = {}): RunView {
+  return {
+    runId: "r1",
+    workflow: "bug-fix",
+    status: "running",
+    steps: [
+      { id: "a", name: "Analyse | plan", role: "generate", status: "succeeded", attempts: 1, durationMs: 1500, tokens: 1234, costUsd: 0.0123 },
+      { id: "b", name: "Review", role: "review", status: "running", attempts: 2, tokens: 10, costUsd: 0 },
+    ],
+    tail: "",
+    costUsd: 0.0123,
+    links: {},
+    results: [],
+    notes: [],
+    ...overrides,
+  };
+}
+
+describe("render", () => {
+  it("renders the step table with status, duration, attempts, tokens and cost", () => {
+    const summary = renderCheckRunSummary(view());
+    expect(summary).toContain("| step | status | duration | attempts | tokens | cost |");
+    expect(summary).toContain("| Analyse \\| plan | ✅ succeeded | 1.5 s | 1 | 1,234 | $0.0123 |");
+    expect(summary).toContain("| Review | 🔄 running | – | 2 | 10 | – |");
+  });
+
+  it("puts the marker, links, results and a user-facing error in the sticky comment", () => {
+    const body = renderStickyComment(
+      view({ status: "failed", error: "The model provider \"openai\" is unavailable right now", links: { checkRun: "https://c", pullRequest: "https://p" }, results: [{ step: "Docs", text: "done" }] }),
+    );
+    expect(body.startsWith(stickyMarker("r1"))).toBe(true);
+    expect(body).toContain("[check run](https://c) · [pull request](https://p)");
+    expect(body).toContain("> The model provider \"openai\" is unavailable right now");
+    expect(body).toContain("/octoflow retry");
+    expect(body).toContain("<summary>Docs</summary>");
+  });
+
+  it("never leaks a secret from an error or the streamed tail", () => {
+    const secret = "ghp_" + "a".repeat(36);
+    expect(renderStickyComment(view({ error: `failed with ${secret}` }))).not.toContain(secret);
+    expect(renderCheckRunText(view({ tail: `token ${secret}` }))).not.toContain(secret);
+  });
+
+  it("respects GitHub's limits and says what was truncated", () => {
+    const huge = "x".repeat(200_000);
+    const text = renderCheckRunText(view({ tail: huge }));
+    expect(text.length).toBeLessThanOrEqual(CHECK_RUN_TEXT_LIMIT);
+    expect(text).toMatch(/truncated: [\d,]+ more characters not shown/);
+    expect(text).toMatch(/```\n\n… \(truncated/);
+    const comment = renderStickyComment(view({ results: [{ step: "big", text: huge }] }));
+    expect(comment.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(truncate("short", 10)).toBe("short");
+    expect(truncate("😀".repeat(300), 250).length).toBeLessThanOrEqual(250);
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { createTokenBucketLimiter } from "../../src/resilience/token-bucket-limiter.ts";
+import { createFakeClock } from "../agents/support/fake-clock.ts";
+
+describe("token bucket limiter", () => {
+  it("paces requests at the configured rate after the burst", async () => {
+    const clock = createFakeClock();
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 120, burstRequests: 2, clock });
+    const start = clock.now();
+    for (let i = 0; i < 12; i++) await limiter.acquire({ requests: 1, tokens: 0 });
+    // 2 from the burst, then one every 500 ms
+    expect(clock.now() - start).toBe(5_000);
+    expect(clock.sleeps.every((ms) => ms === 500)).toBe(true);
+  });
+
+  it("limits tokens per minute too, and clamps a cost larger than the bucket", async () => {
+    const clock = createFakeClock();
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 10_000, tokensPerMinute: 6_000, burstTokens: 1_000, burstRequests: 100, clock });
+    await limiter.acquire({ requests: 1, tokens: 1_000 });
+    expect(clock.sleeps).toEqual([]);
+    await limiter.acquire({ requests: 1, tokens: 500 });
+    expect(clock.sleeps).toEqual([5_000]); // 500 tokens at 100 tokens/s
+    await limiter.acquire({ requests: 1, tokens: 50_000 });
+    expect(clock.sleeps.at(-1)).toBe(10_000); // clamped to the 1,000-token bucket
+  });
+
+  it("serves waiters first come, first served", async () => {
+    const clock = createFakeClock();
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 60, burstRequests: 1, clock });
+    const order: number[] = [];
+    await Promise.all([1, 2, 3].map((n) => limiter.acquire({ requests: 1, tokens: 0 }).then(() => order.push(n))));
+    expect(order).toEqual([1, 2, 3]);
+    expect(clock.sleeps).toEqual([1_000, 1_000]);
+  });
+
+  it("a cancelled waiter rejects and does not block the next one", async () => {
+    const clock = createFakeClock();
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 60, burstRequests: 1, clock });
+    await limiter.acquire({ requests: 1, tokens: 0 });
+    const controller = new AbortController();
+    controller.abort(new Error("cancelled"));
+    await expect(limiter.acquire({ requests: 1, tokens: 0 }, controller.signal)).rejects.toThrow("cancelled");
+    await limiter.acquire({ requests: 1, tokens: 0 });
+    expect(clock.sleeps).toEqual([1_000]);
+  });
+
+  it("rejects nonsense limits", () => {
+    expect(() => createTokenBucketLimiter({ requestsPerMinute: 0, clock: createFakeClock() })).toThrow(RangeError);
+  });
+});
