@@ -32,7 +32,7 @@ for (const c of cases) {
       ANTHROPIC_API_KEY: "sk-bench",
       ANTHROPIC_BASE_URL: server.baseURL,
       OPENAI_COMPATIBLE_BASE_URL: server.baseURL,
-      CODEGEN_BASE_URL: undefined,
+      CODEGEN_BASE_URL: "https://api.codegen.com",
     },
     store: {
       appendMessage: async (k, m) => void messages.set(k, [...(messages.get(k) ?? []), m]),

@@ -13,17 +13,35 @@ import { createMetrics } from "../src/observability/metrics.ts";
 import { createHttpPool } from "../src/resilience/http-agent-pool.ts";
 import { createProviderResilience } from "../src/resilience/provider-resilience.ts";
 import { systemClock } from "../src/workflows/ports.ts";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { startModelServer, type Reply } from "../test/fakes/model-server.ts";
 
-const ROUNDS = Number(process.env["ROUNDS"] ?? 60);
+async function serve(reply: Reply): Promise<{ baseURL: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, "--serve", JSON.stringify(reply)], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! });
+  const [baseURL] = (await once(lines, "line")) as [string];
+  return {
+    baseURL,
+    stop: async () => {
+      child.stdin!.end();
+      await once(child, "exit");
+    },
+  };
+}
+
+const ROUNDS = Number(process.env["ROUNDS"] ?? 5);
+const BLOCK = Number(process.env["BLOCK"] ?? 20);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const TEXT = "The quick brown fox jumps over the lazy dog. ".repeat(20); // ~900 chars, 57 events of 16 chars
 
+async function main() {
 for (const shape of [
   { name: "burst (all events at once)", reply: { kind: "text", text: TEXT } satisfies Reply },
   { name: "paced (2 ms between events)", reply: { kind: "text", text: TEXT, chunkDelayMs: 2 } satisfies Reply },
 ]) {
-  const server = await startModelServer();
-  server.always("openai.chat", shape.reply);
+  const server = await serve(shape.reply);
   const pool = createHttpPool();
   const fetch = pool.fetchFor("openai");
   const provider = createAiSdkProvider({ kind: "openai", apiKey: "sk-bench", baseURL: server.baseURL, fetch, openaiApi: "chat" });
@@ -47,19 +65,34 @@ for (const shape of [
     await raw();
     await full();
   }
-  let rawMs = 0;
-  let fullMs = 0;
+  // alternating blocks so machine drift affects both sides; the median block is reported
+  const block = async (f: () => Promise<void>) => {
+    const t = performance.now();
+    for (let i = 0; i < BLOCK; i++) await f();
+    return (performance.now() - t) / BLOCK;
+  };
+  const rawBlocks: number[] = [];
+  const fullBlocks: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    // interleaved so drift affects both equally
-    let t = performance.now();
-    await raw();
-    rawMs += performance.now() - t;
-    t = performance.now();
-    await full();
-    fullMs += performance.now() - t;
+    rawBlocks.push(await block(raw));
+    fullBlocks.push(await block(full));
   }
-  console.log(`${shape.name.padEnd(28)} raw fetch ${(rawMs / ROUNDS).toFixed(2)} ms/call, provider path ${(fullMs / ROUNDS).toFixed(2)} ms/call → ratio ${(fullMs / rawMs).toFixed(2)}`);
+  const rawMs = median(rawBlocks);
+  const fullMs = median(fullBlocks);
+  console.log(`${shape.name.padEnd(28)} raw fetch ${rawMs.toFixed(2)} ms/call, provider path ${fullMs.toFixed(2)} ms/call → ratio ${(fullMs / rawMs).toFixed(2)}`);
   resilience.close();
   await pool.close();
-  await server.close();
+  await server.stop();
+}
+}
+
+// server mode: the model server runs in its own process so its timers do not share our event loop
+if (process.argv[2] === "--serve") {
+  const server = await startModelServer();
+  server.always("openai.chat", JSON.parse(process.argv[3] ?? "{}") as Reply);
+  console.log(server.baseURL);
+  process.stdin.resume();
+  process.stdin.on("end", () => void server.close().then(() => process.exit(0)));
+} else {
+  await main();
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process */
 // Launcher: Octoflow is TypeScript run directly by Node's type stripping (Node ≥ 22.18; Node 24 LTS recommended).
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {

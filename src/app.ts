@@ -14,7 +14,8 @@ import { createRepoSetupLoader } from "./github/repo-setup-loader.ts";
 import type { HandlerDeps } from "./github/start-run.ts";
 import { createHealth, type Health } from "./observability/health.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
-import { createOpsHandler } from "./observability/ops-handler.ts";
+import { setupOperations } from "./observability/setup-operations.ts";
+import { traceWebhooks } from "./observability/trace-webhooks.ts";
 import { registerReadinessChecks } from "./observability/readiness-checks.ts";
 import { createGitHubProgressSink, type GitHubProgressSink } from "./progress/github-progress-sink.ts";
 import { createQueueFor } from "./queue/create-queue.ts";
@@ -50,7 +51,7 @@ export interface RuntimeOptions {
   /** Defaults to the real agent runner over the configured providers. */
   agents?: AgentRunner;
   clock?: Clock;
-  /** Least time between two writes to one progress surface (default 3000 ms). */
+  /** Least time between two writes to one progress surface (default 5000 ms). */
   progressIntervalMs?: number;
   /** How long a repository's config and templates are cached (default 30 s). */
   setupTtlMs?: number;
@@ -116,7 +117,10 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
  */
 export function octoflowApp(runtime: Runtime): ApplicationFunction {
   return async (app: Probot, { addHandler }) => {
-    addHandler(createOpsHandler({ health: runtime.health, metrics: runtime.metrics }));
+    traceWebhooks(app.webhooks);
+    const operations = setupOperations(runtime);
+    addHandler(operations.opsHandler);
+    addHandler(operations.dashboardHandler);
     runtime.clients.bind((installationId) => app.auth(installationId));
     registerHandlers(app, runtime.handlerDeps);
 

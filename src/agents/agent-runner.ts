@@ -59,8 +59,11 @@ export interface AgentRunnerDeps {
   random?: () => number;
   breaker?: Partial<BreakerOptions>;
   http?: HttpPoolOptions;
-  /** Token budgets: repository context, conversation history, answer. */
-  budgets?: { contextTokens?: number; conversationTokens?: number; maxOutputTokens?: number };
+  /**
+   * Budgets: repository context, conversation history and answer in tokens (defaults 24,000 /
+   * 4,000 / 16,000); `maxStepCostUsd` refuses model calls that would take a step past it.
+   */
+  budgets?: { contextTokens?: number; conversationTokens?: number; maxOutputTokens?: number; maxStepCostUsd?: number };
   /** OpenAI wire API: `responses` (default) or `chat` (Chat Completions). */
   openaiApi?: "responses" | "chat";
   codegen?: { pollIntervalMs?: number; maxPollIntervalMs?: number; timeoutMs?: number };
@@ -217,6 +220,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           onProgress: request.onProgress,
           progressIntervalMs: deps.progressIntervalMs ?? 250,
         };
+        const price = priceFor(prices, ref.provider, ref.model);
         const { output: partial } = await runRoleStep({
           request,
           role,
@@ -224,10 +228,14 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           reader: deps.repoReaderFor(request.trigger),
           history: history.messages,
           historyDropped: history.dropped,
-          budgets: { contextTokens: budgets.contextTokens, maxOutputTokens: budgets.maxOutputTokens },
+          budgets: {
+            contextTokens: budgets.contextTokens,
+            maxOutputTokens: budgets.maxOutputTokens,
+            ...(deps.budgets?.maxStepCostUsd === undefined ? {} : { maxStepCostUsd: deps.budgets.maxStepCostUsd }),
+          },
+          costOf: (usage) => costOf(usage, price),
           call,
         });
-        const price = priceFor(prices, ref.provider, ref.model);
         if (!price && !unpriced.has(`${ref.provider}:${ref.model}`)) {
           unpriced.add(`${ref.provider}:${ref.model}`);
           log.warn("no price configured for this model; its cost is recorded as 0");

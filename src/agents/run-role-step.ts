@@ -2,6 +2,7 @@
  * Runs one step with a chat-model role: context → prompt → model call (structured for edits and
  * findings) → validation (with one repair round for edits that do not apply) → StepOutput.
  */
+import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
 import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import type { AgentRequest, RepoReader } from "../workflows/ports.ts";
 import type { FileEdit, StepOutput, Usage } from "../workflows/types.ts";
@@ -12,7 +13,7 @@ import type { ChatMessage, ModelResult } from "./model-provider.ts";
 import type { RoleDefinition } from "./roles/builtin-roles.ts";
 import { editsResultSchema, findingsResultSchema, toFileEdits, toFindings, type EditsResult, type FindingsResult } from "./roles/role-schemas.ts";
 import { validateEdits } from "./roles/validate-edits.ts";
-import { fenceUntrusted, UNTRUSTED_DATA_INSTRUCTION } from "./untrusted-text.ts";
+import { estimateTokens, fenceUntrusted, UNTRUSTED_DATA_INSTRUCTION } from "./untrusted-text.ts";
 import type { ConversationMessage } from "../workflows/ports.ts";
 
 export interface RoleStepInput {
@@ -22,7 +23,9 @@ export interface RoleStepInput {
   reader: RepoReader;
   history: ConversationMessage[];
   historyDropped: number;
-  budgets: { contextTokens: number; maxOutputTokens: number };
+  budgets: { contextTokens: number; maxOutputTokens: number; maxStepCostUsd?: number };
+  /** Cost of a usage at this model's price (0 when unpriced). */
+  costOf: (usage: Usage) => number;
   call: ModelCallContext;
 }
 
@@ -55,6 +58,16 @@ export async function runRoleStep(input: RoleStepInput): Promise<RoleStepResult>
     usage.cachedTokens += r.usage.cachedTokens;
   };
   const leftOut = context.omitted.length > 0 ? { leftOut: context.omitted } : {};
+  // refuse a call whose input alone would take the step past its cost budget
+  const guard = (next: ChatMessage[]) => {
+    const cap = input.budgets.maxStepCostUsd;
+    if (cap === undefined) return;
+    const estimate = input.costOf({ ...usage, inputTokens: usage.inputTokens + estimateTokens(system) + next.reduce((n, m) => n + estimateTokens(m.content), 0) });
+    if (estimate > cap) {
+      throw new BudgetExceededError(`The ${role.name} step would cost about $${estimate.toFixed(4)}, more than its budget of $${cap.toFixed(4)}; raise the budget or narrow the task`);
+    }
+  };
+  guard(messages);
 
   if (role.result === "text") {
     const result = await callModel(input.call, { ...base, messages });
@@ -80,6 +93,7 @@ export async function runRoleStep(input: RoleStepInput): Promise<RoleStepResult>
       { role: "assistant", content: JSON.stringify(parsed) },
       { role: "user", content: await repairPrompt(checked.problems, parsed, reader, context.ref) },
     ];
+    guard(repair);
     const second = await callModel(input.call, { ...base, messages: repair, schema: editsResultSchema, schemaName: "edits" });
     add(second);
     parsed = second.object as EditsResult;

@@ -73,7 +73,8 @@ export function createRestClient(options: RestClientOptions = {}): CliOctokit {
     ...(options.token ? { auth: options.token } : {}),
     baseUrl: options.baseUrl ?? DEFAULT_GITHUB_API_URL,
     userAgent: options.userAgent ?? "octoflow-cli",
-    log: { debug: silent, info: silent, warn, error: warn },
+    // request-log reports every 4xx at error level; the caller handles (or reports) each failure itself.
+    log: { debug: silent, info: silent, warn, error: silent },
     retry: { retries: 3 },
     throttle:
       options.throttle === false

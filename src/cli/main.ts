@@ -9,7 +9,9 @@ import { processIo, type CliCommand, type CliIo } from "./cli-io.ts";
 /** Registered commands. Add a line per command. */
 export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   validate: async () => (await import("./commands/validate.ts")).validateCommand,
+  run: async () => (await import("./commands/run.ts")).runCommand,
   runs: async () => (await import("./commands/runs.ts")).runsCommand,
+  replay: async () => (await import("./commands/replay.ts")).replayCommand,
 };
 
 function help(io: CliIo, commands: Record<string, CliCommand>): void {

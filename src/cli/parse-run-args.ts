@@ -7,7 +7,7 @@ import { envSchema } from "../config/env.ts";
 import { UsageError } from "./usage-error.ts";
 
 export const RUN_USAGE =
-  "usage: octoflow run <workflow> --repo owner/name (--issue N | --pr N) [--input key=value]... [--model provider:model] [--dry-run] [--no-check-run]";
+  "usage: octoflow run <workflow> --repo owner/name (--issue N | --pr N) [--input key=value]... [--model provider:model] [--dry-run] [--replace] [--progress auto|table|plain]";
 
 export interface RunArgs {
   workflow: string;
@@ -19,8 +19,10 @@ export interface RunArgs {
   /** `<provider>:<model>` for every step without its own override. */
   model?: string;
   dryRun: boolean;
-  /** Report through the sticky comment alone, even when the token may create check runs. */
-  checkRun: boolean;
+  /** Cancel an earlier run of the same workflow on the same issue or PR that is still marked active. */
+  replace: boolean;
+  /** Live progress: a table redrawn in place, plain lines, or chosen by whether stderr is a terminal. */
+  progress: "auto" | "table" | "plain";
 }
 
 const WORKFLOW_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
@@ -49,7 +51,8 @@ export function parseRunArgs(args: string[]): RunArgs {
         input: { type: "string", multiple: true },
         model: { type: "string" },
         "dry-run": { type: "boolean", default: false },
-        "no-check-run": { type: "boolean", default: false },
+        replace: { type: "boolean", default: false },
+        progress: { type: "string", default: "auto" },
       },
     });
   } catch (error) {
@@ -92,6 +95,9 @@ export function parseRunArgs(args: string[]): RunArgs {
     model = values.model;
   }
 
+  const progress = values.progress;
+  if (progress !== "auto" && progress !== "table" && progress !== "plain") fail(`--progress must be auto, table or plain, got "${progress}"`);
+
   return {
     workflow,
     owner,
@@ -101,7 +107,8 @@ export function parseRunArgs(args: string[]): RunArgs {
     inputs,
     ...(model === undefined ? {} : { model }),
     dryRun: values["dry-run"] === true,
-    checkRun: values["no-check-run"] !== true,
+    replace: values.replace === true,
+    progress: progress as RunArgs["progress"],
   };
 }
 

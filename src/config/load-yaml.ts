@@ -178,7 +178,10 @@ function deepest(branches: Issue[][]): Issue[] | undefined {
   let bestDepth = 0;
   for (const branch of branches) {
     const depth = Math.max(0, ...branch.map((i) => i.path.length));
-    if (depth > bestDepth) (best = branch), (bestDepth = depth);
+    if (depth > bestDepth) {
+      best = branch;
+      bestDepth = depth;
+    }
   }
   return best;
 }

@@ -25,8 +25,11 @@ import { histogramBuckets, histogramQuantile, subtractBuckets, type Bucket } fro
 export const ALERT_NAMES = ["run_error_rate", "agent_error_rate", "step_latency_p95", "circuit_breaker_open", "queue_backlog_age"] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
-/** Agent request outcomes that are not errors; every other `outcome` label counts as an error. */
-export const AGENT_SUCCESS_OUTCOMES: readonly string[] = ["success", "succeeded", "ok"];
+/**
+ * Agent request outcomes that are not errors (a cancelled request is the user's choice); every other
+ * `outcome` label (`error`, `rejected` by an open breaker, `timeout`, …) counts as an error.
+ */
+export const AGENT_NON_ERROR_OUTCOMES: readonly string[] = ["success", "succeeded", "ok", "cancelled"];
 
 export interface AlertThresholds {
   /** Window for rates and the p95, in seconds (default 600). */
@@ -144,7 +147,7 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
       runsTotal: sum(runs.map((v) => v.value)),
       runsFailed: sum(runs.filter((v) => v.labels.conclusion === "failed").map((v) => v.value)),
       agentTotal: sum(agent.map((v) => v.value)),
-      agentFailed: sum(agent.filter((v) => !AGENT_SUCCESS_OUTCOMES.includes(String(v.labels.outcome))).map((v) => v.value)),
+      agentFailed: sum(agent.filter((v) => !AGENT_NON_ERROR_OUTCOMES.includes(String(v.labels.outcome))).map((v) => v.value)),
       stepBuckets: await histogramBuckets(deps.metrics.stepDuration),
     };
   }

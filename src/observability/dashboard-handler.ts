@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Clock, ListRunsQuery, RunStore } from "../workflows/ports.ts";
 import { asRunId, type RunStatus } from "../workflows/types.ts";
-import { BREAKER_STATE, type BreakerStateName, type BreakerStates, type BreakerStatesSource, type Metrics } from "./metrics.ts";
+import { breakerStatesFromGauge, type BreakerStates, type BreakerStatesSource, type Metrics } from "./metrics.ts";
 import { sendJson } from "./ops-handler.ts";
 import { isAuthorized } from "./request-auth.ts";
 import { histogramBuckets, histogramQuantile } from "./histogram-quantile.ts";
@@ -158,13 +158,7 @@ export function createDashboardHandler(deps: DashboardDeps) {
         deps.log?.warn({ err: error }, "breaker states unavailable for the dashboard");
       }
     }
-    const byValue = new Map<number, BreakerStateName>(Object.entries(BREAKER_STATE).map(([k, v]) => [v, k as BreakerStateName]));
-    const out: BreakerStates = {};
-    for (const v of (await deps.metrics.breakerState.get()).values) {
-      const state = byValue.get(v.value);
-      if (state && v.labels.provider !== undefined) out[String(v.labels.provider)] = state;
-    }
-    return out;
+    return breakerStatesFromGauge(deps.metrics);
   }
 }
 

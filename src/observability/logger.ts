@@ -40,6 +40,12 @@ export const REDACT_PATHS = [
 ];
 
 /**
+ * Secrets passed as URL query parameters (`/dashboard?token=…`, OAuth `code=`). Safe to apply to a
+ * serialised JSON line: it never consumes quotes or backslashes.
+ */
+const QUERY_SECRET = /([?&](?:token|access_token|client_secret|code)=)[^&#\s"'\\]+/gi;
+
+/**
  * Patterns of secrets that may hide inside free text (error messages, URLs, provider answers).
  * Each match is replaced with `[REDACTED]` before the line is written.
  */
@@ -52,6 +58,7 @@ const SECRET_PATTERNS: RegExp[] = [
   /(Bearer|token|Basic)\s+[A-Za-z0-9._~+/=-]{12,}/gi,
   /(x-access-token:)[^@\s]+@/g,
   /(postgres(?:ql)?:\/\/[^:\s/]+:)[^@\s]+@/g,
+  QUERY_SECRET,
 ];
 
 /** Replaces every known secret shape in a string with `[REDACTED]`. */
@@ -59,9 +66,11 @@ export function scrubSecrets(text: string): string {
   let out = text;
   for (const pattern of SECRET_PATTERNS) {
     out = out.replace(pattern, (match: string, prefix?: unknown) =>
-      typeof prefix === "string" && /^(Bearer|token|Basic|x-access-token:|postgres)/i.test(prefix)
-        ? `${prefix}${prefix.endsWith(":") ? "" : " "}[REDACTED]${match.endsWith("@") ? "@" : ""}`
-        : "[REDACTED]",
+      typeof prefix === "string" && prefix.endsWith("=")
+        ? `${prefix}[REDACTED]`
+        : typeof prefix === "string" && /^(Bearer|token|Basic|x-access-token:|postgres)/i.test(prefix)
+          ? `${prefix}${prefix.endsWith(":") ? "" : " "}[REDACTED]${match.endsWith("@") ? "@" : ""}`
+          : "[REDACTED]",
     );
   }
   return out;
@@ -99,6 +108,9 @@ export function createLogger(config: LoggerConfig = {}): Logger {
       },
     },
     hooks: {
+      // Last line of defence for values the formatter cannot reach (e.g. the URL of the request
+      // object Probot's HTTP logger serialises): query-string secrets in the final JSON line.
+      streamWrite: (line) => line.replace(QUERY_SECRET, "$1[REDACTED]"),
       logMethod(args, method) {
         const scrubbed = args.map((a) => (typeof a === "string" ? scrubSecrets(a) : a)) as Parameters<typeof method>;
         method.apply(this, scrubbed);

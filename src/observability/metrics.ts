@@ -42,6 +42,20 @@ export type BreakerStates = Record<string, BreakerStateName>;
 export type BreakerStatesSource = () => BreakerStates | Promise<BreakerStates>;
 
 /**
+ * Breaker states as last written to `octoflow_circuit_breaker_state` by `src/resilience` (a fallback
+ * source when no live `breakerStates()` is wired). Providers never seen are absent.
+ */
+export async function breakerStatesFromGauge(metrics: Pick<Metrics, "breakerState">): Promise<BreakerStates> {
+  const byValue = new Map<number, BreakerStateName>(Object.entries(BREAKER_STATE).map(([k, v]) => [v, k as BreakerStateName]));
+  const out: BreakerStates = {};
+  for (const v of (await metrics.breakerState.get()).values) {
+    const state = byValue.get(v.value);
+    if (state && v.labels.provider !== undefined) out[String(v.labels.provider)] = state;
+  }
+  return out;
+}
+
+/**
  * Creates a registry with default process metrics and every Octoflow metric.
  *
  * @example

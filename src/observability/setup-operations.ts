@@ -1,14 +1,15 @@
 /**
  * Wires the operational side of one app instance from whatever the runtime has: readiness checks
  * (store, queue, providers, alerts), the in-process alert evaluator, `/metrics` gauge refresh,
- * the ops endpoints and the runs dashboard. Sources that are not there yet are simply skipped.
+ * the ops endpoints and the runs dashboard. Sources that are not there are skipped (checks already
+ * registered under the same name stay); breaker alerts then read the breaker gauge.
  */
 import type { Logger } from "pino";
 import type { ApplicationFunctionOptions } from "probot";
 import type { Env } from "../config/env.ts";
 import type { Clock, Queue, RunStore } from "../workflows/ports.ts";
 import type { Health } from "./health.ts";
-import type { BreakerStates, BreakerStatesSource, Metrics } from "./metrics.ts";
+import { breakerStatesFromGauge, type BreakerStates, type BreakerStatesSource, type Metrics } from "./metrics.ts";
 import { createAlertEvaluator, type AlertEvaluator, type AlertThresholds } from "./alerts.ts";
 import { createDashboardHandler } from "./dashboard-handler.ts";
 import { createOpsHandler } from "./ops-handler.ts";
@@ -65,7 +66,8 @@ export function setupOperations(deps: OperationsDeps): Operations {
     metrics: deps.metrics,
     log: deps.log,
     webhookUrl: deps.env.ALERT_WEBHOOK_URL,
-    sources: { ...(breakerStates ? { breakerStates } : {}), ...(queueStats ? { queueStats } : {}) },
+    // without a live source, read what src/resilience last wrote to the breaker gauge
+    sources: { breakerStates: breakerStates ?? (() => breakerStatesFromGauge(deps.metrics)), ...(queueStats ? { queueStats } : {}) },
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
     ...(deps.thresholds ? { thresholds: deps.thresholds } : {}),

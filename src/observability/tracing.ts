@@ -7,8 +7,10 @@
  */
 import {
   context,
+  diag,
   propagation,
   trace,
+  DiagLogLevel,
   SpanKind,
   SpanStatusCode,
   type Attributes,
@@ -48,7 +50,7 @@ export interface TracingOptions {
 export interface Tracing {
   /** True when a tracer provider was registered (an endpoint or an exporter was given). */
   enabled: boolean;
-  /** Exports buffered spans now. */
+  /** Exports buffered spans now (export errors are logged, never thrown). */
   forceFlush(): Promise<void>;
   /** Flushes, shuts the provider down and unregisters the global tracer, context manager and propagator. */
   shutdown(): Promise<void>;
@@ -92,21 +94,33 @@ export function setupTracing(options: TracingOptions): Tracing {
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   );
   trace.setGlobalTracerProvider(provider);
-  options.log?.info({ otlp: endpoint ? otlpTracesUrl(endpoint) : undefined }, "tracing enabled");
+  const log = options.log;
+  if (log) {
+    // the SDK's own problems (an unreachable collector, dropped spans) become warnings in our log
+    const warn = (message: string, ...args: unknown[]) => log.warn({ component: "opentelemetry", args: args.map(String) }, message);
+    const ignore = () => {};
+    diag.setLogger({ error: warn, warn, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
+    log.info({ otlp: endpoint ? otlpTracesUrl(endpoint) : undefined }, "tracing enabled");
+  }
 
   let shutDown = false;
+  /** Exporting is best effort: a failing collector never fails a flush or the shutdown. */
+  const reportExportError = (error: unknown) => {
+    log?.warn({ component: "opentelemetry", error: error instanceof Error ? error.message : String(error) }, "exporting spans failed");
+  };
   return {
     enabled: true,
-    forceFlush: () => provider.forceFlush(),
+    forceFlush: () => provider.forceFlush().catch(reportExportError),
     async shutdown() {
       if (shutDown) return;
       shutDown = true;
       try {
-        await provider.shutdown();
+        await provider.shutdown().catch(reportExportError);
       } finally {
         trace.disable();
         propagation.disable();
         context.disable();
+        if (log) diag.disable();
       }
     },
   };

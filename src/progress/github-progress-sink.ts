@@ -21,7 +21,7 @@ export interface GitHubProgressOptions {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  /** Minimum time between two writes to one surface (default 3000 ms). */
+  /** Minimum time between two writes to one surface (default 5000 ms). */
   intervalMs?: number;
 }
 
@@ -50,7 +50,7 @@ export interface GitHubProgressSink extends ProgressSink {
  * const engine = createEngine({ ..., progress: composeSinks([progress, metricsSink]) });
  */
 export function createGitHubProgressSink(options: GitHubProgressOptions): GitHubProgressSink {
-  const intervalMs = options.intervalMs ?? 3000;
+  const intervalMs = options.intervalMs ?? 5000;
   const runs = new Map<string, Promise<ActiveRun | undefined>>();
   const pending = new Set<Promise<unknown>>();
 
@@ -59,6 +59,8 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
     if (installationId === undefined) return undefined;
     const log = options.log.child({ runId: run.id, workflow: run.workflow });
     const fresh = (await options.store.getRun(run.id)) ?? run;
+    // A run cancelled while still queued never showed anything on GitHub: nothing to finish.
+    if (event.type === "run.finished" && fresh.startedAt === undefined && fresh.checkRunId === undefined && fresh.commentId === undefined) return undefined;
     const octokit = await options.clients.forInstallation(installationId);
     const view = createRunView(fresh, await options.store.getSteps(run.id));
     const ctx: SurfaceContext = { octokit, owner: run.trigger.repo.owner, repo: run.trigger.repo.name, run: fresh, view, store: options.store, log, metrics: options.metrics };
@@ -90,7 +92,8 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
     const { ctx } = active;
     const fresh = (await options.store.getRun(run.id)) ?? run;
     const applied = await applyOutputs({ octokit: ctx.octokit, store: options.store, log: ctx.log }, { ...fresh, status: ctx.view.status }, await options.store.getSteps(run.id));
-    active.findings = applied.findings;
+    // "neutral" is for review runs whose result is findings only; a run that delivered a PR is a success.
+    active.findings = applied.pullRequest ? 0 : applied.findings;
     if (applied.pullRequest) ctx.view.links.pullRequest = applied.pullRequest.url;
     if (applied.review?.url && applied.review.url !== "none") ctx.view.links.review = applied.review.url;
     ctx.view.results = applied.results;

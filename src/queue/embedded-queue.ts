@@ -64,20 +64,18 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
     }, Math.max(10, Math.floor(leaseMs / 3)));
     heartbeat.unref?.();
     const done = (async () => {
-      let release = false;
       try {
         await (handler as JobHandler)(runId, controller.signal);
-        release = controller.signal.aborted;
       } catch (error) {
         // Left leased: it becomes claimable again when the lease expires (a natural backoff).
         log.error({ err: error, runId }, "job failed; it will be retried when its lease expires");
-        clearInterval(heartbeat);
         return;
       } finally {
         clearInterval(heartbeat);
       }
       try {
-        if (release) await store.renewJob(runId, workerId, clock.now(), 0);
+        // Aborted by stop(): release the lease at once so another worker (or the next start) resumes it.
+        if (controller.signal.aborted) await store.renewJob(runId, workerId, clock.now(), 0);
         else await store.completeJob(runId);
       } catch (error) {
         log.warn({ err: error, runId }, "could not complete the job");

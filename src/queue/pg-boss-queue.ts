@@ -35,7 +35,11 @@ export interface PgBossQueueOptions {
   heartbeatSeconds?: number;
   /** Longest a run may hold its job; default 4 hours (max 24). */
   expireInSeconds?: number;
-  /** Attempts after a handler error; default 5, with exponential backoff from `retryDelaySeconds`. */
+  /**
+   * Retries after a handler error (the engine throws only when it cannot persist, e.g. the database
+   * is unreachable); default 10, with exponential backoff from `retryDelaySeconds` (2) up to
+   * `retryDelayMaxSeconds` (300).
+   */
   retryLimit?: number;
   retryDelaySeconds?: number;
   retryDelayMaxSeconds?: number;
@@ -104,34 +108,40 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
     application_name: "octoflow-queue",
     useListenNotify: true,
     superviseIntervalSeconds,
-    // queue counts feed the workers' burst mode (drain a backlog without waiting for the poll)
-    monitorIntervalSeconds: Math.min(5, superviseIntervalSeconds),
-    queueCacheIntervalSeconds: Math.min(5, superviseIntervalSeconds),
+    monitorIntervalSeconds: superviseIntervalSeconds,
     schedule: false,
     instanceName: "octoflow",
   });
   boss.on("error", onError);
   boss.on("warning", (warning) => onError(new Error(`pg-boss: ${warning.message}`)));
-  await boss.start({ attempts: 3 });
+  // several replicas installing pg-boss at once can see each other's half-made schema: try again
+  await boss.start({ attempts: 5 });
 
   const queueOptions = {
     expireInSeconds: Math.min(86_400, Math.max(1, Math.round(options.expireInSeconds ?? 4 * 3600))),
     heartbeatSeconds,
-    retryLimit: options.retryLimit ?? 5,
+    retryLimit: options.retryLimit ?? 10,
     retryDelay: options.retryDelaySeconds ?? 2,
     retryBackoff: true,
     retryDelayMax: options.retryDelayMaxSeconds ?? 300,
     deleteAfterSeconds: 86_400,
     notify: true,
   };
-  await boss.createQueue(queueName, { policy: "singleton", ...queueOptions });
-  await boss.updateQueue(queueName, queueOptions);
-  const info = await boss.getQueue(queueName);
-  if (!info) throw new Error(`pg-boss queue ${queueName} was not created`);
-  if (info.policy !== "singleton") throw new Error(`pg-boss queue ${queueName} has policy ${info.policy}; Octoflow needs "singleton"`);
-  const jobTable = `${quoteIdent(bossSchema)}.${quoteIdent(info.table)}`;
+  let jobTable: string;
+  try {
+    await boss.createQueue(queueName, { policy: "singleton", ...queueOptions });
+    await boss.updateQueue(queueName, queueOptions);
+    const info = await boss.getQueue(queueName);
+    if (!info) throw new Error(`pg-boss queue ${queueName} was not created`);
+    if (info.policy !== "singleton") throw new Error(`pg-boss queue ${queueName} has policy ${info.policy}; Octoflow needs "singleton"`);
+    jobTable = `${quoteIdent(bossSchema)}.${quoteIdent(info.table)}`;
+  } catch (error) {
+    await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+    throw error;
+  }
 
   let workId: string | undefined;
+  let stopped = false;
   let stopping: AbortController | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
 
@@ -175,7 +185,6 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
           batchSize: 1,
           pollingIntervalSeconds: pollingIntervalSeconds,
           notifyPollingIntervalSeconds: pollingIntervalSeconds,
-          burstWhenReadyExceeds: 1,
         },
         async (jobs: Job<RunJobData>[]) => {
           for (const job of jobs) {
@@ -188,6 +197,9 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
               if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) await queue.enqueue(runId);
             }
           }
+          // A busy worker looks for its next job as soon as this one ends instead of sleeping out
+          // the poll interval, so a backlog drains at full speed (idle workers keep polling).
+          for (const wip of boss.getWipData()) if (wip.name === queueName && wip.count > 0) boss.notifyWorker(wip.id);
         },
       );
       if (options.metrics) {
@@ -216,8 +228,12 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
         await boss.offWork(queueName, { wait: true }).catch(onError);
         clearTimeout(timer);
       }
-      store.setEnqueuer(undefined);
-      await boss.stop({ graceful: true, close: true, timeout: 5_000 });
+      // The store keeps sending through pg-boss's SQL on its own connections, so a run created while
+      // this replica shuts down still gets a job that another replica will execute.
+      if (!stopped) {
+        stopped = true;
+        await boss.stop({ graceful: true, close: true, timeout: 5_000 });
+      }
     },
 
     running() {

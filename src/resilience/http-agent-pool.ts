@@ -12,6 +12,10 @@ export interface HttpPoolOptions {
   connections?: number;
   /** TCP/TLS connect timeout. */
   connectTimeoutMs?: number;
+  /** Longest wait for response headers (default 120 s). */
+  headersTimeoutMs?: number;
+  /** Longest silence inside a response body (default 300 s). */
+  bodyTimeoutMs?: number;
 }
 
 export interface HttpPool {
@@ -37,9 +41,10 @@ export function createHttpPool(options: HttpPoolOptions = {}): HttpPool {
         keepAliveMaxTimeout: Math.max(options.keepAliveTimeoutMs ?? 30_000, 60_000),
         connections: options.connections ?? 16,
         connect: { timeout: options.connectTimeoutMs ?? 10_000 },
-        // streamed answers may pause for a long time; cancellation comes from the AbortSignal
-        bodyTimeout: 0,
-        headersTimeout: 0,
+        // generous bounds for a provider that stops answering without closing the connection;
+        // streams send events (or pings) far more often, and callers cancel through AbortSignal
+        headersTimeout: options.headersTimeoutMs ?? 120_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 300_000,
       });
       agents.set(provider, agent);
     }
@@ -48,8 +53,12 @@ export function createHttpPool(options: HttpPoolOptions = {}): HttpPool {
   return {
     fetchFor(provider) {
       const dispatcher = agentFor(provider);
-      const bound = (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
-        undiciFetch(input, { ...init, dispatcher });
+      const bound = async (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => {
+        // undici marks a connection idle again on a later tick ("drain"); yielding one turn first lets
+        // back-to-back calls reuse it instead of alternating between two sockets
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        return undiciFetch(input, { ...init, dispatcher });
+      };
       return bound as unknown as typeof globalThis.fetch;
     },
     async close() {

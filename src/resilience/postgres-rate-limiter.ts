@@ -6,7 +6,8 @@
  * until the deficit has refilled and tries again.
  */
 import type { Pool } from "pg";
-import type { Clock } from "../workflows/ports.ts";
+import type { Clock, RunStore } from "../workflows/ports.ts";
+import type { PostgresRunStore } from "../store/postgres-run-store.ts";
 import { systemClock } from "../workflows/ports.ts";
 import { quoteIdent } from "../store/postgres-migrations.ts";
 import type { RateLimiter } from "./token-bucket-limiter.ts";
@@ -150,4 +151,18 @@ export function postgresRateLimiterFor(base: { pool: Pool; schema?: string; cloc
       ...(limits.tokensPerMinute === undefined ? {} : { tokensPerMinute: limits.tokensPerMinute }),
       ...(limits.burstRequests === undefined ? {} : { burstRequests: limits.burstRequests }),
     });
+}
+
+/**
+ * The fleet-wide limiter factory when `store` is the PostgreSQL store, else undefined (in-process
+ * buckets are right for a single process). For `createAgentRunner({ rateLimiterFor })`.
+ *
+ * @example
+ * const rateLimiterFor = rateLimiterForStore(store);
+ * const agents = createAgentRunner({ env, store, ...(rateLimiterFor ? { rateLimiterFor } : {}), ... });
+ */
+export function rateLimiterForStore(store: RunStore, clock?: Clock): ((provider: string, limits: ProviderLimits) => RateLimiter) | undefined {
+  const candidate = store as Partial<PostgresRunStore>;
+  if (typeof candidate.setEnqueuer !== "function" || candidate.pool === undefined || candidate.schema === undefined) return undefined;
+  return postgresRateLimiterFor({ pool: candidate.pool, schema: candidate.schema, ...(clock ? { clock } : {}) });
 }

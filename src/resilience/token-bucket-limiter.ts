@@ -28,8 +28,11 @@ interface Bucket {
 }
 
 /**
- * Creates an in-process limiter. Waiters are served first come, first served; a cost larger than
- * a bucket's capacity is clamped to it so a huge prompt waits instead of deadlocking.
+ * Creates an in-process limiter. A caller reserves its cost at once (the bucket may go below
+ * zero) and sleeps until the reservation is covered, so callers are served first come, first
+ * served and a late timer never loses capacity: the schedule is kept in absolute time. A cost
+ * larger than a bucket's capacity is clamped to it so a huge prompt waits instead of deadlocking;
+ * a cancelled wait gives its reservation back.
  *
  * @example
  * const limiter = createTokenBucketLimiter({ requestsPerMinute: 500, tokensPerMinute: 200_000, clock: systemClock });
@@ -43,7 +46,6 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): RateLimit
       ? undefined
       : bucket(options.tokensPerMinute, options.burstTokens ?? Math.max(1, Math.ceil(options.tokensPerMinute / 6)));
   let last = clock.now();
-  let tail: Promise<void> = Promise.resolve();
 
   const refill = () => {
     const now = clock.now();
@@ -52,40 +54,24 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): RateLimit
     for (const b of [requests, tokens]) if (b) b.level = Math.min(b.capacity, b.level + elapsed * b.ratePerMs);
   };
 
-  const take = async (cost: { requests: number; tokens: number }, signal?: AbortSignal) => {
-    const wantRequests = Math.min(requests.capacity, Math.max(0, cost.requests));
-    const wantTokens = tokens ? Math.min(tokens.capacity, Math.max(0, cost.tokens)) : 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      refill();
-      const waitRequests = deficitMs(requests, wantRequests);
-      const waitTokens = tokens ? deficitMs(tokens, wantTokens) : 0;
-      const wait = Math.max(waitRequests, waitTokens);
-      if (wait <= 0) {
-        requests.level -= wantRequests;
-        if (tokens) tokens.level -= wantTokens;
-        return;
-      }
-      await clock.sleep(Math.ceil(wait), signal);
-    }
-  };
-
   return {
-    acquire(cost, signal) {
-      const previous = tail;
-      let release!: () => void;
-      tail = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const run = async () => {
-        try {
-          await waitFor(previous, signal);
-          await take(cost, signal);
-        } finally {
-          release();
-        }
-      };
-      return run();
+    async acquire(cost, signal) {
+      signal?.throwIfAborted();
+      const wantRequests = Math.min(requests.capacity, Math.max(0, cost.requests));
+      const wantTokens = tokens ? Math.min(tokens.capacity, Math.max(0, cost.tokens)) : 0;
+      refill();
+      requests.level -= wantRequests;
+      if (tokens) tokens.level -= wantTokens;
+      const wait = Math.max(deficitMs(requests), tokens ? deficitMs(tokens) : 0);
+      if (wait <= 0) return;
+      try {
+        await clock.sleep(Math.ceil(wait), signal);
+      } catch (error) {
+        refill();
+        requests.level = Math.min(requests.capacity, requests.level + wantRequests);
+        if (tokens) tokens.level = Math.min(tokens.capacity, tokens.level + wantTokens);
+        throw error;
+      }
     },
   };
 }
@@ -95,20 +81,7 @@ function bucket(perMinute: number, capacity: number): Bucket {
   return { ratePerMs: perMinute / 60_000, capacity, level: capacity };
 }
 
-function deficitMs(b: Bucket, want: number): number {
-  const missing = want - b.level;
-  return missing <= 1e-9 ? 0 : missing / b.ratePerMs;
-}
-
-function waitFor(previous: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (!signal) return previous;
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    void previous.then(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    });
-  });
+/** Time until a bucket that may be below zero is back at zero. */
+function deficitMs(b: Bucket): number {
+  return b.level >= -1e-9 ? 0 : -b.level / b.ratePerMs;
 }

@@ -17,7 +17,8 @@ interface JobRow {
   seq: number;
 }
 
-const clone = <T>(value: T): T => structuredClone(value);
+/** Deep copy of JSON-shaped data (what every adapter stores), as a database round trip would make. */
+const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
 /** Applies a patch where keys explicitly set to `undefined` clear the field. */
 export function applyPatch<T extends object>(target: T, patch: object): T {
@@ -38,6 +39,8 @@ export function applyPatch<T extends object>(target: T, patch: object): T {
  */
 export function createMemoryRunStore(): RunStore {
   const runs = new Map<RunId, RunRecord>();
+  /** Non-terminal runs by concurrency key (kept in step with `runs`). */
+  const activeByKey = new Map<string, Set<RunId>>();
   const runSeq = new Map<RunId, number>();
   const steps = new Map<RunId, StepRecord[]>();
   const events = new Map<RunId, RunEvent[]>();
@@ -58,13 +61,23 @@ export function createMemoryRunStore(): RunStore {
   };
   const isTerminal = (run: RunRecord) => TERMINAL_RUN_STATUSES.includes(run.status);
   const byAge = (a: RunRecord, b: RunRecord) => a.createdAt - b.createdAt || (runSeq.get(a.id) ?? 0) - (runSeq.get(b.id) ?? 0);
+  const save = (run: RunRecord) => {
+    const previous = runs.get(run.id);
+    if (previous && previous.concurrencyKey !== run.concurrencyKey) activeByKey.get(previous.concurrencyKey)?.delete(run.id);
+    runs.set(run.id, run);
+    const set = activeByKey.get(run.concurrencyKey) ?? new Set<RunId>();
+    if (isTerminal(run)) set.delete(run.id);
+    else set.add(run.id);
+    if (set.size > 0) activeByKey.set(run.concurrencyKey, set);
+    else activeByKey.delete(run.concurrencyKey);
+  };
 
   const store: RunStore = {
     async createRun(run, stepRecords, options = {}) {
       check();
       if (runs.has(run.id)) throw new Error(`run ${run.id} already exists`);
-      runs.set(run.id, clone(run));
       runSeq.set(run.id, ++seq);
+      save(clone(run));
       steps.set(run.id, clone(stepRecords));
       events.set(run.id, []);
       if (options.enqueue) jobs.set(run.id, { runId: run.id, runAt: run.createdAt, attempts: 0, requeue: false, seq: ++seq });
@@ -87,19 +100,19 @@ export function createMemoryRunStore(): RunStore {
     },
     async updateRun(id, patch) {
       check();
-      runs.set(id, applyPatch(requireRun(id), patch));
+      save(applyPatch(requireRun(id), patch));
     },
     async transitionRun(id, from, to, patch = {}) {
       check();
       const run = runs.get(id);
       if (!run || !from.includes(run.status)) return false;
-      runs.set(id, { ...applyPatch(run, patch), status: to });
+      save({ ...applyPatch(run, patch), status: to });
       return true;
     },
     async findActiveRuns(concurrencyKey) {
       check();
-      return [...runs.values()]
-        .filter((r) => r.concurrencyKey === concurrencyKey && !isTerminal(r))
+      return [...(activeByKey.get(concurrencyKey) ?? [])]
+        .map((id) => runs.get(id) as RunRecord)
         .sort(byAge)
         .map(clone);
     },

@@ -55,7 +55,15 @@ function splitPatch(patch: object, protectedKeys: readonly string[]): { merge: s
     if (value === undefined) remove.push(key);
     else merge[key] = value;
   }
-  return { merge: JSON.stringify(merge), remove };
+  return { merge: toJson(merge), remove };
+}
+
+/**
+ * JSON for a jsonb parameter. PostgreSQL text cannot hold U+0000, which a model's output may
+ * contain; it is stored as U+FFFD instead of failing the write (and with it the run).
+ */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" && v.includes("\u0000") ? v.replaceAll("\u0000", "\uFFFD") : v));
 }
 
 const isUniqueViolation = (error: unknown): boolean => (error as { code?: string } | null)?.code === "23505";
@@ -128,7 +136,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
     },
 
     async createRun(run, steps, options = {}) {
-      const values = [run.id, JSON.stringify(run), JSON.stringify(steps)];
+      const values = [run.id, toJson(run), toJson(steps)];
       const external = options.enqueue === true ? enqueuer : undefined;
       try {
         if (external === undefined) {
@@ -204,7 +212,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
 
     async appendEvent(event) {
       try {
-        await query(`INSERT INTO ${s}.events (run_id, type, event) VALUES ($1, $2, $3::jsonb)`, [event.runId, event.type, JSON.stringify(event)]);
+        await query(`INSERT INTO ${s}.events (run_id, type, event) VALUES ($1, $2, $3::jsonb)`, [event.runId, event.type, toJson(event)]);
       } catch (error) {
         if ((error as { code?: string }).code === "23503") throw new Error(`run ${event.runId} does not exist`, { cause: error });
         throw error;
@@ -225,7 +233,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
     },
 
     async appendMessage(contextKey, message) {
-      await query(`INSERT INTO ${s}.messages (context_key, message) VALUES ($1, $2::jsonb)`, [contextKey, JSON.stringify(message)]);
+      await query(`INSERT INTO ${s}.messages (context_key, message) VALUES ($1, $2::jsonb)`, [contextKey, toJson(message)]);
     },
     async listMessages(contextKey) {
       const result = await query<{ message: ConversationMessage }>(`SELECT message FROM ${s}.messages WHERE context_key = $1 ORDER BY id`, [contextKey]);

@@ -60,12 +60,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
         seq INTEGER NOT NULL,
         run_at INTEGER NOT NULL,
+        -- run_at while waiting, lease_until while leased: one index finds the next claimable job
+        available_at INTEGER NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         worker_id TEXT,
         lease_until INTEGER,
         requeue INTEGER NOT NULL DEFAULT 0
       );
-      CREATE INDEX jobs_runnable ON jobs (run_at, seq);
+      CREATE INDEX jobs_available ON jobs (available_at, seq);
     `,
   },
 ];

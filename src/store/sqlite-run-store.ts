@@ -48,19 +48,58 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
   const get = <T>(text: string, ...params: SQLInputValue[]) => sql(text).get(...params) as T | undefined;
   const all = <T>(text: string, ...params: SQLInputValue[]) => sql(text).all(...params) as T[];
 
-  /** Runs `fn` in one write transaction (the lock is taken up front, so read-then-write is atomic). */
-  const tx = <T>(fn: () => T): T => {
-    if (closed) throw new Error("the run store is closed");
-    db.exec("BEGIN IMMEDIATE");
+  /**
+   * Group commit: writes issued during one event-loop turn run in ONE `BEGIN IMMEDIATE` transaction
+   * (each inside its own savepoint, so one failing write does not undo the others). A write's
+   * promise settles only after its transaction committed, so it is durable when awaited.
+   */
+  let pending: { fn: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = () => {
+    scheduled = undefined;
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
     try {
-      const result = fn();
+      db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    for (const item of batch) {
+      db.exec("SAVEPOINT write");
+      try {
+        outcomes.push({ ok: true, value: item.fn() });
+        db.exec("RELEASE write");
+      } catch (error) {
+        db.exec("ROLLBACK TO write");
+        db.exec("RELEASE write");
+        outcomes.push({ ok: false, value: error });
+      }
+    }
+    try {
       db.exec("COMMIT");
-      return result;
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
-      throw error;
+      for (const item of batch) item.reject(error);
+      return;
     }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.ok) item.resolve(outcome.value);
+      else item.reject(outcome?.value);
+    });
   };
+  const tx = <T>(fn: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (closed) {
+        reject(new Error("the run store is closed"));
+        return;
+      }
+      pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      scheduled ??= setImmediate(flush);
+    });
   const read = <T>(fn: () => T): T => {
     if (closed) throw new Error("the run store is closed");
     return fn();
@@ -75,7 +114,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
 
   const store: RunStore = {
     async createRun(record, steps, opts = {}) {
-      tx(() => {
+      await tx(() => {
         if (get("SELECT 1 AS x FROM runs WHERE id = ?", record.id)) throw new Error(`run ${record.id} already exists`);
         const repo = `${record.trigger.repo.owner}/${record.trigger.repo.name}`;
         run(
@@ -85,7 +124,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         steps.forEach((step, position) =>
           run("INSERT INTO steps (run_id, step_id, position, data) VALUES (?, ?, ?, ?)", record.id, step.stepId, position, JSON.stringify(step)),
         );
-        if (opts.enqueue) run("INSERT INTO jobs (run_id, seq, run_at) VALUES (?, ?, ?)", record.id, nextJobSeq(), record.createdAt);
+        if (opts.enqueue) run("INSERT INTO jobs (run_id, seq, run_at, available_at) VALUES (?, ?, ?, ?)", record.id, nextJobSeq(), record.createdAt, record.createdAt);
       });
     },
     async getRun(id) {
@@ -95,16 +134,18 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       return read(() => {
         const where: string[] = [];
         const params: SQLInputValue[] = [];
-        if (query.status) (where.push("status = ?"), params.push(query.status));
-        if (query.workflow) (where.push("workflow = ?"), params.push(query.workflow));
-        if (query.repo) (where.push("repo = ?"), params.push(query.repo));
+        for (const [column, value] of [["status", query.status], ["workflow", query.workflow], ["repo", query.repo]] as const) {
+          if (value === undefined) continue;
+          where.push(`${column} = ?`);
+          params.push(value);
+        }
         const limit = Math.max(0, Math.min(query.limit ?? 50, 1000));
         const text = `SELECT data FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT ${limit}`;
         return all<{ data: string }>(text, ...params).map((row) => JSON.parse(row.data) as RunRecord);
       });
     },
     async updateRun(id, patch) {
-      tx(() => {
+      await tx(() => {
         const current = loadRun(id);
         if (!current) throw new Error(`run ${id} does not exist`);
         saveRun(applyPatch(current, patch));
@@ -139,7 +180,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       );
     },
     async updateStep(runId, stepId, patch) {
-      tx(() => {
+      await tx(() => {
         const row = get<{ data: string }>("SELECT data FROM steps WHERE run_id = ? AND step_id = ?", runId, stepId);
         if (!row) throw new Error(`step ${stepId} of run ${runId} does not exist`);
         const next = applyPatch(JSON.parse(row.data) as StepRecord, patch);
@@ -147,10 +188,8 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       });
     },
     async appendEvent(event) {
-      read(() => {
-        if (!get("SELECT 1 AS x FROM runs WHERE id = ?", event.runId)) throw new Error(`run ${event.runId} does not exist`);
-        run("INSERT INTO events (run_id, data) VALUES (?, ?)", event.runId, JSON.stringify(event));
-      });
+      // The foreign key refuses events of unknown runs.
+      await tx(() => run("INSERT INTO events (run_id, data) VALUES (?, ?)", event.runId, JSON.stringify(event)));
     },
     async listEvents(runId, opts = {}) {
       return read(() => {
@@ -162,10 +201,10 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       });
     },
     async recordDelivery(deliveryId, event) {
-      return read(() => Number(run("INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?, ?, ?)", deliveryId, event, Date.now()).changes) === 1);
+      return tx(() => Number(run("INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?, ?, ?)", deliveryId, event, Date.now()).changes) === 1);
     },
     async appendMessage(contextKey, message) {
-      read(() => run("INSERT INTO messages (context_key, data) VALUES (?, ?)", contextKey, JSON.stringify(message)));
+      await tx(() => run("INSERT INTO messages (context_key, data) VALUES (?, ?)", contextKey, JSON.stringify(message)));
     },
     async listMessages(contextKey) {
       return read(() =>
@@ -182,43 +221,43 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       });
     },
     async setMarker(key, value) {
-      read(() => run("INSERT INTO markers (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value));
+      await tx(() => run("INSERT INTO markers (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value));
     },
     async enqueueJob(runId, runAt) {
-      tx(() => {
+      await tx(() => {
         if (!get("SELECT 1 AS x FROM runs WHERE id = ?", runId)) throw new Error(`run ${runId} does not exist`);
         const job = get<{ worker_id: string | null }>("SELECT worker_id FROM jobs WHERE run_id = ?", runId);
-        if (!job) run("INSERT INTO jobs (run_id, seq, run_at) VALUES (?, ?, ?)", runId, nextJobSeq(), runAt);
+        if (!job) run("INSERT INTO jobs (run_id, seq, run_at, available_at) VALUES (?, ?, ?, ?)", runId, nextJobSeq(), runAt, runAt);
         else if (job.worker_id !== null) run("UPDATE jobs SET requeue = 1 WHERE run_id = ?", runId);
-        else run("UPDATE jobs SET run_at = MIN(run_at, ?) WHERE run_id = ?", runAt, runId);
+        else run("UPDATE jobs SET run_at = MIN(run_at, ?), available_at = MIN(run_at, ?) WHERE run_id = ?", runAt, runAt, runId);
       });
     },
     async claimJob(workerId, now, leaseMs) {
       return tx(() => {
         const row = get<{ run_id: string; run_at: number; attempts: number }>(
-          "SELECT run_id, run_at, attempts FROM jobs WHERE run_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY run_at, seq LIMIT 1",
-          now, now,
+          "SELECT run_id, run_at, attempts FROM jobs WHERE available_at <= ? ORDER BY available_at, seq LIMIT 1",
+          now,
         );
         if (!row) return undefined;
-        run("UPDATE jobs SET worker_id = ?, lease_until = ?, attempts = attempts + 1, requeue = 0 WHERE run_id = ?", workerId, now + leaseMs, row.run_id);
+        run("UPDATE jobs SET worker_id = ?, lease_until = ?, available_at = ?, attempts = attempts + 1, requeue = 0 WHERE run_id = ?", workerId, now + leaseMs, now + leaseMs, row.run_id);
         const job: QueueJob = { runId: row.run_id as RunId, attempts: Number(row.attempts) + 1, runAt: Number(row.run_at) };
         return job;
       });
     },
     async renewJob(runId, workerId, now, leaseMs) {
-      read(() => run("UPDATE jobs SET lease_until = ? WHERE run_id = ? AND worker_id = ?", now + leaseMs, runId, workerId));
+      await tx(() => run("UPDATE jobs SET lease_until = ?, available_at = ? WHERE run_id = ? AND worker_id = ?", now + leaseMs, now + leaseMs, runId, workerId));
     },
     async completeJob(runId) {
-      tx(() => {
+      await tx(() => {
         run("DELETE FROM jobs WHERE run_id = ? AND requeue = 0", runId);
-        run("UPDATE jobs SET requeue = 0, worker_id = NULL, lease_until = NULL WHERE run_id = ?", runId);
+        run("UPDATE jobs SET requeue = 0, worker_id = NULL, lease_until = NULL, available_at = run_at WHERE run_id = ?", runId);
       });
     },
     async queueStats(now) {
       return read(() => {
         const row = get<{ depth: number; oldest: number | null }>(
-          "SELECT COUNT(*) AS depth, MIN(run_at) AS oldest FROM jobs WHERE run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)",
-          now, now,
+          "SELECT COUNT(*) AS depth, MIN(run_at) AS oldest FROM jobs WHERE available_at <= ?",
+          now,
         );
         const depth = Number(row?.depth ?? 0);
         return { depth, oldestAgeMs: depth === 0 || row?.oldest == null ? 0 : Math.max(0, now - Number(row.oldest)) };
@@ -229,6 +268,8 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     },
     async close() {
       if (closed) return;
+      if (scheduled) clearImmediate(scheduled);
+      flush();
       closed = true;
       db.close();
     },

@@ -19,7 +19,7 @@ export interface EngineDeps {
   metrics?: Metrics;
   /** Steps of one run executing at the same time (default 4; a plan's `limits.stepConcurrency` wins). */
   concurrency?: number;
-  /** How often an executing run re-reads its row to notice a cancel from another process (default 300 ms). */
+  /** How often an executing run re-reads its row to notice a cancel from another process (default 500 ms). */
   cancelPollMs?: number;
   /** Retry backoff for steps. */
   backoff?: Partial<BackoffOptions>;
@@ -59,7 +59,7 @@ export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
     log: deps.log ?? pino({ level: "silent" }),
     metrics: deps.metrics,
     concurrency,
-    cancelPollMs: deps.cancelPollMs ?? 300,
+    cancelPollMs: deps.cancelPollMs ?? 500,
     backoff: { ...DEFAULT_BACKOFF, ...deps.backoff },
     random: deps.random ?? Math.random,
     newRunId: deps.newRunId ?? randomUUID,

@@ -129,10 +129,12 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
           outcome.kind === "succeeded"
             ? { ...clearStepFields, status, attempts: result.attempts, finishedAt: now, output: outcome.output }
             : { ...clearStepFields, status, attempts: result.attempts, finishedAt: now, error: outcome.kind === "failed" ? outcome.error : outcome.reason };
-        await setStep(step.id, patch);
         const durationMs = Math.max(0, now - result.startedAt);
         deps.metrics?.steps.inc({ role: step.role, outcome: status });
         deps.metrics?.stepDuration.observe({ role: step.role, outcome: status }, durationMs / 1000);
+        // The step row and its event are issued together (one transaction on a group-committing store).
+        const saved = setStep(step.id, patch);
+        saved.catch(() => undefined);
         await recordEvent({
           type: "step.finished",
           runId,
@@ -143,6 +145,7 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
           ...(outcome.kind === "succeeded" ? { output: outcome.output } : { error: outcome.kind === "failed" ? outcome.error : outcome.reason }),
           at: now,
         });
+        await saved;
         if (outcome.kind === "succeeded") checkBudget();
       };
       const checkBudget = () => {

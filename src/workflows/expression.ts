@@ -221,8 +221,8 @@ type Value = string | number | boolean | null | undefined;
 
 function lookup(path: string[], scope: ConditionScope): Value {
   const [head, second, third] = path;
-  if (head === "inputs" && second !== undefined) return scope.inputs[second];
-  if (head === "steps" && second !== undefined && third === "status") return scope.steps[second]?.status;
+  if (head === "inputs" && second !== undefined) return Object.hasOwn(scope.inputs, second) ? scope.inputs[second] : undefined;
+  if (head === "steps" && second !== undefined && third === "status") return Object.hasOwn(scope.steps, second) ? scope.steps[second]?.status : undefined;
   if (head === "trigger" && second === "kind") return scope.trigger.kind;
   if (head === "trigger" && second === "actor") return scope.trigger.actor;
   if (head === "pr" && second === "draft") return scope.pr.draft;

@@ -37,7 +37,10 @@ function validated(parsed: Pick<ParsedYaml, "file" | "lineOf" | "value">, option
   }
   const result = workflowTemplateSchema.safeParse(value);
   if (!result.success) throwProblems(file, zodProblems(result.error, parsed));
-  const problems = validateTemplate(result.data, options).map((p) => formatProblem(file, parsed.lineOf(p.path), p.path, p.message));
+  const problems = validateTemplate(result.data, options)
+    .map((p) => ({ line: parsed.lineOf(p.path), p }))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    .map(({ line, p }) => formatProblem(file, line, p.path, p.message));
   if (problems.length > 0) throwProblems(file, problems);
   return result.data;
 }

@@ -63,7 +63,7 @@ export function checkPromptVariables(
 ): string[] {
   const problems: string[] = [];
   for (const { name } of promptVariables(template)) {
-    if (PROMPT_VARIABLES[name]) continue;
+    if (Object.hasOwn(PROMPT_VARIABLES, name)) continue;
     const parts = name.split(".");
     const [head, second, third] = parts;
     if (head === "inputs" && parts.length === 2 && second) {
@@ -116,12 +116,13 @@ function resolve(name: string, context: PromptContext): { value: string; untrust
     "trigger.actor": trigger.actor,
     workflow: context.workflow,
   };
-  const known = PROMPT_VARIABLES[name];
-  if (known) return { value: fixed[name] ?? "", untrusted: known.untrusted };
+  const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
+  const known = own(PROMPT_VARIABLES, name);
+  if (known) return { value: own(fixed, name) ?? "", untrusted: known.untrusted };
   const [head, second, third] = name.split(".");
-  if (head === "inputs" && second !== undefined) return { value: context.inputs[second] ?? "", untrusted: true };
-  if (head === "steps" && second !== undefined && third === "status") return { value: context.steps[second]?.status ?? "pending", untrusted: false };
-  if (head === "steps" && second !== undefined && third === "output") return { value: context.steps[second]?.output ?? "", untrusted: true };
+  if (head === "inputs" && second !== undefined) return { value: own(context.inputs, second) ?? "", untrusted: true };
+  if (head === "steps" && second !== undefined && third === "status") return { value: own(context.steps, second)?.status ?? "pending", untrusted: false };
+  if (head === "steps" && second !== undefined && third === "output") return { value: own(context.steps, second)?.output ?? "", untrusted: true };
   return { value: "", untrusted: false };
 }
 

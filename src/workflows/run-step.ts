@@ -88,12 +88,11 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
     attempts += 1;
     const attemptNumber = attempts;
     try {
-      await input.persistStep({
-        status: "running",
-        attempts: attemptNumber,
-        ...(attemptNumber === input.record.attempts + 1 ? { startedAt } : {}),
-      });
-      await input.recordEvent({ type: "step.started", runId, stepId: step.id, attempt: attemptNumber, at: deps.clock.now() });
+      // Issued together so a group-committing store writes both in one transaction.
+      await Promise.all([
+        input.persistStep({ status: "running", attempts: attemptNumber, ...(attemptNumber === input.record.attempts + 1 ? { startedAt } : {}) }),
+        input.recordEvent({ type: "step.started", runId, stepId: step.id, attempt: attemptNumber, at: deps.clock.now() }),
+      ]);
     } catch (error) {
       throw new AbortError(error instanceof PersistenceError ? error : new PersistenceError(error));
     }

@@ -25,13 +25,14 @@ describe("parseRunArgs", () => {
       inputs: { scope: "auth=v2", tone: "" },
       model: "anthropic:claude-sonnet-4-5",
       dryRun: true,
-      checkRun: true,
+      replace: false,
+      progress: "auto",
     });
   });
 
-  it("parses --pr and --no-check-run", () => {
-    const args = parseRunArgs(["--pr", "7", "code-review", "--repo", "o/r", "--no-check-run"]);
-    expect(args).toMatchObject({ workflow: "code-review", number: 7, isPullRequest: true, dryRun: false, checkRun: false });
+  it("parses --pr, --replace and --progress", () => {
+    const args = parseRunArgs(["--pr", "7", "code-review", "--repo", "o/r", "--replace", "--progress", "plain"]);
+    expect(args).toMatchObject({ workflow: "code-review", number: 7, isPullRequest: true, dryRun: false, replace: true, progress: "plain" });
     expect(args.model).toBeUndefined();
   });
 
@@ -52,6 +53,7 @@ describe("parseRunArgs", () => {
     [["wf", "--repo", "o/r", "--issue", "1", "--model", "gpt-4"], "--model must be <provider>:<model>"],
     [["wf", "--repo", "o/r", "--issue", "1", "--bogus"], "Unknown option '--bogus'"],
     [["../etc", "--repo", "o/r", "--issue", "1"], "is not a workflow name"],
+    [["wf", "--repo", "o/r", "--issue", "1", "--progress", "fancy"], "--progress must be auto, table or plain"],
   ])("refuses %j with a usage error", (args, message) => {
     const error = usageError(args);
     expect(error.message).toContain(message);

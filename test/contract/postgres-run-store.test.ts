@@ -71,6 +71,21 @@ if (url === undefined) {
       }
     });
 
+    it("stores text PostgreSQL cannot hold (U+0000 in a model's output) instead of failing the run", async () => {
+      const schema = uniqueSchema("nul");
+      const store = await createPostgresRunStore({ connectionString: url, schema, max: 2 });
+      try {
+        const run = sampleRun();
+        await store.createRun(run, sampleSteps(run.id));
+        const output = { text: "before\u0000after", usage: { inputTokens: 1, outputTokens: 1, cachedTokens: 0 }, costUsd: 0 };
+        await store.updateStep(run.id, sampleSteps(run.id)[0]!.stepId, { status: "succeeded", output });
+        expect((await store.getSteps(run.id))[0]?.output?.text).toBe("before\uFFFDafter");
+      } finally {
+        await store.close();
+        await dropSchemas(url, schema);
+      }
+    });
+
     it("rejects a schema name that is not a plain identifier", async () => {
       await expect(createPostgresRunStore({ connectionString: url, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/schema name/);
     });

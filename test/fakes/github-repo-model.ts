@@ -81,6 +81,8 @@ export function installRepoModel(
     files?: Record<string, string>;
     permissions?: Record<string, string>;
     installationId?: number;
+    /** Issues by number (title, body) for `GET /issues/{n}`. */
+    issues?: Record<number, { title: string; body: string }>;
   },
 ): RepoModel {
   const { owner, repo } = options;
@@ -160,7 +162,7 @@ export function installRepoModel(
     html_url: `${htmlBase}/pull/${p.number}`,
     url: `https://api.github.com${base}/pulls/${p.number}`,
     head: { ref: p.head.ref, sha: p.head.sha, label: `${owner}:${p.head.ref}`, repo: { full_name: p.head.repoFullName } },
-    base: { ref: p.base.ref, sha: p.base.sha, label: `${owner}:${p.base.ref}` },
+    base: { ref: p.base.ref, sha: p.base.sha, label: `${owner}:${p.base.ref}`, repo: { full_name: `${owner}/${repo}` } },
     user: user(p.user),
   });
   const commentJson = (c: { id: number; issueNumber: number; body: string; user: string }) => ({
@@ -267,9 +269,26 @@ export function installRepoModel(
     state.pulls.push(p);
     return { status: 201, body: pullJson(p) };
   });
-  fake.allow("GET", `${base}/pulls/{pull_number}`, (_req, { pull_number = "" }) => {
+  const unifiedDiff = (p: ModelPull) =>
+    p.files.map((f) => `diff --git a/${f.filename} b/${f.filename}\n--- a/${f.filename}\n+++ b/${f.filename}\n${f.patch ?? ""}\n`).join("");
+  fake.allow("GET", `${base}/pulls/{pull_number}`, (req, { pull_number = "" }) => {
     const p = state.pulls.find((x) => x.number === Number(pull_number));
-    return p ? { body: pullJson(p) } : { status: 404, body: { message: "Not Found" } };
+    if (!p) return { status: 404, body: { message: "Not Found" } };
+    if (String(req.headers.accept).includes("diff")) return { body: unifiedDiff(p) };
+    return { body: pullJson(p) };
+  });
+  fake.allow("GET", `${base}/issues/{issue_number}`, (_req, { issue_number = "" }) => {
+    const number = Number(issue_number);
+    const issue = options.issues?.[number];
+    const pull = state.pulls.find((x) => x.number === number);
+    if (!issue && !pull) return { status: 404, body: { message: "Not Found" } };
+    return {
+      body: {
+        id: number, node_id: "I_1", number, title: issue?.title ?? pull?.title ?? "", body: issue?.body ?? pull?.body ?? "", state: "open",
+        url: `https://api.github.com${base}/issues/${number}`, html_url: `${htmlBase}/issues/${number}`, user: user("alice"), labels: [], comments: 0,
+        created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", locked: false, author_association: "OWNER",
+      },
+    };
   });
   fake.allow("PATCH", `${base}/pulls/{pull_number}`, (req, { pull_number = "" }) => {
     const p = state.pulls.find((x) => x.number === Number(pull_number));

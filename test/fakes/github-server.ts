@@ -29,6 +29,8 @@ export interface RecordedRequest {
   body: unknown;
   /** The OpenAPI operation id the request matched (e.g. `checks/create`). */
   operationId?: string;
+  /** `performance.now()` when the request arrived. */
+  at: number;
 }
 
 export interface FakeResponse {
@@ -160,6 +162,7 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
         query: url.searchParams,
         headers: req.headers,
         body: await readBody(req),
+        at: performance.now(),
       };
       requests.push(recorded);
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {

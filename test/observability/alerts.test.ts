@@ -162,7 +162,8 @@ describe("alert evaluator", () => {
 
     metrics.runs.inc({ workflow: "code-review", conclusion: "succeeded" }, 1);
     metrics.agentRequests.inc({ provider: "openai", outcome: "error" }, 3);
-    metrics.agentRequests.inc({ provider: "openai", outcome: "success" }, 3);
+    metrics.agentRequests.inc({ provider: "openai", outcome: "success" }, 2);
+    metrics.agentRequests.inc({ provider: "openai", outcome: "cancelled" }, 1); // the user's choice, not an error
     clock.advance(60_000);
     const states = await alerts.evaluate();
     expect(firing()).toEqual(["agent_error_rate", "run_error_rate"]);

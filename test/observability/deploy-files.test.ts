@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { load, loadAll } from "js-yaml";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import { DEFAULT_ALERT_THRESHOLDS } from "../../src/observability/alerts.ts";
+import { AGENT_NON_ERROR_OUTCOMES, DEFAULT_ALERT_THRESHOLDS } from "../../src/observability/alerts.ts";
 import { envSchema } from "../../src/config/env.ts";
 
 type Json = Record<string, unknown>;
@@ -151,7 +151,7 @@ describe("Prometheus files", () => {
     const agents = byName.get("OctoflowAgentErrorRateHigh")?.expr ?? "";
     expect(agents).toContain(window);
     expect(agents).toMatch(new RegExp(`\\)\\s*>\\s*${t.agentErrorRate}\\b`));
-    expect(agents).toContain('outcome!~"success|succeeded|ok"');
+    expect(agents).toContain(`outcome!~"${AGENT_NON_ERROR_OUTCOMES.join("|")}"`);
     const p95 = byName.get("OctoflowStepLatencyP95High")?.expr ?? "";
     expect(p95).toContain(`histogram_quantile(0.95`);
     expect(p95).toContain(window);

@@ -88,6 +88,26 @@ describe("setupOperations", () => {
     await Promise.all(closers.map((close) => close()));
   });
 
+  it("alerts on an open breaker from the breaker gauge when no live source is wired", async () => {
+    const metrics = createMetrics({ defaults: false });
+    const health = createHealth();
+    health.register("providers", async () => ({ ok: true, detail: "registered by the runtime" }));
+    const operations = setupOperations({
+      env: { GHE_PROTOCOL: "https" },
+      log: pino({ level: "silent" }),
+      metrics,
+      health,
+      closers: [],
+      alertIntervalMs: 0,
+    });
+    metrics.breakerState.set({ provider: "anthropic" }, 2); // what src/resilience writes on a state change
+    await operations.alerts.evaluate();
+    expect(operations.alerts.firing().map((a) => a.summary)).toEqual(["circuit breaker open for anthropic"]);
+    const report = await health.readiness();
+    expect(report.checks.providers?.detail).toBe("registered by the runtime"); // not replaced
+    expect(JSON.stringify(report.checks.alerts?.detail)).toContain("circuit_breaker_open");
+  });
+
   it("keeps the dashboard disabled without a store or without a token", async () => {
     const common = { log: pino({ level: "silent" }), metrics: createMetrics({ defaults: false }), health: createHealth(), closers: [], alertIntervalMs: 0 };
     const noStore = setupOperations({ ...common, env: { DASHBOARD_TOKEN: "abc", GHE_PROTOCOL: "https" } });

@@ -132,6 +132,24 @@ describe("setupTracing", () => {
     expect(received[0]?.body).toContain("octoflow-test");
   });
 
+  it("reports a collector that rejects spans as a warning in the app's log", async () => {
+    const endpoint = await listen((_req, _body, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "bad request" }));
+    });
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(JSON.parse(chunk.toString("utf8")) as Record<string, unknown>);
+        cb();
+      },
+    });
+    tracing = setupTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, log: createLogger({ destination }) });
+    await withSpan("rejected-span", {}, () => undefined);
+    await tracing.forceFlush();
+    expect(lines.some((l) => l.component === "opentelemetry" && l.level === 40)).toBe(true);
+  });
+
   it("builds the traces URL from a base endpoint", () => {
     expect(otlpTracesUrl("http://collector:4318")).toBe("http://collector:4318/v1/traces");
     expect(otlpTracesUrl("http://collector:4318/")).toBe("http://collector:4318/v1/traces");

@@ -30,6 +30,29 @@ describe("token bucket limiter", () => {
     const order: number[] = [];
     await Promise.all([1, 2, 3].map((n) => limiter.acquire({ requests: 1, tokens: 0 }).then(() => order.push(n))));
     expect(order).toEqual([1, 2, 3]);
+    expect(clock.sleeps).toEqual([1_000, 2_000]); // reserved in order: the third waits for the second
+
+  });
+
+  it("a late timer does not lose capacity (the schedule is absolute)", async () => {
+    const clock = createFakeClock();
+    const lateClock = { ...clock, sleep: async (ms: number) => clock.sleep(ms + 3) }; // every timer fires 3 ms late
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 6_000, burstRequests: 1, clock: lateClock });
+    const start = clock.now();
+    for (let i = 0; i < 101; i++) await limiter.acquire({ requests: 1, tokens: 0 });
+    // 100 paced requests at 10 ms each: lateness is absorbed, not accumulated
+    expect(clock.now() - start).toBeLessThanOrEqual(1_000 + 3);
+  });
+
+  it("a cancelled wait gives its reservation back", async () => {
+    const clock = createFakeClock();
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 60, burstRequests: 1, clock });
+    await limiter.acquire({ requests: 1, tokens: 0 });
+    const controller = new AbortController();
+    const cancelled = limiter.acquire({ requests: 1, tokens: 0 }, controller.signal);
+    controller.abort(new Error("stop"));
+    await expect(cancelled).rejects.toThrow("stop");
+    await limiter.acquire({ requests: 1, tokens: 0 });
     expect(clock.sleeps).toEqual([1_000, 1_000]);
   });
 

@@ -66,8 +66,9 @@ export function recordingAgents(options: { pool: Pool; schema: string; store: Ru
         `INSERT INTO ${s}.scale_attempts (run_id, step_id, worker, attempt, started_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
         [request.runId, request.step.id, worker, request.attempt, Date.now()],
       );
+      const latency = Number(request.trigger.inputs["latencyMs"] ?? latencyMs);
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, latencyMs);
+        const timer = setTimeout(resolve, latency);
         request.signal.addEventListener("abort", () => (clearTimeout(timer), reject(request.signal.reason)), { once: true });
       });
       request.onProgress({ tokens: 10, tail: `${request.step.id} working` });

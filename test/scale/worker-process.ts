@@ -10,11 +10,13 @@ import pg from "pg";
 import { createEngine } from "../../src/workflows/engine.ts";
 import { createPostgresRunStore } from "../../src/store/postgres-run-store.ts";
 import { createPgBossQueue } from "../../src/queue/pg-boss-queue.ts";
-import type { RunPlan, Trigger } from "../../src/workflows/types.ts";
+import { asRunId, type RunPlan, type Trigger } from "../../src/workflows/types.ts";
 import { recordingAgents, scalePlan } from "./scale-recorder.ts";
 
 export type FleetCommand =
-  | { id: number; type: "start"; runs: { number: number; group: string }[] }
+  | { id: number; type: "start"; runs: { number: number; group: string; latencyMs?: number }[] }
+  | { id: number; type: "cancel"; runId: string }
+  | { id: number; type: "status"; runId: string }
   | { id: number; type: "deliver"; deliveryId: string; number: number }
   | { id: number; type: "stop" };
 
@@ -23,6 +25,8 @@ export type FleetReply =
   | { id: number; type: "started"; runIds: string[] }
   | { id: number; type: "delivered"; started: boolean; runId?: string }
   | { id: number; type: "stopped" }
+  | { id: number; type: "cancelled"; cancelled: boolean }
+  | { id: number; type: "status"; status: string | undefined; steps: Record<string, string> }
   | { id: number; type: "error"; message: string };
 
 const env = (name: string, fallback?: string): string => {
@@ -40,13 +44,13 @@ const heartbeatSeconds = Number(env("SCALE_HEARTBEAT_SECONDS", "10"));
 
 const send = (reply: FleetReply) => process.send?.(reply);
 
-const trigger = (number: number, deliveryId?: string): Trigger => ({
+const trigger = (number: number, deliveryId?: string, latency?: number): Trigger => ({
   kind: "manual",
   repo: { owner: "acme", name: "widgets", defaultBranch: "main" },
   number,
   isPullRequest: false,
   actor: "scale-test",
-  inputs: {},
+  inputs: latency === undefined ? {} : { latencyMs: String(latency) },
   ...(deliveryId === undefined ? {} : { deliveryId }),
 });
 
@@ -58,7 +62,7 @@ const queue = await createPgBossQueue({
   heartbeatSeconds,
   superviseIntervalSeconds: 1,
   retryDelaySeconds: 1,
-  stopTimeoutMs: 2_000,
+  stopTimeoutMs: Number(env("SCALE_STOP_TIMEOUT_MS", "1000")),
   max: 6,
   onError: (error) => process.stderr.write(`[${worker}] pg-boss: ${error.message}\n`),
 });
@@ -75,7 +79,7 @@ process.on("message", (message: FleetCommand) => {
       switch (message.type) {
         case "start": {
           const runIds: string[] = [];
-          for (const r of message.runs) runIds.push((await engine.start(plan(r.group), trigger(r.number))).id);
+          for (const r of message.runs) runIds.push((await engine.start(plan(r.group), trigger(r.number, undefined, r.latencyMs))).id);
           send({ id: message.id, type: "started", runIds });
           break;
         }
@@ -85,6 +89,16 @@ process.on("message", (message: FleetCommand) => {
             const run = await engine.start(plan(`acme/widgets#${message.number}:scale`), trigger(message.number, message.deliveryId));
             send({ id: message.id, type: "delivered", started: true, runId: run.id });
           } else send({ id: message.id, type: "delivered", started: false });
+          break;
+        }
+        case "cancel": {
+          send({ id: message.id, type: "cancelled", cancelled: await engine.cancel(asRunId(message.runId), `cancelled from ${worker}`) });
+          break;
+        }
+        case "status": {
+          const view = await engine.getStatus(asRunId(message.runId));
+          const steps = Object.fromEntries((view?.steps ?? []).map((step) => [step.stepId, step.status]));
+          send({ id: message.id, type: "status", status: view?.run.status, steps });
           break;
         }
         case "stop": {

@@ -9,6 +9,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { Output, stepCountIs, streamText, tool, type LanguageModel, type LanguageModelUsage, type ToolSet } from "ai";
 import { ExternalServiceError } from "../../errors/external-service-error.ts";
+import { NonRetriableError } from "../../errors/non-retriable-error.ts";
 import type { Usage } from "../../workflows/types.ts";
 import type { ModelCall, ModelProvider, ModelResult, ToolCallRecord } from "../model-provider.ts";
 
@@ -81,6 +82,11 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       if (finishReason === "interrupted" || finishReason === "unknown") {
         // the body ended without the provider's closing event (cut connection, proxy error page)
         throw new ExternalServiceError(`${options.kind} stream ended before the answer was complete`, { service: options.kind, retriable: true });
+      }
+      if (request.schema && finishReason === "length") {
+        throw new NonRetriableError(
+          `${options.kind} stopped at the output limit (${request.maxOutputTokens ?? "provider default"} tokens) before the structured answer was complete; raise the output budget or narrow the task`,
+        );
       }
       const out: ModelResult = { text, toolCalls, usage: toUsage(usage), finishReason };
       if (request.schema) out.object = await result.output;

@@ -25,7 +25,11 @@ export interface AgentCall {
 
 export interface ScriptedAgent extends AgentRunner {
   calls: AgentCall[];
+  /** Most calls in flight at once (across runs). */
   maxConcurrent: number;
+  /** Calls in flight now (across runs). */
+  inFlight: number;
+  /** Step ids with a call in flight (meaningful for one run at a time). */
   running: Set<string>;
   callsOf(stepId: string): AgentCall[];
   release(stepId: string): void;
@@ -43,6 +47,7 @@ export function createScriptedAgent(script: Record<string, Behaviour[]> = {}): S
   const agent: ScriptedAgent = {
     calls: [],
     maxConcurrent: 0,
+    inFlight: 0,
     running: new Set(),
     callsOf: (stepId) => agent.calls.filter((c) => c.stepId === stepId),
     release(stepId) {
@@ -66,7 +71,8 @@ export function createScriptedAgent(script: Record<string, Behaviour[]> = {}): S
       const list = script[stepId] ?? [{ kind: "succeed" }];
       const behaviour = list[Math.min(agent.callsOf(stepId).length - 1, list.length - 1)] ?? { kind: "succeed" };
       agent.running.add(stepId);
-      agent.maxConcurrent = Math.max(agent.maxConcurrent, agent.running.size);
+      agent.inFlight++;
+      agent.maxConcurrent = Math.max(agent.maxConcurrent, agent.inFlight);
       try {
         await Promise.resolve();
         switch (behaviour.kind) {
@@ -86,6 +92,7 @@ export function createScriptedAgent(script: Record<string, Behaviour[]> = {}): S
             return output(behaviour.text ?? `${stepId} done`);
         }
       } finally {
+        agent.inFlight--;
         agent.running.delete(stepId);
       }
     },

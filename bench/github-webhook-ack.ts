@@ -1,0 +1,157 @@
+/**
+ * Webhook acknowledgement latency under load: the Octoflow app (signature check, delivery de-dup,
+ * config + permission gate, plan, run persisted and enqueued in SQLite) next to a bare Probot app
+ * answering the same signed deliveries, in the same run. Each server runs in its own child process
+ * (so the load generator does not share its event loop); autocannon sends `issues.labeled`
+ * deliveries (label `octoflow:bug-fix`, a new issue number and delivery id each) at a fixed rate.
+ * The queue worker is off: this measures the acknowledgement path, not the runs.
+ *
+ * Target: p50 and p99 ratio (Octoflow ÷ bare Probot) ≤ 1.3.
+ *
+ *   node bench/github-webhook-ack.ts            # 200 req/s for 20 s per app
+ *   RATE=100 DURATION=5 node bench/github-webhook-ack.ts
+ */
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { sign } from "@octokit/webhooks-methods";
+import { pino } from "pino";
+import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
+
+const SECRET = "bench-secret";
+const RATE = Number(process.env["RATE"] ?? 200);
+const DURATION = Number(process.env["DURATION"] ?? 20);
+const WARMUP = Number(process.env["WARMUP"] ?? 300);
+/** `octoflow-memory` swaps SQLite for the in-memory store, to separate the app's own cost from the store's. */
+type Variant = "bare" | "octoflow" | "octoflow-memory";
+
+async function serve(variant: Variant, privateKey: string): Promise<void> {
+  const log = pino({ level: "silent" });
+  const Octokit = ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false } }));
+  let baseUrl = "https://api.github.com";
+  let appFn: Parameters<typeof createNodeMiddleware>[0] = (app) => {
+    app.on("issues.labeled", async () => undefined);
+  };
+  const dataDir = mkdtempSync(join(tmpdir(), "octoflow-bench-"));
+  if (variant !== "bare") {
+    const { startGitHubFake } = await import("../test/fakes/github-server.ts");
+    const { installRepoModel } = await import("../test/fakes/github-repo-model.ts");
+    const { createRuntime, octoflowApp } = await import("../src/app.ts");
+    const { loadEnv } = await import("../src/config/env.ts");
+    const { createMemoryRunStore } = await import("../src/store/memory-run-store.ts");
+    const gh = await startGitHubFake({ validate: false });
+    installRepoModel(gh, { owner: "octo", repo: "app", files: { "README.md": "hi" }, permissions: { alice: "write" } });
+    baseUrl = gh.url;
+    const env = loadEnv({ NODE_ENV: "production", APP_ID: "123", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: "silent", DATABASE_URL: `sqlite:${join(dataDir, "bench.db")}` });
+    const runtime = await createRuntime(env, log, {
+      startWorkers: false,
+      ...(variant === "octoflow-memory" ? { store: createMemoryRunStore() } : {}),
+      agents: { run: async () => ({ text: "", usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0 }, costUsd: 0 }) },
+    });
+    appFn = octoflowApp(runtime);
+  }
+  const probot = new Probot({ appId: 123, privateKey, secret: SECRET, baseUrl, log, Octokit });
+  const middleware = await createNodeMiddleware(appFn, { probot });
+  const server = createServer((req, res) => void middleware(req, res, () => res.writeHead(404).end()));
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  process.stdout.write(`${typeof address === "object" && address ? address.port : 0}\n`);
+  process.stdin.resume();
+  await once(process.stdin, "end");
+  server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+interface Delivery {
+  body: string;
+  headers: Record<string, string>;
+}
+
+async function deliveries(variant: Variant, count: number): Promise<Delivery[]> {
+  const index = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve("@octokit/webhooks-examples/api.github.com/index.json")), "utf8")) as { name: string; examples: Record<string, unknown>[] }[];
+  const example = index.find((e) => e.name === "issues")?.examples.find((e) => e.action === "labeled");
+  if (!example) throw new Error("no issues.labeled example");
+  const out: Delivery[] = [];
+  for (let i = 0; i < count; i++) {
+    const payload = structuredClone(example) as Record<string, Record<string, unknown>>;
+    payload.label!.name = "octoflow:bug-fix";
+    Object.assign(payload.issue!, { number: i + 1, state: "open", title: `Bug ${i}` });
+    Object.assign(payload.repository!, { name: "app", full_name: "octo/app", default_branch: "main" });
+    (payload.repository!.owner as Record<string, unknown>).login = "octo";
+    payload.sender = { login: "alice", id: 1, type: "User" };
+    payload.installation = { id: 1 };
+    const body = JSON.stringify(payload);
+    out.push({
+      body,
+      headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": `${variant}-${i}`, "x-hub-signature-256": await sign(SECRET, body) },
+    });
+  }
+  return out;
+}
+
+async function load(port: number, list: Delivery[], rate: number, duration: number | undefined, amount?: number): Promise<autocannon.Result> {
+  let next = 0;
+  return autocannon({
+    url: `http://127.0.0.1:${port}/api/github/webhooks`,
+    method: "POST",
+    connections: 10,
+    overallRate: rate,
+    ...(duration === undefined ? { amount: amount ?? 0 } : { duration }),
+    requests: [
+      {
+        setupRequest: (req) => {
+          const d = list[next++ % list.length]!;
+          return { ...req, method: "POST", body: d.body, headers: d.headers };
+        },
+      },
+    ],
+  });
+}
+
+async function measure(variant: Variant, privateKey: string): Promise<autocannon.Result> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve", variant], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, BENCH_KEY: privateKey } });
+  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+  const port = Number(line);
+  const list = await deliveries(variant, WARMUP + RATE * DURATION + 1000);
+  await load(port, list.slice(0, WARMUP), RATE, undefined, WARMUP);
+  const result = await load(port, list.slice(WARMUP), RATE, DURATION);
+  child.stdin!.end();
+  await once(child, "exit");
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${variant}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return result;
+}
+
+async function main() {
+  if (process.argv[2] === "--serve") {
+    await serve(process.argv[3] as Variant, process.env["BENCH_KEY"] ?? "");
+    return;
+  }
+  const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  const bare = await measure("bare", privateKey);
+  const octoflow = await measure("octoflow", privateKey);
+  const memory = await measure("octoflow-memory", privateKey);
+  const row = (name: string, r: autocannon.Result) => `| ${name} | ${r.requests.total} | ${r.latency.p50} ms | ${r.latency.p99} ms | ${r.latency.max} ms |`;
+  console.log(`Webhook acknowledgement latency, ${RATE} signed deliveries/s for ${DURATION} s (10 connections)\n`);
+  console.log("| app | deliveries | p50 | p99 | max |");
+  console.log("|---|---|---|---|---|");
+  console.log(row("bare Probot", bare));
+  console.log(row("Octoflow (SQLite store, the default)", octoflow));
+  console.log(row("Octoflow (in-memory store)", memory));
+  const ratio = (a: number, b: number) => (b === 0 ? a : a / b);
+  const p50 = ratio(octoflow.latency.p50, bare.latency.p50);
+  const p99 = ratio(octoflow.latency.p99, bare.latency.p99);
+  console.log(`\nratio p50 Octoflow/bare = ${p50.toFixed(2)} (target ≤ 1.3) ${p50 <= 1.3 ? "OK" : "MISSED"}`);
+  console.log(`ratio p99 Octoflow/bare = ${p99.toFixed(2)} (target ≤ 1.3) ${p99 <= 1.3 ? "OK" : "MISSED"}`);
+  console.log(`ratio p50 / p99 with the in-memory store = ${ratio(memory.latency.p50, bare.latency.p50).toFixed(2)} / ${ratio(memory.latency.p99, bare.latency.p99).toFixed(2)}`);
+}
+
+await main();

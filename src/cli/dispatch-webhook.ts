@@ -1,0 +1,64 @@
+/**
+ * Feeds one webhook event to the app's own handlers — the table `registerHandlers` builds, the same
+ * Probot `Context` — without a Probot server: `octoflow replay` and `octoflow action` decide exactly
+ * as the app would.
+ */
+import { Context, type Probot } from "probot";
+import type { Logger } from "../observability/logger.ts";
+import type { GitHubClient } from "../github/client.ts";
+import { registerHandlers } from "../github/register-handlers.ts";
+import type { HandlerDeps } from "../github/start-run.ts";
+
+/** Events the app subscribes to (app.yml `default_events`, plus `installation`, always delivered). */
+export const SUBSCRIBED_EVENTS = ["issues", "issue_comment", "pull_request", "pull_request_review", "check_run", "installation"] as const;
+
+type Handler = (context: Context) => Promise<void>;
+
+export interface WebhookEvent {
+  /** `issues`, `issue_comment`, … (`pull_request_target` is treated as `pull_request`). */
+  name: string;
+  id: string;
+  payload: Record<string, unknown>;
+}
+
+export type DispatchOutcome =
+  | { kind: "not-subscribed"; key: string }
+  | { kind: "no-handler"; key: string }
+  | { kind: "handled"; key: string };
+
+/** `<event>.<action>` of a payload (or the bare event name when it has no action). */
+export function eventKey(name: string, payload: Record<string, unknown>): string {
+  const event = name === "pull_request_target" ? "pull_request" : name;
+  return typeof payload.action === "string" ? `${event}.${payload.action}` : event;
+}
+
+/**
+ * The app's handlers by `<event>.<action>`, as `registerHandlers` subscribes them.
+ */
+export function collectHandlers(deps: HandlerDeps): Map<string, Handler> {
+  const handlers = new Map<string, Handler>();
+  const registrar = {
+    on(name: string | string[], handler: Handler) {
+      for (const n of Array.isArray(name) ? name : [name]) handlers.set(n, handler);
+    },
+  };
+  registerHandlers(registrar as unknown as Probot, deps);
+  return handlers;
+}
+
+/**
+ * Runs the handler the app would run for `event` (awaiting it). Errors of the handler propagate.
+ *
+ * @example
+ * const outcome = await dispatchWebhook(deps, { name: "issues", id: "d1", payload }, octokit, log);
+ */
+export async function dispatchWebhook(deps: HandlerDeps, event: WebhookEvent, octokit: GitHubClient, log: Logger): Promise<DispatchOutcome> {
+  const key = eventKey(event.name, event.payload);
+  const name = key.split(".")[0] ?? key;
+  if (!(SUBSCRIBED_EVENTS as readonly string[]).includes(name)) return { kind: "not-subscribed", key };
+  const handler = collectHandlers(deps).get(key);
+  if (!handler) return { kind: "no-handler", key };
+  const context = new Context({ id: event.id, name, payload: event.payload } as never, octokit as never, log as never);
+  await handler(context);
+  return { kind: "handled", key };
+}

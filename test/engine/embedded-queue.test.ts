@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createEmbeddedQueue } from "../../src/queue/embedded-queue.ts";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
+import { workflow } from "../../src/workflows/builder.ts";
+import { createEngine } from "../../src/workflows/engine.ts";
+import { planRun } from "../../src/workflows/plan.ts";
+import type { RunId, RunRecord } from "../../src/workflows/types.ts";
+import { createScriptedAgent } from "./fakes/scripted-agent.ts";
+import { issueTrigger } from "./fakes/triggers.ts";
+import { until } from "./fakes/until.ts";
+import { sampleRun } from "../contract/run-store.contract.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+const tempDb = () => {
+  const dir = mkdtempSync(join(tmpdir(), "octoflow-queue-"));
+  dirs.push(dir);
+  return join(dir, "octoflow.db");
+};
+
+const template = () =>
+  workflow("pair")
+    .step({ id: "a", role: "generate", prompt: "a" })
+    .step({ id: "b", role: "review", prompt: "b" }).needs("a")
+    .build();
+
+describe("embedded queue", () => {
+  it("runs started runs end to end over SQLite, several at once up to the limit", async () => {
+    const store = createSqliteRunStore({ path: tempDb() });
+    const queue = createEmbeddedQueue({ store, concurrency: 2, pollMs: 5, leaseMs: 5000 });
+    const agents = createScriptedAgent({ a: [{ kind: "block" }] });
+    const engine = createEngine({ store, queue, agents });
+    await queue.start(engine.execute);
+    const runs: RunRecord[] = [];
+    for (let i = 1; i <= 3; i++) runs.push(await engine.start(planRun(template(), issueTrigger({ number: i })), issueTrigger({ number: i })));
+    await until(() => agents.inFlight === 2, "two runs executing");
+    await new Promise((r) => setTimeout(r, 30));
+    expect(agents.inFlight).toBe(2);
+    expect((await queue.stats()).depth).toBe(1);
+    const allDone = async () => (await Promise.all(runs.map((r) => store.getRun(r.id)))).every((r) => r?.status === "succeeded");
+    for (let turn = 0; !(await allDone()); turn++) {
+      if (turn > 5000) throw new Error("runs did not finish");
+      agents.release("a");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await queue.stop();
+    expect(agents.maxConcurrent).toBe(2);
+    expect((await store.queueStats(Date.now())).depth).toBe(0);
+    expect(queue.running()).toBe(false);
+    await store.close();
+  });
+
+  it("jobs survive a restart: a job enqueued while no worker runs is executed by the next queue", async () => {
+    const path = tempDb();
+    const before = createSqliteRunStore({ path });
+    const engine = createEngine({ store: before, agents: createScriptedAgent() });
+    const run = await engine.start(planRun(template(), issueTrigger()), issueTrigger());
+    await before.close();
+
+    const store = createSqliteRunStore({ path });
+    const agents = createScriptedAgent();
+    const queue = createEmbeddedQueue({ store, pollMs: 5 });
+    const next = createEngine({ store, queue, agents });
+    await queue.start(next.execute);
+    await until(() => agents.callsOf("b").length === 1, "the resumed job");
+    await queue.stop();
+    expect((await store.getRun(run.id))?.status).toBe("succeeded");
+    await store.close();
+  });
+
+  it("stop() aborts work that outlives the grace period and releases the job for another worker", async () => {
+    const store = createMemoryRunStore();
+    const agents = createScriptedAgent({ a: [{ kind: "block" }] });
+    const queue = createEmbeddedQueue({ store, pollMs: 5, stopTimeoutMs: 10, leaseMs: 60_000 });
+    const engine = createEngine({ store, queue, agents });
+    await queue.start(engine.execute);
+    const run = await engine.start(planRun(template(), issueTrigger()), issueTrigger());
+    await agents.started("a");
+    await queue.stop();
+    expect(agents.callsOf("a")[0]?.signal.aborted).toBe(true);
+    expect((await store.getRun(run.id))?.status).toBe("running");
+    const claimed = await store.claimJob("other-worker", Date.now(), 1000);
+    expect(claimed?.runId).toBe(run.id);
+  });
+
+  it("a job whose worker died is claimed again once its lease expires", async () => {
+    const store = createMemoryRunStore();
+    const run = sampleRun();
+    await store.createRun(run, [], { enqueue: true });
+    const dead = await store.claimJob("dead-worker", 1_000_000, 50);
+    expect(dead?.runId).toBe(run.id);
+    const handled: RunId[] = [];
+    let now = 1_000_010;
+    const queue = createEmbeddedQueue({ store, pollMs: 1, leaseMs: 50, clock: { now: () => now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 2))) } });
+    await queue.start(async (runId) => void handled.push(runId));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handled).toEqual([]);
+    now = 1_000_060;
+    await until(() => handled.length === 1, "re-claim after lease expiry");
+    await queue.stop();
+    expect(handled).toEqual([run.id]);
+  });
+});

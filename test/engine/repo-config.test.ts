@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { checkRepoConfigWorkflows, defaultRepoConfig, parseRepoConfig, workflowForCommand, workflowForLabel } from "../../src/config/repo-config.ts";
+
+describe(".github/octoflow.yml", () => {
+  it("an empty or comment-only file means all defaults", () => {
+    expect(parseRepoConfig("")).toEqual(defaultRepoConfig());
+    expect(parseRepoConfig("# nothing yet\n")).toEqual(defaultRepoConfig());
+    expect(defaultRepoConfig()).toMatchObject({
+      defaultWorkflow: "feature-development",
+      review: { auto: true, workflow: "code-review", skipDrafts: true, paths: { include: [], exclude: [] } },
+      trust: { minPermission: "write", allowBots: [] },
+      models: { roles: {} },
+      limits: {},
+    });
+  });
+
+  it("parses a full config", () => {
+    const config = parseRepoConfig(`
+defaultWorkflow: bug-fix
+labels:
+  needs-tests: test-generation
+commands:
+  fix: bug-fix
+review:
+  auto: false
+  paths:
+    include: ["src/**"]
+    exclude: ["**/*.snap"]
+  maxFiles: 20
+trust:
+  minPermission: maintain
+  allowBots: ["renovate[bot]"]
+models:
+  default: openai:gpt-4.1
+  roles:
+    review: anthropic:claude-sonnet-4-5
+limits:
+  maxTokensPerRun: 200000
+prices:
+  "openai-compatible:llama3":
+    inputPerMTok: 0
+    outputPerMTok: 0
+`);
+    expect(config.review).toEqual({ auto: false, workflow: "code-review", skipDrafts: true, paths: { include: ["src/**"], exclude: ["**/*.snap"] }, maxFiles: 20, maxChangedLines: 5000 });
+    expect(config.prices["openai-compatible:llama3"]).toEqual({ inputPerMTok: 0, outputPerMTok: 0, cachedPerMTok: 0 });
+    expect(workflowForLabel(config, "octoflow")).toBe("bug-fix");
+    expect(workflowForLabel(config, "octoflow:refactor")).toBe("refactor");
+    expect(workflowForLabel(config, "needs-tests")).toBe("test-generation");
+    expect(workflowForLabel(config, "bug")).toBeUndefined();
+    expect(workflowForCommand(config, "fix")).toBe("bug-fix");
+    expect(workflowForCommand(config, "review")).toBe("review");
+    expect(workflowForCommand(config, undefined)).toBe("bug-fix");
+  });
+
+  it("errors name the file, the key path and the line", () => {
+    try {
+      parseRepoConfig("trust:\n  minPermission: triage\nreview:\n  auto: sometimes\n  maxfiles: 3\nmodels:\n  roles:\n    review: gpt4\n", ".github/octoflow.yml");
+      throw new Error("expected a ConfigError");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        '.github/octoflow.yml:2: trust.minPermission: Invalid option: expected one of "write"|"maintain"|"admin"',
+        ".github/octoflow.yml:4: review.auto: Invalid input: expected boolean, received string",
+        ".github/octoflow.yml:5: review.maxfiles: unknown key (check the spelling)",
+        expect.stringMatching(/^\.github\/octoflow\.yml:8: models\.roles\.review: must be <provider>:<model>/),
+      ]);
+    }
+  });
+
+  it("checks that named workflows exist", () => {
+    const config = parseRepoConfig("labels:\n  x: nope\ncommands:\n  go: feature-development\n");
+    expect(checkRepoConfigWorkflows(config, ["feature-development", "code-review"])).toEqual([
+      '.github/octoflow.yml: labels.x: unknown workflow "nope" (known: code-review, feature-development)',
+    ]);
+  });
+});

@@ -1,0 +1,157 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyOutputs } from "../../src/github/outputs/apply-outputs.ts";
+import { publishPullRequest } from "../../src/github/outputs/pull-request-output.ts";
+import { fingerprint, publishReview } from "../../src/github/outputs/review-output.ts";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+import type { RunStore } from "../../src/workflows/ports.ts";
+import type { Finding, StepOutput, StepRecord } from "../../src/workflows/types.ts";
+import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
+import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
+import { runRecord, silentLog, step, testOctokit, trigger } from "./support.ts";
+
+const usage = { inputTokens: 10, outputTokens: 5, cachedTokens: 0 };
+const out = (o: Partial<StepOutput>): StepOutput => ({ text: "", usage, costUsd: 0, ...o });
+
+let gh: GitHubFake;
+let model: RepoModel;
+let store: RunStore;
+
+beforeEach(async () => {
+  gh = await startGitHubFake();
+  model = installRepoModel(gh, { owner: "octo", repo: "app", files: { "src/app.ts": "export const a = 1;\n", "README.md": "# app\n" } });
+  store = createMemoryRunStore();
+});
+afterEach(async () => {
+  await gh.close();
+  await store.close();
+});
+
+describe("pull_request output", () => {
+  it("commits one commit per producing step on octoflow/<issue>-<slug> and opens a draft PR that closes the issue", async () => {
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const gen = step("generate", "generate", "pull_request");
+    const tests = step("test", "test", "pull_request", ["generate"]);
+    const run = runRecord("run-1", [gen, tests]);
+    await store.createRun(run, []);
+    const result = await publishPullRequest(deps, run, [
+      { step: gen, output: out({ text: "Add hello()", edits: [{ kind: "create", path: "src/hello.ts", content: "export const hello = 1;\n" }, { kind: "modify", path: "src/app.ts", blocks: [{ search: "a = 1", replace: "a = 2" }] }] }) },
+      { step: tests, output: out({ text: "Test hello()", edits: [{ kind: "create", path: "test/hello.test.ts", content: "test\n" }, { kind: "create", path: ".github/workflows/evil.yml", content: "x" }, { kind: "delete", path: "README.md" }] }) },
+    ]);
+    gh.verify();
+    expect(result?.branch).toBe("octoflow/7-add-a-greeting");
+    expect(result?.commits).toHaveLength(2);
+    const files = model.filesAt("octoflow/7-add-a-greeting");
+    expect(files.get("src/hello.ts")).toBe("export const hello = 1;\n");
+    expect(files.get("src/app.ts")).toBe("export const a = 2;\n");
+    expect(files.has("test/hello.test.ts")).toBe(true);
+    expect(files.has("README.md")).toBe(false);
+    expect(files.has(".github/workflows/evil.yml")).toBe(false);
+    // the default branch is untouched
+    expect(model.filesAt("main").get("src/app.ts")).toBe("export const a = 1;\n");
+    expect(model.state.pulls).toHaveLength(1);
+    const pr = model.state.pulls[0];
+    expect(pr?.draft).toBe(true);
+    expect(pr?.head.ref).toBe("octoflow/7-add-a-greeting");
+    expect(pr?.body).toContain("Closes #7");
+    expect(pr?.body).toContain("`.github/workflows/evil.yml` (GitHub Actions workflows");
+    const trees = gh.find("POST", "/repos/{owner}/{repo}/git/trees");
+    expect(trees.every((r) => typeof (r.body as { base_tree?: string }).base_tree === "string")).toBe(true);
+    expect((await store.getRun(run.id))?.pullRequestNumber).toBe(pr?.number);
+  });
+
+  it("re-running updates the same branch and PR instead of opening another, and skips already-committed steps", async () => {
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const gen = step("generate", "generate", "pull_request");
+    const first = runRecord("run-a", [gen]);
+    const second = runRecord("run-b", [gen], trigger({ issue: { title: "Renamed title", body: "" } }));
+    await store.createRun(first, []);
+    await store.createRun(second, []);
+    const edit = (content: string) => [{ step: gen, output: out({ text: "v", edits: [{ kind: "create" as const, path: "f.txt", content }] }) }];
+    const a = await publishPullRequest(deps, first, edit("one"));
+    const again = await publishPullRequest(deps, first, edit("ignored"));
+    expect(again?.commits).toEqual([]);
+    const b = await publishPullRequest(deps, second, edit("two"));
+    gh.verify();
+    expect(b?.number).toBe(a?.number);
+    expect(b?.branch).toBe(a?.branch);
+    expect(model.state.pulls).toHaveLength(1);
+    expect(model.filesAt(a?.branch ?? "").get("f.txt")).toBe("two");
+    expect(gh.find("POST", "/repos/{owner}/{repo}/pulls")).toHaveLength(1);
+    expect(gh.find("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}")).toHaveLength(1);
+  });
+
+  it("reports an edit that cannot be applied and opens nothing when no edit applies", async () => {
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const gen = step("generate", "generate", "pull_request");
+    const result = await publishPullRequest(deps, runRecord("run-x", [gen]), [
+      { step: gen, output: out({ edits: [{ kind: "modify", path: "src/app.ts", blocks: [{ search: "nope", replace: "x" }] }, { kind: "modify", path: "missing.ts", blocks: [] }] }) },
+    ]);
+    gh.verify();
+    expect(result).toBeUndefined();
+    expect(model.state.pulls).toHaveLength(0);
+    expect(gh.find("POST", "/repos/{owner}/{repo}/git/commits")).toHaveLength(0);
+  });
+});
+
+const PATCH = ["@@ -1,3 +1,4 @@", " const a = 1;", "-const b = 2;", "+const b = 3;", "+const c = 4;", " export {};"].join("\n");
+
+describe("review output", () => {
+  const prTrigger = trigger({ kind: "pull_request", number: 12, isPullRequest: true, pullRequest: { headSha: "h1", baseSha: "b1", headRef: "feature", baseRef: "main", fromFork: true, draft: false } });
+  const findings: Finding[] = [
+    { path: "src/x.ts", line: 3, side: "RIGHT", severity: "major", body: "c is unused", suggestion: "const c = 4; // used below" },
+    { path: "src/x.ts", line: 2, startLine: 1, side: "RIGHT", severity: "minor", body: "rename b" },
+    { path: "src/x.ts", line: 40, side: "RIGHT", severity: "info", body: "outside the diff" },
+    { path: "src/x.ts", line: 2, side: "LEFT", severity: "info", body: "old b was fine" },
+  ];
+
+  it("posts one review: inline comments on diff lines with suggestions, the rest in the body, nothing twice across pushes", async () => {
+    model.addPull({ number: 12, title: "PR", body: "", draft: false, head: { ref: "feature", sha: "h1", repoFullName: "fork/app" }, base: { ref: "main", sha: "b1" }, files: [{ filename: "src/x.ts", status: "modified", additions: 2, deletions: 1, patch: PATCH }] });
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const first = await publishReview(deps, runRecord("rev-1", [step("review", "review", "review")], prTrigger), findings, ["Looks mostly fine."]);
+    expect(first).toMatchObject({ posted: 4, inline: 3, repeated: 0 });
+    const review = model.state.reviews[0];
+    expect(review?.event).toBe("COMMENT");
+    expect(review?.commitId).toBe("h1");
+    expect(review?.comments).toHaveLength(3);
+    expect(review?.comments[0]).toMatchObject({ path: "src/x.ts", line: 3, side: "RIGHT" });
+    expect(String(review?.comments[0]?.body)).toContain("```suggestion\nconst c = 4; // used below\n```");
+    expect(review?.comments[1]).toMatchObject({ line: 2, start_line: 1, start_side: "RIGHT" });
+    expect(review?.comments[2]).toMatchObject({ line: 2, side: "LEFT" });
+    expect(review?.body).toContain("Looks mostly fine.");
+    expect(review?.body).toContain("`src/x.ts:40`");
+
+    // the same run again: nothing new
+    expect(await publishReview(deps, runRecord("rev-1", [], prTrigger), findings, [])).toMatchObject({ posted: 0 });
+    // a later push: the old findings plus one new one; only the new one is posted
+    const later = await publishReview(deps, runRecord("rev-2", [], prTrigger), [...findings, { path: "src/x.ts", line: 4, side: "RIGHT", severity: "minor", body: "new" }], []);
+    expect(later).toMatchObject({ posted: 1, repeated: 4 });
+    expect(model.state.reviews).toHaveLength(2);
+    expect(model.state.reviews[1]?.comments).toHaveLength(1);
+    // only repeats: no review at all
+    expect(await publishReview(deps, runRecord("rev-3", [], prTrigger), findings, [])).toMatchObject({ posted: 0, repeated: 4 });
+    expect(model.state.reviews).toHaveLength(2);
+    gh.verify();
+  });
+
+  it("fingerprints ignore line numbers and whitespace but not the line's text", () => {
+    const f: Finding = { path: "a", line: 1, side: "RIGHT", severity: "info", body: "x  y" };
+    expect(fingerprint(f, "const a")).toBe(fingerprint({ ...f, line: 99, body: "x y" }, "const a"));
+    expect(fingerprint(f, "const a")).not.toBe(fingerprint(f, "const b"));
+  });
+
+  it("applyOutputs routes outputs by kind and records the reviewed head SHA", async () => {
+    model.addPull({ number: 12, title: "PR", body: "", draft: false, head: { ref: "feature", sha: "h1", repoFullName: "octo/app" }, base: { ref: "main", sha: "b1" }, files: [{ filename: "src/x.ts", status: "modified", additions: 2, deletions: 1, patch: PATCH }] });
+    const steps = [step("review", "review", "review"), step("note", "docs", "comment")];
+    const run = runRecord("rev-9", steps, prTrigger, { status: "succeeded" });
+    const records: StepRecord[] = [
+      { runId: run.id, stepId: steps[0]!.id, status: "succeeded", attempts: 1, output: out({ text: "ok", findings: [findings[0]!] }) },
+      { runId: run.id, stepId: steps[1]!.id, status: "succeeded", attempts: 1, output: out({ text: "A note for you" }) },
+    ];
+    const applied = await applyOutputs({ octokit: testOctokit(gh.url), store, log: silentLog }, run, records);
+    gh.verify();
+    expect(applied.findings).toBe(1);
+    expect(applied.review?.inline).toBe(1);
+    expect(applied.results).toEqual([{ step: "note", text: "A note for you" }]);
+    expect(await store.getMarker("reviewed:octo/app#12")).toBe("h1");
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The dashboard token travels in a query string once (`/dashboard?token=…`) and in an
+ * Authorization header afterwards; neither may reach Probot's HTTP access log.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:net";
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { Probot, Server } from "probot";
+import { createLogger, scrubSecrets } from "../../src/observability/logger.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { createDashboardHandler } from "../../src/observability/dashboard-handler.ts";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+
+const TOKEN = "dashtoken-7c1f0e9a2b4d";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe("secrets in URLs", () => {
+  it("scrubs query-string secrets from free text", () => {
+    expect(scrubSecrets("GET /dashboard?token=abc123&x=1")).toBe("GET /dashboard?token=[REDACTED]&x=1");
+    expect(scrubSecrets("/probot/setup?code=0123456789abcdef")).toBe("/probot/setup?code=[REDACTED]");
+    expect(scrubSecrets("/api/runs?limit=5&status=failed")).toBe("/api/runs?limit=5&status=failed");
+  });
+
+  it("keeps the dashboard token out of Probot's access log", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString("utf8"));
+        cb();
+      },
+    });
+    const log = createLogger({ level: "info", destination });
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const port = await freePort();
+    const server = new Server({ host: "127.0.0.1", port, log, Probot: Probot.defaults({ appId: 1, privateKey, secret: "s", log }) });
+    await server.load((_app, { addHandler }) => {
+      addHandler(createDashboardHandler({ store: createMemoryRunStore(), metrics: createMetrics({ defaults: false }), token: TOKEN }));
+    });
+    await server.start();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${base}/dashboard?token=${TOKEN}`)).status).toBe(200);
+      expect((await fetch(`${base}/api/runs?limit=5`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+    const access = lines.filter((l) => l.includes("/dashboard") || l.includes("/api/runs"));
+    expect(access.length).toBeGreaterThanOrEqual(2);
+    expect(access.join("\n")).toContain("/dashboard?token=[REDACTED]");
+    for (const line of lines) {
+      expect(line).not.toContain(TOKEN);
+      expect(() => JSON.parse(line) as unknown).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { GitHubClients } from "../../src/github/client.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { createGitHubProgressSink } from "../../src/progress/github-progress-sink.ts";
+import { stickyMarker } from "../../src/progress/render.ts";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+import type { RunStore } from "../../src/workflows/ports.ts";
+import { asStepId, type RunEvent, type RunRecord, type RunSummary, type StepOutput } from "../../src/workflows/types.ts";
+import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
+import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
+import { runRecord, silentLog, step, testOctokit } from "../github/support.ts";
+import { createManualClock, type ManualClock } from "./manual-clock.ts";
+
+let gh: GitHubFake;
+let model: RepoModel;
+let store: RunStore;
+let clock: ManualClock;
+
+beforeEach(async () => {
+  gh = await startGitHubFake();
+  model = installRepoModel(gh, { owner: "octo", repo: "app", files: { "a.txt": "a" } });
+  store = createMemoryRunStore();
+  clock = createManualClock();
+});
+afterEach(async () => {
+  await gh.close();
+  await store.close();
+});
+
+const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
+  steps: 2,
+  succeeded: 2,
+  failed: 0,
+  skipped: 0,
+  cancelled: 0,
+  successRate: 1,
+  durationMs: 4000,
+  criticalPath: [],
+  criticalPathMs: 0,
+  usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
+  costUsd: 0.02,
+  ...over,
+});
+const output = (text: string, extra: Partial<StepOutput> = {}): StepOutput => ({ text, usage: { inputTokens: 100, outputTokens: 50, cachedTokens: 0 }, costUsd: 0.01, ...extra });
+
+function sink(metrics = createMetrics({ defaults: false })) {
+  const clients: GitHubClients = { forInstallation: async () => testOctokit(gh.url) };
+  return { metrics, sink: createGitHubProgressSink({ clients, store, clock, log: silentLog, metrics, intervalMs: 3000 }) };
+}
+
+async function play(s: ReturnType<typeof sink>["sink"], run: RunRecord, events: RunEvent[], stepMs = 0) {
+  for (const e of events) {
+    if (e.type === "step.progress" && stepMs) await clock.advance(stepMs);
+    await s.emit(e, run);
+  }
+  await s.idle();
+}
+
+function streamEvents(run: RunRecord, stepId: string, chunks: number): RunEvent[] {
+  const id = asStepId(stepId);
+  return Array.from({ length: chunks }, (_, i) => ({ type: "step.progress" as const, runId: run.id, stepId: id, at: i, tokens: i + 1, tail: `chunk ${i}` }));
+}
+
+describe("GitHub progress sink", () => {
+  it("creates the check run and sticky comment once, coalesces streaming updates, completes with a final write", async () => {
+    const steps = [step("generate", "generate", "comment"), step("docs", "docs", "none", ["generate"])];
+    const run = runRecord("run-1", steps);
+    await store.createRun(run, steps.map((s) => ({ runId: run.id, stepId: s.id, status: "pending", attempts: 0 })));
+    const { sink: s, metrics } = sink();
+    const g = asStepId("generate");
+    await play(s, run, [{ type: "run.started", runId: run.id, at: 0 }, { type: "step.started", runId: run.id, stepId: g, attempt: 1, at: 0 }]);
+    // 1,000 streamed chunks over 10 simulated seconds → a handful of writes, not a thousand
+    await play(s, run, streamEvents(run, "generate", 1000), 10);
+    await store.updateStep(run.id, g, { status: "succeeded", attempts: 1, output: output("Here is the plan") });
+    await play(s, run, [
+      { type: "step.finished", runId: run.id, stepId: g, status: "succeeded", attempts: 1, durationMs: 10_000, output: output("Here is the plan"), at: 1 },
+      { type: "step.started", runId: run.id, stepId: asStepId("docs"), attempt: 1, at: 2 },
+      { type: "step.finished", runId: run.id, stepId: asStepId("docs"), status: "succeeded", attempts: 1, durationMs: 5, output: output("docs"), at: 3 },
+      { type: "run.finished", runId: run.id, status: "succeeded", at: 4, summary: summary() },
+    ]);
+    gh.verify();
+
+    expect(gh.find("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(1);
+    expect(gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")).toHaveLength(1);
+    const created = gh.find("POST", "/repos/{owner}/{repo}/check-runs")[0]?.body as Record<string, unknown>;
+    expect(created).toMatchObject({ name: "Octoflow: feature-development", status: "in_progress", external_id: "run-1", head_sha: model.state.refs.get("heads/main") });
+    expect(created.actions).toEqual([{ label: "Cancel", description: "Cancel this Octoflow run", identifier: "cancel" }]);
+
+    const checkWrites = metrics.githubWrites.get();
+    const total = (await checkWrites).values.reduce((n, v) => n + v.value, 0);
+    expect(total).toBeLessThanOrEqual(14);
+    const patches = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}");
+    expect(patches.length).toBeGreaterThanOrEqual(2);
+    const final = patches.at(-1)?.body as { status: string; conclusion: string; output: { summary: string; text?: string }; actions: unknown[] };
+    expect(final).toMatchObject({ status: "completed", conclusion: "success", actions: [] });
+    expect(final.output.summary).toContain("| generate | ✅ succeeded | 10.0 s | 1 | 150 | $0.0100 |");
+    expect(final.output.text).toContain("chunk 999");
+
+    const [comment] = [...model.state.comments.values()];
+    expect(comment?.body.startsWith(stickyMarker("run-1"))).toBe(true);
+    expect(comment?.body).toContain("✅ succeeded (2/2 steps done)");
+    expect(comment?.body).toContain("Here is the plan");
+    const stored = await store.getRun(run.id);
+    expect(stored?.checkRunId).toBeTypeOf("number");
+    expect(stored?.commentId).toBe(comment?.id);
+  });
+
+  it("shows a failure in words with a Retry button; a resumed run on another replica reuses both surfaces", async () => {
+    const steps = [step("generate", "generate", "pull_request")];
+    const run = runRecord("run-2", steps);
+    await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "pending", attempts: 0 }]);
+    const first = sink().sink;
+    await play(first, run, [{ type: "run.started", runId: run.id, at: 0 }, { type: "step.started", runId: run.id, stepId: asStepId("generate"), attempt: 1, at: 0 }]);
+    // "crash": a second replica picks the run up with a fresh sink
+    const second = sink().sink;
+    const err = 'The model provider "openai" is unavailable right now (too many recent failures); try again in a minute.';
+    await play(second, (await store.getRun(run.id))!, [
+      { type: "step.finished", runId: run.id, stepId: asStepId("generate"), status: "failed", attempts: 3, durationMs: 100, error: err, at: 1 },
+      { type: "run.finished", runId: run.id, status: "failed", at: 2, summary: summary({ failed: 1, succeeded: 0 }), error: "1 step failed" },
+    ]);
+    gh.verify();
+    expect(gh.find("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(1);
+    expect(gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")).toHaveLength(1);
+    const final = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").at(-1)?.body as { conclusion: string; actions: { identifier: string }[]; output: { summary: string } };
+    expect(final.conclusion).toBe("failure");
+    expect(final.actions.map((a) => a.identifier)).toEqual(["retry"]);
+    expect(final.output.summary).toContain("unavailable right now");
+    const [comment] = [...model.state.comments.values()];
+    expect(comment?.body).toContain("/octoflow retry");
+  });
+
+  it("concludes neutral when a review run produced findings, cancelled when cancelled", async () => {
+    const steps = [step("review", "review", "review")];
+    const run = runRecord("run-3", steps, { ...runRecord("x", []).trigger, number: 5, isPullRequest: true, pullRequest: { headSha: "abc", baseSha: "b", headRef: "f", baseRef: "main", fromFork: false, draft: false } });
+    model.addPull({ number: 5, title: "t", body: "", draft: false, head: { ref: "f", sha: "abc", repoFullName: "octo/app" }, base: { ref: "main", sha: "b" }, files: [{ filename: "a.txt", status: "modified", additions: 1, deletions: 0, patch: "@@ -1 +1,2 @@\n a\n+b" }] });
+    await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "succeeded", attempts: 1, output: output("review", { findings: [{ path: "a.txt", line: 2, side: "RIGHT", severity: "minor", body: "b?" }] }) }]);
+    const s = sink().sink;
+    await play(s, run, [{ type: "run.started", runId: run.id, at: 0 }, { type: "run.finished", runId: run.id, status: "succeeded", at: 1, summary: summary() }]);
+    const cancelled = runRecord("run-4", steps);
+    await store.createRun(cancelled, []);
+    await play(s, cancelled, [{ type: "run.started", runId: cancelled.id, at: 0 }, { type: "run.finished", runId: cancelled.id, status: "cancelled", at: 1, summary: summary(), error: "cancelled by @alice" }]);
+    gh.verify();
+    const conclusions = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").map((r) => (r.body as { conclusion?: string }).conclusion).filter(Boolean);
+    expect(conclusions).toEqual(["neutral", "cancelled"]);
+    expect(model.state.reviews).toHaveLength(1);
+    expect(model.state.checkRuns.get([...model.state.checkRuns.keys()][0]!)?.head_sha).toBe("abc");
+  });
+});
