@@ -5,7 +5,7 @@
  *
  *   OCTOFLOW_TEST_DATABASE_URL=postgres://octoflow@127.0.0.1:55432/octoflow_test node bench/scale-throughput.ts
  *
- * RUNS (default 120), LATENCY_MS (default 100), CONCURRENCY (runs per replica, default 4).
+ * RUNS (default 180), LATENCY_MS (default 200), CONCURRENCY (runs per replica, default 4).
  */
 import { createPostgresRunStore } from "../src/store/postgres-run-store.ts";
 import { installRecorder } from "../test/scale/scale-recorder.ts";
@@ -17,8 +17,8 @@ if (url === undefined) {
   console.error("Set OCTOFLOW_TEST_DATABASE_URL to a PostgreSQL database (see docs/readme/scale-out.md, 'Benchmarks').");
   process.exit(2);
 }
-const RUNS = Number(process.env["RUNS"] ?? 120);
-const LATENCY_MS = Number(process.env["LATENCY_MS"] ?? 100);
+const RUNS = Number(process.env["RUNS"] ?? 180);
+const LATENCY_MS = Number(process.env["LATENCY_MS"] ?? 200);
 const CONCURRENCY = Number(process.env["CONCURRENCY"] ?? 4);
 
 /** Runs RUNS runs on `size` replicas; returns runs per second from the first run created to the last finished. */

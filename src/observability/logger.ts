@@ -3,6 +3,7 @@
  * Probot receives this logger, so every `context.log` inherits the redaction.
  */
 import { pino, type Logger, type DestinationStream, type LoggerOptions } from "pino";
+import { traceMixin } from "./trace-mixin.ts";
 
 /** Paths (pino redact syntax) whose values never reach a log line. */
 export const REDACT_PATHS = [
@@ -83,8 +84,8 @@ export interface LoggerConfig {
   destination?: DestinationStream;
   name?: string;
   /**
-   * Extra fields merged into every line, e.g. `traceMixin` from `tracing.ts`
-   * (adds `trace_id` / `span_id` of the active span).
+   * Extra fields merged into every line. Defaults to `traceMixin` (the active span's `trace_id` and
+   * `span_id`, nothing outside a span or with tracing off).
    */
   mixin?: () => Record<string, unknown>;
 }
@@ -101,7 +102,7 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     name: config.name ?? "octoflow",
     level: config.level ?? "info",
     redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
-    ...(config.mixin ? { mixin: config.mixin } : {}),
+    mixin: config.mixin ?? traceMixin,
     formatters: {
       log(object) {
         return scrubObject(object) as Record<string, unknown>;

@@ -131,21 +131,6 @@ export function getTracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
 }
 
-/**
- * A pino `mixin` adding the active span's `trace_id` and `span_id` to every log line, so logs
- * and traces can be joined. Returns nothing outside a span.
- *
- * @example
- * const log = createLogger({ level: "info", mixin: traceMixin });
- */
-export function traceMixin(): Record<string, unknown> {
-  const span = trace.getActiveSpan();
-  if (!span) return {};
-  const ctx = span.spanContext();
-  if (!trace.isSpanContextValid(ctx)) return {};
-  return { trace_id: ctx.traceId, span_id: ctx.spanId };
-}
-
 export interface WithSpanOptions {
   kind?: SpanKind;
   /** Defaults to `getTracer()`. */
@@ -223,3 +208,4 @@ export function withTraceContext<T>(carrier: Record<string, string> | undefined,
 }
 
 export { SpanKind };
+export { traceMixin } from "./trace-mixin.ts";

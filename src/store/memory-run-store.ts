@@ -76,6 +76,7 @@ export function createMemoryRunStore(): RunStore {
     async createRun(run, stepRecords, options = {}) {
       check();
       if (runs.has(run.id)) throw new Error(`run ${run.id} already exists`);
+      if (new Set(stepRecords.map((s) => s.stepId)).size !== stepRecords.length) throw new Error(`run ${run.id} has duplicate step ids`);
       runSeq.set(run.id, ++seq);
       save(clone(run));
       steps.set(run.id, clone(stepRecords));

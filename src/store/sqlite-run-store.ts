@@ -66,15 +66,29 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       for (const item of batch) item.reject(error);
       return;
     }
+    const only = batch.length === 1 ? batch[0] : undefined;
+    if (only) {
+      let value: unknown;
+      try {
+        value = only.fn();
+        db.exec("COMMIT");
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        only.reject(error);
+        return;
+      }
+      only.resolve(value);
+      return;
+    }
     const outcomes: { ok: boolean; value: unknown }[] = [];
     for (const item of batch) {
-      db.exec("SAVEPOINT write");
+      sql("SAVEPOINT write").run();
       try {
         outcomes.push({ ok: true, value: item.fn() });
-        db.exec("RELEASE write");
+        sql("RELEASE write").run();
       } catch (error) {
-        db.exec("ROLLBACK TO write");
-        db.exec("RELEASE write");
+        sql("ROLLBACK TO write").run();
+        sql("RELEASE write").run();
         outcomes.push({ ok: false, value: error });
       }
     }

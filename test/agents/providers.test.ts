@@ -73,6 +73,8 @@ describe("wire formats end to end through the AI SDK", () => {
       expect((req?.body as { stream?: boolean }).stream).toBe(true);
       expect((req?.body as { model?: string }).model).toBe(c.model.slice(c.model.indexOf(":") + 1));
       if (c.route === "openai.chat") expect((req?.body as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
+      if (c.route === "anthropic.messages") expect((req?.body as { output_config?: { format?: { type?: string } } }).output_config?.format?.type).toBe("json_schema");
+      if (c.route === "openai.responses") expect((req?.body as { text?: { format?: { type?: string } } }).text?.format?.type).toBe("json_schema");
       const auth = req?.headers["authorization"] ?? req?.headers["x-api-key"];
       if (c.name !== "openai-compatible") expect(String(auth)).toContain("test");
     });

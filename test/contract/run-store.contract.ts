@@ -86,6 +86,24 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       expect(await store.getSteps(run.id)).toHaveLength(2);
     });
 
+    it("a failed write changes nothing and does not disturb writes issued alongside it", async () => {
+      const bad = sampleRun();
+      const good = sampleRun();
+      const duplicateSteps = [...sampleSteps(bad.id), sampleSteps(bad.id)[0] as StepRecord];
+      const [badResult, goodResult] = await Promise.allSettled([
+        store.createRun(bad, duplicateSteps, { enqueue: true }),
+        store.createRun(good, sampleSteps(good.id), { enqueue: true }),
+      ]);
+      expect(badResult.status).toBe("rejected");
+      expect(goodResult.status).toBe("fulfilled");
+      expect(await store.getRun(bad.id)).toBeUndefined();
+      expect(await store.getSteps(bad.id)).toEqual([]);
+      expect((await store.getRun(good.id))?.id).toBe(good.id);
+      expect((await store.claimJob("w", 10_000_000, 1000))?.runId).toBe(good.id);
+      expect(await store.claimJob("w", 10_000_000, 1000)).toBeUndefined();
+      await expect(store.appendEvent({ type: "run.started", runId: asRunId("missing"), at: 1 })).rejects.toThrow();
+    });
+
     it("createRun with enqueue writes the job in the same call; without it, no job", async () => {
       const queued = sampleRun();
       const idle = sampleRun();

@@ -160,8 +160,11 @@ describe("the running app", () => {
     const last = [...github].sort((a, b) => a.endTime[0] - b.endTime[0] || a.endTime[1] - b.endTime[1]).at(-1);
     expect(ancestry(last).at(-1)).toBe("webhook issues");
     expect(ancestry(last).some((name) => name.startsWith("run"))).toBe(true);
-    const modelCalls = spans.filter((s) => ancestry(s).some((name) => name.startsWith("step")) && !s.name.startsWith("GitHub ") && !s.name.startsWith("step"));
-    expect(modelCalls.length).toBeGreaterThanOrEqual(2); // one model call per step, under its step span
-    for (const span of modelCalls) expect(span.spanContext().traceId).toBe(traceId);
+    const modelCalls = spans.filter((s) => s.name === "model.call");
+    expect(modelCalls).toHaveLength(2); // one per step, each under its step span, in the same trace
+    for (const span of modelCalls) {
+      expect(span.spanContext().traceId).toBe(traceId);
+      expect(ancestry(span)[0]).toMatch(/^step /);
+    }
   });
 });

@@ -12,7 +12,6 @@ import {
   injectTraceContext,
   otlpTracesUrl,
   setupTracing,
-  traceMixin,
   withSpan,
   withTraceContext,
   type Tracing,
@@ -94,7 +93,7 @@ describe("setupTracing", () => {
     expect(step?.parentSpanContext?.spanId).toBe(run?.spanContext().spanId);
   });
 
-  it("adds trace_id and span_id to log lines inside a span only", async () => {
+  it("adds trace_id and span_id to log lines inside a span only (by default)", async () => {
     tracing = setupTracing({ env: {}, exporter: new InMemorySpanExporter() });
     const lines: Record<string, unknown>[] = [];
     const destination = new Writable({
@@ -103,7 +102,7 @@ describe("setupTracing", () => {
         cb();
       },
     });
-    const log = createLogger({ destination, mixin: traceMixin });
+    const log = createLogger({ destination }); // traceMixin is the default mixin
     let ids: { traceId: string; spanId: string } | undefined;
     await withSpan("work", {}, (span) => {
       ids = span.spanContext();

@@ -38,12 +38,8 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
     name: options.kind,
     async call(request: ModelCall): Promise<ModelResult> {
       const tools = toToolSet(request);
-      const providerOptions =
-        options.kind === "anthropic" && request.schema
-          ? { anthropic: { structuredOutputMode: "outputFormat" as const } }
-          : options.kind === "openai" && request.schema
-            ? { openai: { strictJsonSchema: true } }
-            : undefined;
+      // Anthropic: "auto" uses native output_format where the model supports it, a JSON tool otherwise
+      const providerOptions = options.kind === "openai" && request.schema ? { openai: { strictJsonSchema: true } } : undefined;
       const result = streamText({
         model: modelFor(request.model),
         system: request.system,
