@@ -7,7 +7,7 @@
  *
  *   OCTOFLOW_TEST_DATABASE_URL=postgres://octoflow@127.0.0.1:55432/octoflow_test node bench/scale-latency.ts
  *
- * RUNS (default 200), INTERVAL_MS between arrivals (default 25), LATENCY_MS agent latency (default 100).
+ * RUNS (default 200), INTERVAL_MS between arrivals (default 50: about a third of the fleet busy), LATENCY_MS agent latency (default 100).
  */
 import { createPostgresRunStore } from "../src/store/postgres-run-store.ts";
 import { installRecorder } from "../test/scale/scale-recorder.ts";
@@ -20,7 +20,7 @@ if (url === undefined) {
   process.exit(2);
 }
 const RUNS = Number(process.env["RUNS"] ?? 200);
-const INTERVAL_MS = Number(process.env["INTERVAL_MS"] ?? 25);
+const INTERVAL_MS = Number(process.env["INTERVAL_MS"] ?? 50);
 const LATENCY_MS = Number(process.env["LATENCY_MS"] ?? 100);
 
 const schema = uniqueSchema("latency");

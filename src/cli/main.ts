@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   run: async () => (await import("./commands/run.ts")).runCommand,
   runs: async () => (await import("./commands/runs.ts")).runsCommand,
   replay: async () => (await import("./commands/replay.ts")).replayCommand,
+  action: async () => (await import("./commands/action.ts")).actionCommand,
 };
 
 function help(io: CliIo, commands: Record<string, CliCommand>): void {

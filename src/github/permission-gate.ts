@@ -3,6 +3,7 @@
  * (`GET /repos/{owner}/{repo}/collaborators/{username}/permission`); bots only when allow-listed.
  * A refused human gets one polite answer per issue (a store marker), never one per attempt.
  */
+import { randomUUID } from "node:crypto";
 import type { RepoConfig } from "../config/repo-config.ts";
 import type { Clock, RunStore } from "../workflows/ports.ts";
 import type { RepoRef } from "../workflows/types.ts";
@@ -86,7 +87,7 @@ export function createPermissionGate(deps: { store: RunStore; clock: Clock; ttlM
     async refuseOnce(octokit, repo, number, actor, decision) {
       if (decision.allowed || decision.reason === "bot") return false;
       const key = `refused:${repo.owner}/${repo.name}#${number}:${actor.login.toLowerCase()}`;
-      const value = String(deps.clock.now());
+      const value = `${deps.clock.now()}:${randomUUID()}`;
       if ((await deps.store.putMarkerIfAbsent(key, value)) !== value) return false;
       await octokit.rest.issues.createComment({
         owner: repo.owner,

@@ -11,6 +11,7 @@ body { margin:0; font:14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, san
 header { display:flex; align-items:center; gap:12px; padding:12px 24px; background:#24292f; color:#fff; }
 header h1 { font-size:16px; margin:0; font-weight:600; }
 header .spacer { flex:1; }
+header select { font:inherit; padding:3px 6px; border-radius:6px; border:1px solid #57606a; background:#32383f; color:#fff; }
 header button, form button { font:inherit; padding:4px 12px; border-radius:6px; border:1px solid #57606a; background:#32383f; color:#fff; cursor:pointer; }
 main { padding:16px 24px; max-width:1400px; margin:0 auto; }
 .cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(150px, 1fr)); gap:12px; margin-bottom:16px; }
@@ -121,6 +122,7 @@ document.getElementById("login-form").addEventListener("submit", function (e) {
   route();
 });
 document.getElementById("refresh").addEventListener("click", function () { route(); });
+document.getElementById("filter-status").addEventListener("change", function () { location.hash = ""; route(); });
 document.getElementById("logout").addEventListener("click", function () { sessionStorage.removeItem(KEY); showLogin(); });
 window.addEventListener("hashchange", function () { route(); });
 
@@ -222,11 +224,16 @@ function renderDetail(d) {
   view.appendChild(el("section", null, el("h2", { text: "Events (" + d.events.length + ")" }), el("table", { id: "events" }, eb)));
 }
 
+function statusFilter() {
+  var v = document.getElementById("filter-status").value;
+  return v ? "&status=" + encodeURIComponent(v) : "";
+}
+
 function route() {
   clearTimeout(refreshTimer);
   var m = /^#run\\/(.+)$/.exec(location.hash);
   var status = document.getElementById("status");
-  var p = m ? api("/api/runs/" + m[1]).then(renderDetail) : api("/api/runs?limit=100").then(renderRuns);
+  var p = m ? api("/api/runs/" + m[1]).then(renderDetail) : api("/api/runs?limit=100" + statusFilter()).then(renderRuns);
   p.then(function () {
     status.textContent = "Updated " + new Date().toLocaleTimeString();
     refreshTimer = setTimeout(route, 15000);
@@ -256,7 +263,7 @@ export function renderDashboardPage(options: { nonce: string }): string {
 <style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
-<header><h1>Octoflow runs</h1><span class="spacer"></span><span id="status" class="muted"></span><button id="refresh" type="button">Refresh</button><button id="logout" type="button">Sign out</button></header>
+<header><h1>Octoflow runs</h1><span class="spacer"></span><span id="status" class="muted"></span><select id="filter-status" aria-label="Filter by status"><option value="">all runs</option><option value="running">running</option><option value="queued">queued</option><option value="failed">failed</option><option value="succeeded">succeeded</option><option value="cancelled">cancelled</option></select><button id="refresh" type="button">Refresh</button><button id="logout" type="button">Sign out</button></header>
 <div id="login" class="hidden">
   <h2>Dashboard token</h2>
   <p class="muted">Paste the value of <code>DASHBOARD_TOKEN</code>. It is kept in this tab only.</p>

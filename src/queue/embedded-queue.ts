@@ -22,6 +22,8 @@ export interface EmbeddedQueueOptions {
   pollMs?: number;
   /** How long `stop()` waits for running jobs before aborting them (default 10 s). */
   stopTimeoutMs?: number;
+  /** Claims of one job after which a handler that keeps throwing is given up on (default 5). */
+  maxAttempts?: number;
   workerId?: string;
 }
 
@@ -41,6 +43,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
   const leaseMs = options.leaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 500;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const maxAttempts = options.maxAttempts ?? 5;
   const workerId = options.workerId ?? `embedded-${randomUUID()}`;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("queue concurrency must be a whole number ≥ 1");
 
@@ -57,7 +60,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
     w?.();
   };
 
-  const runJob = (runId: RunId) => {
+  const runJob = (runId: RunId, attempts: number) => {
     const controller = new AbortController();
     const heartbeat = setInterval(() => {
       store.renewJob(runId, workerId, clock.now(), leaseMs).catch((error: unknown) => log.warn({ err: error, runId }, "lease renewal failed"));
@@ -67,9 +70,12 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
       try {
         await (handler as JobHandler)(runId, controller.signal);
       } catch (error) {
-        // Left leased: it becomes claimable again when the lease expires (a natural backoff).
-        log.error({ err: error, runId }, "job failed; it will be retried when its lease expires");
-        return;
+        if (attempts < maxAttempts) {
+          // Left leased: it becomes claimable again when the lease expires (a natural backoff).
+          log.error({ err: error, runId, attempts }, "job failed; it will be retried when its lease expires");
+          return;
+        }
+        log.error({ err: error, runId, attempts }, "job failed too often; giving up (the run resumes at the next start-up)");
       } finally {
         clearInterval(heartbeat);
       }
@@ -96,7 +102,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
           if (!job) break;
           if (jobs.has(job.runId)) continue;
           claimed = true;
-          runJob(job.runId);
+          runJob(job.runId, job.attempts);
         }
         if (options.metrics) {
           const stats = await store.queueStats(clock.now());

@@ -43,7 +43,7 @@ describe("octoflow replay on every webhooks-examples payload (no token)", () => 
     expect(io.err()).toBe("");
     expect(code).toBe(0);
     expect(io.out()).toMatch(new RegExp(`^event     ${c.event}\\.`));
-    expect(io.out()).toMatch(/^decision  (would |ignored: |undecided: )/m);
+    expect(io.out()).toMatch(/^decision {2}(would |ignored: |undecided: )/m);
 
     const json = recordingIo({}, dir);
     expect(await replayWebhook([c.event, `payloads/${c.event}-${c.index}.json`, "--json"], json)).toBe(0);
@@ -127,7 +127,7 @@ describe("octoflow replay with a token (child process against the fake GitHub)",
     const result = await spawnCli(["replay", "issue_comment", "visitor.json"], { env: { GITHUB_TOKEN: "ghp_replaytoken00000000000000000000000000", GITHUB_API_URL: gh.url }, cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("gate      refused: visitor has read access, write is required");
-    expect(result.stdout).toMatch(/^would     POST \/repos\/Codertocat\/Hello-World\/issues\/1\/comments "Thanks @visitor!/m);
+    expect(result.stdout).toMatch(/^would {5}POST \/repos\/Codertocat\/Hello-World\/issues\/1\/comments "Thanks @visitor!/m);
     expect(result.stdout).toContain("decision  would not start a run: refused: visitor has read access, write is required");
     expect(gh.requests.slice(before).filter((r) => r.method !== "GET")).toEqual([]);
     expect(readFileSync(join(dir, "visitor.json"), "utf8")).toContain("visitor");

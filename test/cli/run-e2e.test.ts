@@ -149,7 +149,7 @@ describe("octoflow run (child process)", () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe("bug-fix · acme/api#12 (issue) · default model openai:gpt-4.1-mini · dry run: nothing is written");
-    expect(lines[1]).toMatch(/^  STEP\s+ROLE\s+NEEDS\s+MODEL\s+OUTPUT\s+PROMPT$/);
+    expect(lines[1]).toMatch(/^ {2}STEP\s+ROLE\s+NEEDS\s+MODEL\s+OUTPUT\s+PROMPT$/);
     expect(lines.slice(2).map((l) => l.trim().split(/\s+/).slice(0, 5))).toEqual([
       ["diagnose", "investigator", "-", "openai:gpt-4.1-mini", "none"],
       ["fix", "generate", "diagnose", "openai:gpt-4.1-mini", "pull_request"],

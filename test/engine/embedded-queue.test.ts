@@ -107,3 +107,26 @@ describe("embedded queue", () => {
     expect(handled).toEqual([run.id]);
   });
 });
+
+describe("embedded queue: failing handlers", () => {
+  it("re-claims a job whose handler threw after its lease expires, and gives up after maxAttempts", async () => {
+    const store = createMemoryRunStore();
+    const run = sampleRun();
+    await store.createRun(run, [], { enqueue: true });
+    let now = 1_000_000;
+    let calls = 0;
+    const queue = createEmbeddedQueue({ store, pollMs: 1, leaseMs: 100, maxAttempts: 3, clock: { now: () => now, sleep: () => new Promise((r) => setTimeout(r, 1)) } });
+    await queue.start(async () => {
+      calls++;
+      throw new Error("store unavailable");
+    });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await until(() => calls === attempt, `attempt ${attempt}`);
+      now += 150;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    await queue.stop();
+    expect(calls).toBe(3);
+    expect(await store.claimJob("other", now + 1000, 100)).toBeUndefined();
+  });
+});

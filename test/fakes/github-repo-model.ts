@@ -277,6 +277,21 @@ export function installRepoModel(
     if (String(req.headers.accept).includes("diff")) return { body: unifiedDiff(p) };
     return { body: pullJson(p) };
   });
+  fake.allow("GET", `${base}/compare/{basehead}`, (req, { basehead = "" }) => {
+    const [from = "", to = ""] = basehead.split("...");
+    if (!resolve(from) || !resolve(to)) return { status: 404, body: { message: "Not Found" } };
+    const before = filesAt(from);
+    const after = filesAt(to);
+    const paths = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p)).sort();
+    const diff = paths
+      .map((p) => {
+        const old = (before.get(p) ?? "").split("\n").filter((l) => l !== "");
+        const now = (after.get(p) ?? "").split("\n").filter((l) => l !== "");
+        return `diff --git a/${p} b/${p}\n--- a/${p}\n+++ b/${p}\n@@ -1,${old.length} +1,${now.length} @@\n${[...old.map((l) => `-${l}`), ...now.map((l) => `+${l}`)].join("\n")}\n`;
+      })
+      .join("");
+    return String(req.headers.accept).includes("diff") ? { body: diff } : { body: { status: "ahead", files: paths.map((filename) => ({ filename })) } };
+  });
   fake.allow("GET", `${base}/issues/{issue_number}`, (_req, { issue_number = "" }) => {
     const number = Number(issue_number);
     const issue = options.issues?.[number];

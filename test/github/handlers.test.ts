@@ -253,3 +253,15 @@ describe("check-run buttons", () => {
     h.gh.verify();
   });
 });
+
+describe("events that never trigger", () => {
+  it("an edited comment with a command does nothing", async () => {
+    h = await startHarness({});
+    await h.receive("issue_comment", await example("issue_comment", "edited", (p) => {
+      (p.comment as Json).body = "/octoflow run bug-fix";
+      p.sender = sender("alice");
+    }));
+    expect(h.gh.requests).toHaveLength(0);
+    expect(await h.store.listRuns()).toHaveLength(0);
+  });
+});

@@ -92,6 +92,11 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("img").count()).toBe(0);
     await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
 
+    await page.selectOption("#filter-status", "failed");
+    await page.locator("#runs tr.run").first().waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("#runs tr.run").length === 1);
+    expect(await page.locator("#runs tr.run").first().getAttribute("data-run-id")).toBe("run-8b1c");
+
     await page.locator('#runs tr[data-run-id="run-8b1c"] td').first().click();
     await page.locator("#steps tbody tr").nth(1).waitFor();
     const detail = await page.locator("#view").innerText();

@@ -244,6 +244,23 @@ describe("Kubernetes manifests", () => {
     expect(secret.kind).toBe("Secret");
   });
 
+  const hasKubectl = (() => {
+    try {
+      execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!hasKubectl)("kustomize builds the manifests with the image and labels applied", () => {
+    const built = loadAll(execFileSync("kubectl", ["kustomize", "deploy/kubernetes"], { encoding: "utf8" })) as (Json & { kind: string; metadata: { labels: Record<string, string> } })[];
+    expect(built.map((o) => o.kind).sort()).toEqual(["Deployment", "PodDisruptionBudget", "Service", "Service"]);
+    for (const o of built) expect(o.metadata.labels["app.kubernetes.io/part-of"]).toBe("octoflow");
+    const dep = built.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
+    expect(dep.spec.template.spec.containers[0]?.image).toBe("ghcr.io/octoflow/octoflow:latest");
+  });
+
   it("routes both Services to the container's http port", () => {
     const services = objects.filter((o) => o.kind === "Service") as unknown as { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } }[];
     expect(services.length).toBeGreaterThanOrEqual(1);

@@ -111,4 +111,13 @@ suite(`pg-boss queue${url === undefined ? ` (${SKIP_REASON})` : ""}`, () => {
     expect(maxOverall).toBeGreaterThan(1);
     expect(new Set([...seen.values()].flat())).toEqual(new Set(["a", "b"]));
   });
+
+  it("a replica whose queue has stopped still writes the job of a run it creates, for the others to execute", async () => {
+    await queueB.stop();
+    expect(queueB.running()).toBe(false);
+    await queueB.stop(); // idempotent
+    const run = sampleRun({ concurrencyKey: "acme/widgets#9:late" });
+    await storeB.createRun(run, sampleSteps(run.id), { enqueue: true });
+    expect((await jobsOf(run.id)).length).toBe(1);
+  });
 });

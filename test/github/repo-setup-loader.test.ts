@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { createRepoSetupLoader } from "../../src/github/repo-setup-loader.ts";
+import { loadBuiltinTemplates } from "../../src/workflows/load-template.ts";
+import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
+import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
+import { createManualClock } from "../progress/manual-clock.ts";
+import { testOctokit } from "./support.ts";
+
+let gh: GitHubFake;
+let model: RepoModel;
+beforeEach(async () => {
+  gh = await startGitHubFake();
+  model = installRepoModel(gh, {
+    owner: "octo",
+    repo: "app",
+    defaultBranch: "trunk",
+    files: {
+      ".github/octoflow.yml": "defaultWorkflow: triage\n",
+      ".github/octoflow/workflows/triage.yml": "name: triage\ndescription: Triage an issue\nsteps:\n  - id: look\n    role: review\n    prompt: look\n",
+    },
+  });
+});
+afterEach(async () => {
+  await gh.close();
+});
+
+const repo = { owner: "octo", name: "app", defaultBranch: "trunk" };
+
+describe("repo setup loader", () => {
+  it("reads config and templates from the default branch only, merges them with the built-ins, caches for the TTL", async () => {
+    const clock = createManualClock();
+    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock, ttlMs: 30_000 });
+    const octokit = testOctokit(gh.url);
+    const setup = await loader.load(octokit, repo);
+    expect(setup.config.defaultWorkflow).toBe("triage");
+    expect(setup.catalog.names()).toEqual(expect.arrayContaining(["triage", "bug-fix", "code-review"]));
+    expect(gh.requests.every((r) => r.query.get("ref") === "trunk")).toBe(true);
+    const reads = gh.requests.length;
+    await loader.load(octokit, repo);
+    expect(gh.requests.length).toBe(reads);
+    await clock.advance(30_000);
+    // a pull request's branch changing the config changes nothing: only trunk is read
+    model.commitFiles("evil-branch", { ".github/octoflow.yml": "trust:\n  minPermission: admin\n" });
+    expect((await loader.load(octokit, repo)).config.trust.minPermission).toBe("write");
+    expect(gh.requests.length).toBe(reads * 2);
+    gh.verify();
+  });
+
+  it("reports an invalid template and a config naming an unknown workflow with file and line, and does not cache the error", async () => {
+    model.commitFiles("trunk", { ".github/octoflow/workflows/triage.yml": "name: triage\ndescription: x\nsteps:\n  - id: look\n    role: nobody\n    prompt: hi\n" });
+    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock: createManualClock() });
+    const octokit = testOctokit(gh.url);
+    const error = await loader.load(octokit, repo).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.join("\n")).toMatch(/\.github\/octoflow\/workflows\/triage\.yml:5/);
+    model.commitFiles("trunk", { ".github/octoflow/workflows/triage.yml": "name: other\ndescription: x\nsteps:\n  - id: look\n    role: review\n    prompt: hi\n" });
+    const again = await loader.load(octokit, repo).catch((e: unknown) => e);
+    expect((again as ConfigError).problems.join("\n")).toContain('defaultWorkflow: unknown workflow "triage"');
+    gh.verify();
+  });
+});
