@@ -3,10 +3,12 @@
  * Without APP_ID / PRIVATE_KEY, Probot's own setup flow registers the app from app.yml.
  */
 import { existsSync } from "node:fs";
-import { run } from "probot";
+import { ProbotOctokit, run } from "probot";
 import { loadEnv } from "./config/env.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { createLogger } from "./observability/logger.ts";
+import { setupTracing } from "./observability/tracing.ts";
+import { octokitInstrumentation } from "./observability/instrument-octokit.ts";
 import { createRuntime, octoflowApp } from "./app.ts";
 
 async function main(): Promise<void> {
@@ -37,8 +39,13 @@ async function main(): Promise<void> {
     await run(() => {}, { log });
     return;
   }
+  const tracing = setupTracing({ env, serviceName: "octoflow", log });
   const runtime = await createRuntime(env, log);
-  const server = await run(octoflowApp(runtime), { log });
+  runtime.closers.unshift(() => tracing.shutdown()); // closers run in reverse: tracing flushes last
+  const server = await run(octoflowApp(runtime), {
+    log,
+    Octokit: ProbotOctokit.plugin(octokitInstrumentation({ metrics: runtime.metrics })),
+  });
   const shutdown = async (signal: string) => {
     log.info({ signal }, "shutting down");
     try {
@@ -49,6 +56,7 @@ async function main(): Promise<void> {
     }
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
 }
 
 main().catch((error: unknown) => {

@@ -46,6 +46,10 @@ export function checkRunMarkerKey(runId: string): string {
   return `checkrun:${runId}`;
 }
 
+function completedKey(runId: string): string {
+  return `checkrun:${runId}:completed`;
+}
+
 /** The commit a run's check run is attached to: the PR head, else the default branch head. */
 async function headShaFor(ctx: SurfaceContext): Promise<string> {
   const pr = ctx.run.trigger.pullRequest;
@@ -62,8 +66,9 @@ function conclusionOf(view: RunView, findings: number): "success" | "failure" | 
 
 /**
  * @param findings returns how many review findings the run produced (neutral conclusion when > 0)
+ * @param options.runStarting the run is (re)starting: a completed check run is replaced by a new one
  */
-export function createCheckRunSurface(ctx: SurfaceContext, findings: () => number): Surface {
+export function createCheckRunSurface(ctx: SurfaceContext, findings: () => number, options: { runStarting?: boolean } = {}): Surface {
   let id: number | undefined = ctx.run.checkRunId;
   let last = "";
 
@@ -87,7 +92,8 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         const marker = await ctx.store.getMarker(checkRunMarkerKey(ctx.view.runId));
         if (marker) id = Number(marker);
       }
-      if (id !== undefined) return;
+      // A retried run gets a fresh check run: a completed one cannot go back to in_progress.
+      if (id !== undefined && !(options.runStarting && (await ctx.store.getMarker(completedKey(ctx.view.runId))) === String(id))) return;
       const headSha = await headShaFor(ctx);
       ctx.metrics.githubWrites.inc({ surface: "check_run" });
       const { data } = await ctx.octokit.rest.checks.create({
@@ -101,8 +107,9 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         output: output(),
         actions: [CHECK_RUN_ACTIONS.cancel],
       });
-      const stored = await ctx.store.putMarkerIfAbsent(checkRunMarkerKey(ctx.view.runId), String(data.id));
-      id = Number(stored);
+      const replacing = id !== undefined;
+      if (replacing) await ctx.store.setMarker(checkRunMarkerKey(ctx.view.runId), String(data.id));
+      id = Number(replacing ? data.id : await ctx.store.putMarkerIfAbsent(checkRunMarkerKey(ctx.view.runId), String(data.id)));
       if (data.html_url && id === data.id) ctx.view.links.checkRun = data.html_url;
       await ctx.store.updateRun(ctx.run.id, { checkRunId: id });
     },
@@ -118,6 +125,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         output: output(),
         actions: ctx.view.status === "failed" ? [CHECK_RUN_ACTIONS.retry] : [],
       });
+      if (id !== undefined) await ctx.store.setMarker(completedKey(ctx.view.runId), String(id));
     },
   };
 }

@@ -66,7 +66,7 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
     const ctx: SurfaceContext = { octokit, owner: run.trigger.repo.owner, repo: run.trigger.repo.name, run: fresh, view, store: options.store, log, metrics: options.metrics };
     const active: ActiveRun = { ctx, surfaces: [], findings: 0, chain: Promise.resolve() };
     const surfaces = [
-      createCheckRunSurface(ctx, () => active.findings),
+      createCheckRunSurface(ctx, () => active.findings, { runStarting: event.type === "run.started" }),
       createStickyCommentSurface(ctx, { searchExisting: event.type !== "run.started" }),
     ];
     for (const surface of surfaces) {

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
-import { spawnCli } from "./helpers/spawn-cli.ts";
+import { spawnCli, startCli } from "./helpers/spawn-cli.ts";
 import { installTargetRoutes } from "./helpers/target-routes.ts";
 
 const TOKEN = "ghp_clitesttoken000000000000000000000000";
@@ -163,4 +163,27 @@ describe("octoflow run (child process)", () => {
     expect(existsSync(join(cwd, "data"))).toBe(false);
     gh.verify();
   }, 60_000);
+
+  it("Ctrl-C cancels the run: the model call is aborted, the check run and comment say cancelled, exit 130", async () => {
+    const baseSha = repo.state.refs.get("heads/main") ?? "";
+    const headSha = repo.commitFiles("slow", { "src/server.ts": "export const slow = true;\n" });
+    repo.addPull({ number: 7, title: "Validate the port", body: "", draft: false, head: { ref: "slow", sha: headSha, repoFullName: "acme/api" }, base: { ref: "main", sha: baseSha }, files: [] });
+    models.expect("openai.responses", { kind: "hang" });
+
+    const started = startCli(["run", "code-review", "--repo", "acme/api", "--pr", "7"], { env: env(), cwd });
+    // wait (without a time limit of our own) until the model request is in flight
+    while (models.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+    started.child.kill("SIGINT");
+    const result = await started.done;
+    await models.waitForHangClosed();
+
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stderr).toContain("octoflow: interrupted; cancelling the run");
+    expect(result.stdout).toMatch(/^cancelled: code-review on acme\/api#7/m);
+    expect([...repo.state.checkRuns.values()][0]).toMatchObject({ status: "completed", conclusion: "cancelled" });
+    expect(repo.state.reviews).toHaveLength(0);
+    const runs = await spawnCli(["runs", "--json"], { env: {}, cwd });
+    expect((JSON.parse(runs.stdout) as { status: string }[]).map((r) => r.status)).toEqual(["cancelled"]);
+    gh.verify();
+  }, 120_000);
 });

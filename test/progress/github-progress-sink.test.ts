@@ -129,6 +129,23 @@ describe("GitHub progress sink", () => {
     expect(comment?.body).toContain("/octoflow retry");
   });
 
+  it("a retried run gets a new check run (a completed one cannot reopen) and keeps its sticky comment", async () => {
+    const steps = [step("generate", "generate", "none")];
+    const run = runRecord("run-5", steps);
+    await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "pending", attempts: 0 }]);
+    const s = sink().sink;
+    const finishedAs = (status: "failed" | "succeeded"): RunEvent => ({ type: "run.finished", runId: run.id, status, at: 2, summary: summary(), ...(status === "failed" ? { error: "boom" } : {}) });
+    await play(s, run, [{ type: "run.started", runId: run.id, at: 0 }, finishedAs("failed")]);
+    const retried = (await store.getRun(run.id))!;
+    await play(s, retried, [{ type: "run.started", runId: run.id, at: 3 }, finishedAs("succeeded")]);
+    gh.verify();
+    expect(gh.find("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(2);
+    expect(gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")).toHaveLength(1);
+    const ids = [...model.state.checkRuns.keys()];
+    expect(ids.map((id) => model.state.checkRuns.get(id)?.conclusion)).toEqual(["failure", "success"]);
+    expect((await store.getRun(run.id))?.checkRunId).toBe(ids[1]);
+  });
+
   it("concludes neutral when a review run produced findings, cancelled when cancelled", async () => {
     const steps = [step("review", "review", "review")];
     const run = runRecord("run-3", steps, { ...runRecord("x", []).trigger, number: 5, isPullRequest: true, pullRequest: { headSha: "abc", baseSha: "b", headRef: "f", baseRef: "main", fromFork: false, draft: false } });

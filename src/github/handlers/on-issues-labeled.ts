@@ -7,7 +7,8 @@ import { repoRefOf } from "../triggers.ts";
 export function onIssuesLabeled(deps: HandlerDeps) {
   return async (context: Context<"issues.labeled">): Promise<void> => {
     const { payload } = context;
-    if (!payload.label?.name || payload.issue.state === "closed") return;
+    // Pull requests are handled by `pull_request.labeled` (never both for one label).
+    if (!payload.label?.name || payload.issue.state === "closed" || payload.issue.pull_request) return;
     await handleLabel(deps, {
       deliveryId: context.id,
       event: "issues.labeled",

@@ -92,10 +92,8 @@ export async function publishReview(deps: OutputDeps, run: RunRecord, findings: 
     }
   }
   const summary = texts.filter((t) => t.trim() !== "").join("\n\n");
-  if (fresh.length === 0 && (summary === "" || repeated > 0)) {
-    await deps.store.setMarker(reviewKey, "none");
-    return { posted: 0, inline: 0, repeated };
-  }
+  // Nothing new to say: no review (and no marker, so a retried run can still post one).
+  if (fresh.length === 0 && (summary === "" || repeated > 0)) return { posted: 0, inline: 0, repeated };
   const body = [
     `<!-- octoflow:review:${run.id} -->`,
     `**Octoflow review** (${run.workflow}): ${fresh.length} new finding${fresh.length === 1 ? "" : "s"}${repeated ? `, ${repeated} already reported earlier` : ""}.`,
