@@ -11,7 +11,7 @@
  */
 import { createPostgresRunStore } from "../src/store/postgres-run-store.ts";
 import { installRecorder } from "../test/scale/scale-recorder.ts";
-import { spawnReplica, stopReplicas, waitFor } from "../test/scale/fleet.ts";
+import { spawnFleet, stopReplicas, waitFor } from "../test/scale/fleet.ts";
 import { dropSchemas, uniqueSchema } from "../test/scale/pg-harness.ts";
 
 const url = process.env["OCTOFLOW_TEST_DATABASE_URL"];
@@ -26,7 +26,7 @@ const LATENCY_MS = Number(process.env["LATENCY_MS"] ?? 100);
 const schema = uniqueSchema("latency");
 const store = await createPostgresRunStore({ connectionString: url, schema, max: 2 });
 await installRecorder(store.pool, schema);
-const replicas = await Promise.all(["r1", "r2", "r3"].map((name) => spawnReplica({ url, schema, name, concurrency: 8, latencyMs: LATENCY_MS })));
+const replicas = await spawnFleet(["r1", "r2", "r3"], { url, schema, concurrency: 8, latencyMs: LATENCY_MS });
 try {
   const starts: Promise<unknown>[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -41,7 +41,7 @@ try {
     50,
   );
   const rows = await store.pool.query<{ ms: string }>(`
-    SELECT min((e.event->>'at')::bigint) - r.created_at AS ms
+    SELECT round(min((e.event->>'at')::double precision) - r.created_at) AS ms
     FROM "${schema}".runs r JOIN "${schema}".events e ON e.run_id = r.id AND e.type = 'step.started'
     GROUP BY r.id, r.created_at ORDER BY ms`);
   const ms = rows.rows.map((r) => Number(r.ms));

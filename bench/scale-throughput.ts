@@ -9,7 +9,7 @@
  */
 import { createPostgresRunStore } from "../src/store/postgres-run-store.ts";
 import { installRecorder } from "../test/scale/scale-recorder.ts";
-import { spawnReplica, stopReplicas, waitFor } from "../test/scale/fleet.ts";
+import { spawnFleet, stopReplicas, waitFor } from "../test/scale/fleet.ts";
 import { dropSchemas, uniqueSchema } from "../test/scale/pg-harness.ts";
 
 const url = process.env["OCTOFLOW_TEST_DATABASE_URL"];
@@ -26,9 +26,8 @@ async function measure(size: number): Promise<{ perSecond: number; wallMs: numbe
   const schema = uniqueSchema("bench");
   const store = await createPostgresRunStore({ connectionString: url as string, schema, max: 2 });
   await installRecorder(store.pool, schema);
-  const replicas = await Promise.all(
-    Array.from({ length: size }, (_, i) => spawnReplica({ url: url as string, schema, name: `r${i + 1}`, concurrency: CONCURRENCY, latencyMs: LATENCY_MS })),
-  );
+  const names = Array.from({ length: size }, (_, i) => `r${i + 1}`);
+  const replicas = await spawnFleet(names, { url: url as string, schema, concurrency: CONCURRENCY, latencyMs: LATENCY_MS });
   try {
     await Promise.all(
       replicas.map((replica, r) =>
@@ -48,7 +47,7 @@ async function measure(size: number): Promise<{ perSecond: number; wallMs: numbe
     );
     const wallMs = Number(span.rows[0]?.last) - Number(span.rows[0]?.first);
     const parts = await store.pool.query<{ wait: string; run: string }>(
-      `SELECT avg((record->>'startedAt')::bigint - created_at) AS wait, avg((record->>'finishedAt')::bigint - (record->>'startedAt')::bigint) AS run FROM "${schema}".runs`,
+      `SELECT avg((record->>'startedAt')::double precision - created_at) AS wait, avg((record->>'finishedAt')::bigint - (record->>'startedAt')::bigint) AS run FROM "${schema}".runs`,
     );
     return { perSecond: (RUNS / wallMs) * 1000, wallMs, waitMs: Number(parts.rows[0]?.wait), runMs: Number(parts.rows[0]?.run) };
   } finally {

@@ -97,7 +97,12 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     metrics,
     github,
     runs: {
-      start: (plan, trigger) => control.start(plan, withCliAuth(trigger)),
+      async start(plan, trigger) {
+        const run = await control.start(plan, withCliAuth(trigger));
+        // This process executes the run itself: no queue worker sharing the store may claim its job.
+        await store.completeJob(run.id);
+        return run;
+      },
       cancel: (runId, reason) => control.cancel(runId, reason),
       retry: (runId) => control.retry(runId),
     },

@@ -84,16 +84,18 @@ function preflight(content: string, file: string): void {
       i = next === -1 ? content.length : next - 1;
       continue;
     }
-    if ((ch === '"' || ch === "'") && depth > 0) quote = ch;
+    // A quote opens a quoted scalar only where a scalar can start (not inside `it's`).
+    if ((ch === '"' || ch === "'") && depth > 0 && /[\s[{,:]/.test(content[i - 1] ?? " ")) quote = ch;
     else if (ch === "[" || ch === "{") {
       depth++;
       if (depth > YAML_LIMITS.maxFlowDepth) throwProblems(file, [formatProblem(file, lineAt(content, i), [], `nesting deeper than ${YAML_LIMITS.maxFlowDepth} levels is not accepted`)]);
     } else if ((ch === "]" || ch === "}") && depth > 0) depth--;
-    else if (i === lineStart && ch === " ") {
+    else if (i === lineStart && (ch === " " || ch === "-" || ch === "?")) {
+      // Indentation plus compact block indicators ("- - - x") is the block nesting depth.
       let end = i;
-      while (content[end] === " ") end++;
-      if (end - i > YAML_LIMITS.maxIndent) throwProblems(file, [formatProblem(file, lineAt(content, i), [], `indentation deeper than ${YAML_LIMITS.maxIndent} columns is not accepted`)]);
-      i = end - 1;
+      while (content[end] === " " || ((content[end] === "-" || content[end] === "?") && content[end + 1] === " ")) end++;
+      if (end - i > YAML_LIMITS.maxIndent) throwProblems(file, [formatProblem(file, lineAt(content, i), [], `nesting deeper than ${YAML_LIMITS.maxIndent} columns of indentation is not accepted`)]);
+      i = Math.max(i, end - 1);
     }
   }
 }
@@ -140,14 +142,15 @@ export function parseYaml(content: string, file: string): ParsedYaml {
   try {
     doc = parseDocument(content, { lineCounter: counter, uniqueKeys: true, prettyErrors: false, strict: true });
   } catch (error) {
-    throwProblems(file, [formatProblem(file, undefined, [], `cannot be parsed (${(error as Error).message})`)]);
+    throwProblems(file, [formatProblem(file, undefined, [], error instanceof RangeError ? "nesting is too deep to parse" : `cannot be parsed (${(error as Error).message})`)]);
   }
   if (doc.errors.length > 0) {
     throwProblems(
       file,
       doc.errors.map((e) => {
         const line = e.linePos?.[0]?.line ?? counter.linePos(e.pos[0]).line;
-        return `${file}${line === undefined ? "" : `:${line}`}: ${e.message.split("\n")[0] ?? e.code}`;
+        const message = /call stack/i.test(e.message) ? "nesting is too deep to parse" : (e.message.split("\n")[0] ?? e.code);
+        return `${file}${line === undefined ? "" : `:${line}`}: ${message}`;
       }),
     );
   }

@@ -87,22 +87,42 @@ export function parseRepoConfig(content: string, file = REPO_CONFIG_PATH): RepoC
   return parseYamlWithSchema(repoConfigSchema, content, file, { emptyValue: {} });
 }
 
+/** Templates whose `on:` lists labels and commands (a WorkflowCatalog fits). */
+export interface TriggerCatalog {
+  list(): readonly { template: { name: string; on: { labels: string[]; commands: string[] } } }[];
+}
+
 /**
- * The workflow a label starts, or undefined. `octoflow` → defaultWorkflow, `octoflow:<name>` → name,
- * and explicit `labels` entries win.
+ * The workflow a label starts, or undefined. Precedence: the config's `labels` map, `octoflow` →
+ * `defaultWorkflow`, a template whose `on.labels` lists the label (when a catalog is given), then
+ * `octoflow:<name>` → `<name>`.
+ *
+ * @example
+ * workflowForLabel(config, "octoflow:bug", setup.catalog); // "bug-fix" (from bug-fix.yml's on.labels)
  */
-export function workflowForLabel(config: RepoConfig, label: string): string | undefined {
-  const explicit = config.labels[label];
+export function workflowForLabel(config: RepoConfig, label: string, catalog?: TriggerCatalog): string | undefined {
+  const explicit = Object.hasOwn(config.labels, label) ? config.labels[label] : undefined;
   if (explicit) return explicit;
   if (label === "octoflow") return config.defaultWorkflow;
+  const declared = catalog?.list().find((entry) => entry.template.on.labels.includes(label));
+  if (declared) return declared.template.name;
   const match = /^octoflow:([a-z0-9][a-z0-9._-]{0,63})$/.exec(label);
   return match?.[1];
 }
 
-/** The workflow a `/octoflow <command>` starts: an alias from `commands`, else the command itself. */
-export function workflowForCommand(config: RepoConfig, command: string | undefined): string {
+/**
+ * The workflow a `/octoflow <command>` starts. Precedence: an alias from the config's `commands`,
+ * a template whose `on.commands` lists it (when a catalog is given), then the command as a workflow name.
+ *
+ * @example
+ * workflowForCommand(config, "fix", setup.catalog); // "bug-fix"
+ */
+export function workflowForCommand(config: RepoConfig, command: string | undefined, catalog?: TriggerCatalog): string {
   if (command === undefined || command === "") return config.defaultWorkflow;
-  return config.commands[command] ?? command;
+  const alias = Object.hasOwn(config.commands, command) ? config.commands[command] : undefined;
+  if (alias) return alias;
+  const declared = catalog?.list().find((entry) => entry.template.on.commands.includes(command));
+  return declared?.template.name ?? command;
 }
 
 /**

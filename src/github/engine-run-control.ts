@@ -12,7 +12,7 @@ import type { RunControl } from "./run-control.ts";
  */
 export function engineRunControl(engine: Pick<Engine, "start" | "cancel" | "retry">): RunControl {
   return {
-    start: (plan, trigger) => engine.start(plan, trigger),
+    start: (plan, trigger, options) => engine.start(plan, trigger, options?.runId === undefined ? {} : { runId: options.runId }),
     cancel: (runId, reason) => engine.cancel(runId, reason),
     async retry(runId) {
       try {

@@ -36,11 +36,10 @@ export async function handleLabel(deps: HandlerDeps, e: LabelEvent): Promise<voi
   }
   const workflow = workflowForLabel(setup.config, e.label);
   if (!workflow) return;
-  if (!(await firstDelivery(deps, e.deliveryId, e.event))) return;
   const decision = await deps.gate.check(e.octokit, e.repo, e.sender, setup.config.trust);
   if (!decision.allowed) {
     deps.log.info({ actor: e.sender.login, reason: decision.reason }, "label trigger refused");
-    await deps.gate.refuseOnce(e.octokit, e.repo, e.number, e.sender, decision);
+    await deps.gate.refuseOnce(e.octokit, e.repo, e.number, e.sender, decision); // answered once per user and issue
     return;
   }
   const trigger = buildTrigger({
@@ -53,5 +52,6 @@ export async function handleLabel(deps: HandlerDeps, e: LabelEvent): Promise<voi
     issue: e.issue,
     ...(e.pullRequest ? { pullRequest: e.pullRequest } : {}),
   });
-  await startWorkflow(deps, e.octokit, setup, trigger, workflow);
+  // The delivery is recorded together with the run (one commit): see startWorkflow.
+  await startWorkflow(deps, e.octokit, setup, trigger, workflow, { recorded: false });
 }

@@ -61,12 +61,12 @@ async function selectedFileCount(e: PullRequestEvent, config: RepoConfig): Promi
 /** Handles one pull-request event that may start an automatic review. */
 export async function handlePullRequest(deps: HandlerDeps, e: PullRequestEvent): Promise<void> {
   if (e.pull.state === "closed") return;
-  if (!(await firstDelivery(deps, e.deliveryId, e.event))) return;
   let setup;
   try {
     setup = await deps.setups.load(e.octokit, e.repo);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
+    if (!(await firstDelivery(deps, e.deliveryId, e.event))) return;
     await explain(e, "failure", "Invalid Octoflow configuration", error.problems.map((p) => `- ${p}`).join("\n"));
     return;
   }
@@ -83,6 +83,7 @@ export async function handlePullRequest(deps: HandlerDeps, e: PullRequestEvent):
   }
   const changedLines = (e.pull.additions ?? 0) + (e.pull.deletions ?? 0);
   if ((e.pull.changed_files ?? 0) > review.maxFiles || changedLines > review.maxChangedLines) {
+    if (!(await firstDelivery(deps, e.deliveryId, e.event))) return;
     await explain(
       e,
       "skipped",
@@ -110,5 +111,5 @@ export async function handlePullRequest(deps: HandlerDeps, e: PullRequestEvent):
     issue: { title: e.pull.title, body: e.pull.body ?? "", ...(e.pull.html_url ? { url: e.pull.html_url } : {}) },
     pullRequest: pullRequestInfo(e.pull, sinceSha),
   });
-  await startWorkflow(deps, e.octokit, setup, trigger, review.workflow);
+  await startWorkflow(deps, e.octokit, setup, trigger, review.workflow, { recorded: false });
 }

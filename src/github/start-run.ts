@@ -11,7 +11,7 @@ import type { RepoRef, RunRecord, Trigger } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
 import type { PermissionGate } from "./permission-gate.ts";
 import type { RepoSetup, RepoSetupLoader } from "./repo-setup-loader.ts";
-import type { RunControl } from "./run-control.ts";
+import { runIdForDelivery, type RunControl } from "./run-control.ts";
 
 /** Everything a webhook handler needs (one object, built in `src/app.ts`). */
 export interface HandlerDeps {
@@ -68,6 +68,11 @@ export async function loadSetupOrReply(deps: HandlerDeps, octokit: GitHubClient,
 /**
  * Plans `workflow` for `trigger` and starts it. Unknown workflows and plan errors (missing inputs,
  * unknown roles) are answered on the thread. Returns the run, or undefined when nothing started.
+ *
+ * De-duplication: when the caller has not recorded the delivery yet (`recorded: false`), the delivery
+ * record and the run (whose id is derived from the delivery id) are written in the same event-loop
+ * turn, so the store commits both in one transaction and a redelivery fails on the run's primary key.
+ * A plan that cancels runs in progress records the delivery first: a redelivery must cancel nothing.
  */
 export async function startWorkflow(
   deps: HandlerDeps,
@@ -75,9 +80,14 @@ export async function startWorkflow(
   setup: RepoSetup,
   trigger: Trigger,
   workflow: string,
+  options: { recorded: boolean } = { recorded: true },
 ): Promise<RunRecord | undefined> {
+  const deliveryId = trigger.deliveryId;
+  const event = `${trigger.kind}`;
+  const firstTime = async () => options.recorded || deliveryId === undefined || (await firstDelivery(deps, deliveryId, event));
   const loaded = setup.catalog.get(workflow);
   if (!loaded) {
+    if (!(await firstTime())) return undefined;
     await comment(
       octokit,
       trigger.repo,
@@ -91,10 +101,30 @@ export async function startWorkflow(
     plan = planRun(loaded.template, trigger, { repoConfig: setup.config });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
+    if (!(await firstTime())) return undefined;
     await comment(octokit, trigger.repo, trigger.number, configErrorComment(error).replace("the configuration has a problem", `\`${workflow}\` cannot run as asked`));
     return undefined;
   }
-  const run = await deps.runs.start(plan, trigger);
+  let run: RunRecord | undefined;
+  if (options.recorded || deliveryId === undefined) {
+    run = await deps.runs.start(plan, trigger);
+  } else if (plan.concurrency.cancelInProgress) {
+    if (!(await firstDelivery(deps, deliveryId, event))) return undefined;
+    run = await deps.runs.start(plan, trigger, { runId: runIdForDelivery(deliveryId) });
+  } else {
+    const [recorded, started] = await Promise.allSettled([
+      deps.store.recordDelivery(deliveryId, event),
+      deps.runs.start(plan, trigger, { runId: runIdForDelivery(deliveryId) }),
+    ]);
+    if (started.status === "fulfilled") run = started.value;
+    else if (recorded.status === "fulfilled" && recorded.value) throw started.reason;
+    if (recorded.status === "rejected") throw recorded.reason;
+    if (!recorded.value) {
+      deps.metrics.webhooks.inc({ event, outcome: "duplicate" });
+      deps.log.info({ deliveryId, event, recovered: run !== undefined }, run ? "redelivery started the run its first delivery lost" : "redelivered webhook ignored");
+    }
+    if (!run) return undefined;
+  }
   deps.metrics.webhooks.inc({ event: trigger.kind, outcome: "run_started" });
   deps.log.info({ runId: run.id, workflow, repo: `${trigger.repo.owner}/${trigger.repo.name}`, number: trigger.number, kind: trigger.kind }, "run started");
   return run;

@@ -145,11 +145,31 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
   let stopping: AbortController | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
 
-  const concurrencyKeyOf = async (client: PoolClient, runId: RunId): Promise<string> => {
-    const result = await client.query<{ concurrency_key: string }>(`SELECT concurrency_key FROM ${runs} WHERE id = $1`, [runId]);
-    const row = result.rows[0];
-    if (!row) throw new Error(`run ${runId} does not exist`);
-    return row.concurrency_key;
+  /**
+   * Sends the job of an existing run (retry, resume, promotion, hand-over) unless one is pending:
+   * a waiting job always counts; an active job counts while the run is `running` (a replica is
+   * executing it, or pg-boss will retry it when that replica's heartbeat stops), so replicas that
+   * start up and resume unfinished runs do not pile up jobs. A hand-over (`force`) comes from the
+   * active job itself, which is about to end.
+   */
+  const enqueueExisting = async (client: PoolClient, runId: RunId, runAt: number, force: boolean): Promise<void> => {
+    const found = await client.query<{ concurrency_key: string; status: string }>(`SELECT concurrency_key, status FROM ${runs} WHERE id = $1`, [runId]);
+    const run = found.rows[0];
+    if (!run) throw new Error(`run ${runId} does not exist`);
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`octoflow:enqueue:${runId}`]);
+    const pending = await client.query<{ state: string }>(
+      `SELECT state::text AS state FROM ${jobTable} WHERE name = $1 AND singleton_key = $2 AND data->>'runId' = $3 AND state <= 'active'`,
+      [queueName, run.concurrency_key, runId],
+    );
+    const states = pending.rows.map((r) => r.state);
+    if (states.some((state) => state !== "active")) return;
+    if (!force && states.includes("active") && run.status === "running") return;
+    await send(client, runId, run.concurrency_key, runAt);
+  };
+
+  const send = async (client: PoolClient, runId: RunId, key: string, runAt: number): Promise<void> => {
+    const startAfter = runAt > Date.now() ? { startAfter: new Date(runAt) } : {};
+    await boss.send(queueName, { runId } satisfies RunJobData, { singletonKey: key, ...startAfter, db: executorFor(client) });
   };
 
   const queue: PgBossQueue = {
@@ -157,21 +177,12 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
     queueName,
 
     async enqueueInTransaction(client, job) {
-      const db = executorFor(client);
-      let key = job.concurrencyKey;
-      if (key === undefined) {
-        // An existing run (retry / resume): at most one waiting job per run, whichever replica asks.
-        key = await concurrencyKeyOf(client, job.runId);
-        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`octoflow:enqueue:${job.runId}`]);
-        const waiting = await boss.findJobs<RunJobData>(queueName, { key, data: { runId: job.runId }, queued: true, limit: 1, db });
-        if (waiting.length > 0) return;
-      }
-      const startAfter = job.runAt > Date.now() ? { startAfter: new Date(job.runAt) } : {};
-      await boss.send(queueName, { runId: job.runId } satisfies RunJobData, { singletonKey: key, ...startAfter, db });
+      if (job.concurrencyKey === undefined) await enqueueExisting(client, job.runId, job.runAt, false);
+      else await send(client, job.runId, job.concurrencyKey, job.runAt); // a new run: no job yet
     },
 
     async enqueue(runId) {
-      await store.transaction((client) => queue.enqueueInTransaction(client, { runId, runAt: Date.now() }));
+      await store.transaction((client) => enqueueExisting(client, runId, Date.now(), false));
     },
 
     async start(handler: JobHandler) {
@@ -194,7 +205,9 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
             await handler(runId, AbortSignal.any([job.signal, stopSignal]));
             if (stopSignal.aborted && !job.signal.aborted) {
               const run = await store.getRun(runId);
-              if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) await queue.enqueue(runId);
+              if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) {
+                await store.transaction((client) => enqueueExisting(client, runId, Date.now(), true));
+              }
             }
           }
           // A busy worker looks for its next job as soon as this one ends instead of sleeping out

@@ -84,6 +84,7 @@ export function createPostgresRateLimiter(options: PostgresRateLimiterOptions): 
   /** One locked attempt: takes `want` from every bucket or nothing; returns the wait in ms (0 = taken). */
   const tryTake = async (want: number[]): Promise<number> => {
     const client = await pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query("BEGIN");
       const result = await client.query<{ key: string; level: number; updated_ms: number; now_ms: number }>(
@@ -112,10 +113,10 @@ export function createPostgresRateLimiter(options: PostgresRateLimiterOptions): 
       await client.query("COMMIT");
       return wait;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch((rollbackError: unknown) => (broken = rollbackError as Error));
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   };
 

@@ -88,6 +88,10 @@ export function createMemoryRunStore(): RunStore {
       const run = runs.get(id);
       return run ? clone(run) : undefined;
     },
+    async getRunStatus(id) {
+      check();
+      return runs.get(id)?.status;
+    },
     async listRuns(query: ListRunsQuery = {}) {
       check();
       const limit = Math.max(0, Math.min(query.limit ?? 50, 1000));
@@ -185,10 +189,11 @@ export function createMemoryRunStore(): RunStore {
     },
     async claimJob(workerId, now, leaseMs) {
       check();
-      const candidates = [...jobs.values()]
-        .filter((j) => j.runAt <= now && (j.leaseUntil === undefined || j.leaseUntil <= now))
-        .sort((a, b) => a.runAt - b.runAt || a.seq - b.seq);
-      const job = candidates[0];
+      let job: JobRow | undefined;
+      for (const j of jobs.values()) {
+        if (j.runAt > now || (j.leaseUntil !== undefined && j.leaseUntil > now)) continue;
+        if (!job || j.runAt < job.runAt || (j.runAt === job.runAt && j.seq < job.seq)) job = j;
+      }
       if (!job) return undefined;
       job.workerId = workerId;
       job.leaseUntil = now + leaseMs;

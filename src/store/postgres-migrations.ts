@@ -33,7 +33,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         concurrency_key text GENERATED ALWAYS AS (record->>'concurrencyKey') STORED,
         workflow text GENERATED ALWAYS AS (record->>'workflow') STORED,
         repo text GENERATED ALWAYS AS ((record->'trigger'->'repo'->>'owner') || '/' || (record->'trigger'->'repo'->>'name')) STORED,
-        created_at bigint GENERATED ALWAYS AS ((record->>'createdAt')::bigint) STORED
+        created_at double precision GENERATED ALWAYS AS ((record->>'createdAt')::double precision) STORED
       );
       CREATE INDEX runs_created_idx ON {schema}.runs (created_at DESC, seq DESC);
       CREATE INDEX runs_active_idx ON {schema}.runs (concurrency_key, created_at, seq)

@@ -105,16 +105,18 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     check();
     const client = await pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query("BEGIN");
       const result = await fn(client);
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      // a connection that cannot even roll back is dropped instead of going back to the pool
+      await client.query("ROLLBACK").catch((rollbackError: unknown) => (broken = rollbackError as Error));
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   };
 
@@ -140,11 +142,11 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
       const external = options.enqueue === true ? enqueuer : undefined;
       try {
         if (external === undefined) {
-          await query(insertRunSql, [...values, options.enqueue === true, run.createdAt]);
+          await query(insertRunSql, [...values, options.enqueue === true, Math.floor(run.createdAt)]);
           return;
         }
         await transaction(async (client) => {
-          await client.query(insertRunSql, [...values, false, run.createdAt]);
+          await client.query(insertRunSql, [...values, false, Math.floor(run.createdAt)]);
           await external.enqueueInTransaction(client, { runId: run.id, runAt: run.createdAt, concurrencyKey: run.concurrencyKey });
         });
       } catch (error) {
@@ -276,7 +278,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
           `INSERT INTO ${s}.jobs (run_id, run_at) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET
              requeue = ${s}.jobs.requeue OR ${s}.jobs.worker_id IS NOT NULL,
              run_at = CASE WHEN ${s}.jobs.worker_id IS NULL THEN LEAST(${s}.jobs.run_at, EXCLUDED.run_at) ELSE ${s}.jobs.run_at END`,
-          [runId, runAt],
+          [runId, Math.floor(runAt)],
         );
       } catch (error) {
         if ((error as { code?: string }).code === "23503") throw new Error(`run ${runId} does not exist`, { cause: error });

@@ -28,6 +28,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_active ON runs (concurrency_key, status);
       CREATE INDEX runs_status ON runs (status, created_at);
       CREATE INDEX runs_created ON runs (created_at, seq);
+      CREATE UNIQUE INDEX runs_seq ON runs (seq);
       CREATE TABLE steps (
         run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
         step_id TEXT NOT NULL,
@@ -68,6 +69,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         requeue INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX jobs_available ON jobs (available_at, seq);
+      CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
     `,
   },
 ];

@@ -144,6 +144,9 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     async getRun(id) {
       return read(() => loadRun(id));
     },
+    async getRunStatus(id) {
+      return read(() => get<{ status: RunStatus }>("SELECT status FROM runs WHERE id = ?", id)?.status);
+    },
     async listRuns(query: ListRunsQuery = {}) {
       return read(() => {
         const where: string[] = [];

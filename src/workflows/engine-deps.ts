@@ -47,6 +47,7 @@ export interface ResolvedEngineDeps {
   progressPersistMs: number;
 }
 
+/** Fills the defaults of the engine's dependencies and checks the tunables. */
 export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
   const concurrency = deps.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("engine concurrency must be a whole number ≥ 1");

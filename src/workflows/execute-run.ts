@@ -9,7 +9,7 @@ import { conditionRefs, evaluateCondition, parseCondition, type Expr } from "./e
 import { renderPrompt } from "./render-prompt.ts";
 import { PersistenceError, RunAbort, runStep, type StepResult } from "./run-step.ts";
 import { summarizeRun } from "./summarize-run.ts";
-import { topologicalOrder } from "./dag.ts";
+import { ancestors, topologicalOrder } from "./dag.ts";
 import type { PlannedStep, RunEvent, RunRecord, RunStatus, StepId, StepOutput, StepRecord } from "./types.ts";
 
 export interface ExecuteHooks {
@@ -99,8 +99,11 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
         return;
       }
       try {
-        const latest = await store.getRun(runId);
-        if (latest?.status === "cancelled" && !runController.signal.aborted) runController.abort(new RunAbort("cancelled", latest.error ?? "run cancelled"));
+        const status = store.getRunStatus ? await store.getRunStatus(runId) : (await store.getRun(runId))?.status;
+        if (status === "cancelled" && !runController.signal.aborted) {
+          const latest = await store.getRun(runId);
+          runController.abort(new RunAbort("cancelled", latest?.error ?? "run cancelled"));
+        }
       } catch (error) {
         log.warn({ err: error }, "cancel watcher could not read the run");
       }
@@ -115,9 +118,14 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
       const inFlight = new Map<StepId, Promise<void>>();
       let fatal: unknown;
 
+      const upstreamOf = ancestors(plan.steps);
+      /** Outputs of the steps this one depends on, directly or transitively (never of parallel siblings). */
       const outputsFor = (step: PlannedStep): Record<string, StepOutput> => {
         const out: Record<string, StepOutput> = {};
-        for (const [id, rec] of records) if (rec.output && rec.status === "succeeded" && id !== step.id) out[id] = rec.output;
+        for (const id of upstreamOf.get(step.id) ?? []) {
+          const rec = records.get(id as StepId);
+          if (rec?.output && rec.status === "succeeded") out[id] = rec.output;
+        }
         return out;
       };
       const finishStep = async (step: PlannedStep, result: StepResult) => {
@@ -208,8 +216,13 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
             const missing = step.needs.find((id) => !records.has(id));
             // A condition that reads step statuses decides for itself; otherwise a need that did not succeed skips the step.
             const blocked = decidesOnStatus(step) ? undefined : needs.find((n) => n && n.status !== "succeeded");
-            if (missing || blocked) {
-              await skip(step, missing ? `needs "${missing}", which is not a step of this run` : `skipped because "${blocked?.stepId}" ${blocked?.status === "failed" ? "failed" : `was ${blocked?.status}`}`);
+            if (missing) {
+              await finishStep(step, { outcome: { kind: "failed", error: `needs "${missing}", which is not a step of this run`, retriable: false }, attempts: record.attempts, startedAt: clock.now() });
+              progressed = true;
+              continue;
+            }
+            if (blocked) {
+              await skip(step, `skipped because "${blocked.stepId}" ${blocked.status === "failed" ? "failed" : `was ${blocked.status}`}`);
               progressed = true;
               continue;
             }

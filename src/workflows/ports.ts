@@ -102,6 +102,11 @@ export interface RunStore {
   /** Creates the run, its steps and (when `enqueue`) its queue job in one transaction. */
   createRun(run: RunRecord, steps: StepRecord[], options?: { enqueue?: boolean }): Promise<void>;
   getRun(id: RunId): Promise<RunRecord | undefined>;
+  /**
+   * Optional fast path: only the status of a run (the engine polls it to notice cancels from other
+   * processes). Without it the engine uses `getRun`.
+   */
+  getRunStatus?(id: RunId): Promise<RunStatus | undefined>;
   listRuns(query?: ListRunsQuery): Promise<RunRecord[]>;
   updateRun(id: RunId, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
   /**

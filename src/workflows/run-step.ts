@@ -70,6 +70,9 @@ function abortPromise(signal: AbortSignal): { promise: Promise<never>; dispose()
   return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
 }
 
+/** A `Retry-After` longer than this is capped (a step should not hold its slot for hours). */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
 const message = (error: unknown) => scrubSecrets(error instanceof Error ? error.message : String(error)).slice(0, 4000);
 
 /**
@@ -144,7 +147,10 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
       signal: runSignal,
       shouldRetry: async ({ error, retriesConsumed }) => {
         if (runSignal.aborted || !isRetriable(error)) return false;
-        const delayMs = error instanceof RetryAfterError ? Math.max(0, error.retryAfterMs) : backoffDelay(retriesConsumed + 1, deps.backoff, deps.random);
+        const delayMs =
+          error instanceof RetryAfterError
+            ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, error.retryAfterMs))
+            : backoffDelay(retriesConsumed + 1, deps.backoff, deps.random);
         deps.metrics?.stepRetries.inc({ role: step.role });
         deps.log.warn({ runId, stepId: step.id, attempt: attempts, delayMs, err: error }, "step attempt failed; retrying");
         try {

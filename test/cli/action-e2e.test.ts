@@ -48,7 +48,8 @@ function actionEnv(event: string, payload: unknown, extra: Record<string, string
     GITHUB_EVENT_NAME: event,
     GITHUB_EVENT_PATH: path,
     GITHUB_TOKEN: TOKEN,
-    GITHUB_API_URL: gh.url,
+    // as on GitHub Enterprise Server (the fake serves the /api/v3 prefix too)
+    GITHUB_API_URL: `${gh.url}/api/v3`,
     GITHUB_SERVER_URL: "https://github.com",
     GITHUB_RUN_ID: "4242",
     GITHUB_RUN_ATTEMPT: "1",

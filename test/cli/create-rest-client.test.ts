@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createRestClient, githubApiUrl, ReadOnlyViolationError } from "../../src/cli/create-rest-client.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
@@ -21,14 +23,24 @@ describe("githubApiUrl", () => {
 });
 
 describe("createRestClient", () => {
-  it("talks to GITHUB_API_URL (GHES path prefix) with the token", async () => {
-    gh.expect("GET", "/repos/{owner}/{repo}", () => ({ body: repoBody("acme/api") }));
-    const octokit = createRestClient({ token: "ghp_secret_for_test", baseUrl: githubApiUrl({ GITHUB_API_URL: `${gh.url}/api/v3` }) });
-    const { data } = await octokit.rest.repos.get({ owner: "acme", repo: "api" });
-    expect(data.default_branch).toBe("trunk");
-    expect(gh.requests[0]?.headers.authorization).toBe("token ghp_secret_for_test");
-    expect(gh.requests[0]?.headers["user-agent"]).toMatch(/^octoflow-cli/);
-    gh.verify();
+  it("talks to GITHUB_API_URL (a GHES path prefix included) with the token", async () => {
+    const seen: { url: string; authorization: string | undefined; agent: string | undefined }[] = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", authorization: req.headers.authorization, agent: req.headers["user-agent"] });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(repoBody("acme/api")));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const octokit = createRestClient({ token: "ghp_secret_for_test", baseUrl: githubApiUrl({ GITHUB_API_URL: `http://127.0.0.1:${port}/api/v3/` }) });
+      const { data } = await octokit.rest.repos.get({ owner: "acme", repo: "api" });
+      expect(data.default_branch).toBe("trunk");
+      expect(seen).toEqual([{ url: "/api/v3/repos/acme/api", authorization: "token ghp_secret_for_test", agent: expect.stringMatching(/^octoflow-cli/) }]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("retries a 502 (retry plugin) and succeeds", async () => {

@@ -8,12 +8,13 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { replayWebhook, type ReplayReport } from "../../src/cli/commands/replay.ts";
 import { SUBSCRIBED_EVENTS } from "../../src/cli/dispatch-webhook.ts";
 import { installRepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { recordingIo } from "./helpers/recording-io.ts";
-import { spawnCli } from "./helpers/spawn-cli.ts";
+import { ROOT, spawnCli } from "./helpers/spawn-cli.ts";
 
 interface ExampleGroup {
   name: string;
@@ -32,6 +33,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("octoflow replay on every webhooks-examples payload (no token)", () => {
+  it("subscribes to the events of app.yml (plus installation, always delivered to apps)", () => {
+    const manifest = parse(readFileSync(join(ROOT, "app.yml"), "utf8")) as { default_events: string[] };
+    expect([...SUBSCRIBED_EVENTS].sort()).toEqual([...manifest.default_events, "installation"].sort());
+  });
+
   it("covers every subscribed event", () => {
     expect(new Set(cases.map((c) => c.event))).toEqual(new Set(SUBSCRIBED_EVENTS));
     expect(cases.length).toBeGreaterThan(50);

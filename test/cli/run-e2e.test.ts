@@ -61,7 +61,7 @@ describe("octoflow run (child process)", () => {
     models.expect("openai.responses", { kind: "text", text: JSON.stringify(docsEdits), usage: { input: 1200, output: 300 } });
     models.expect("openai.responses", { kind: "text", text: JSON.stringify({ summary: "Accurate and clear.", findings: [] }), usage: { input: 800, output: 40 } });
 
-    const result = await spawnCli(["run", "documentation", "--repo", "acme/api", "--issue", "12", "--input", "audience=operators"], { env: env(), cwd });
+    const result = await spawnCli(["run", "documentation", "--repo", "acme/api", "--issue", "12", "--input", "audience=operators", "--progress", "table"], { env: env(), cwd });
     expect(result.stderr).not.toContain(TOKEN);
     expect(result.stdout).not.toContain(TOKEN);
     expect(result.code, result.stderr).toBe(0);
@@ -98,6 +98,11 @@ describe("octoflow run (child process)", () => {
     models.assertDone();
 
     expect(result.stdout).toMatch(/^succeeded: documentation on acme\/api#12 \(run [0-9a-f-]{36}\)$/m);
+    // the step table, redrawn in place (cursor up over the two step rows), ends with both steps done
+    expect(result.stderr).toContain("\x1b[2A");
+    const finalTable = result.stderr.slice(result.stderr.lastIndexOf("\x1b[2A"));
+    expect(finalTable).toMatch(/✓ write\s+succeeded\s+\S+\s+1,500 tok/);
+    expect(finalTable).toMatch(/✓ review\s+succeeded\s+\S+\s+840 tok/);
     expect(result.stdout).toContain(`pull request https://github.com/acme/api/pull/${pull?.number}`);
 
     const runs = await spawnCli(["runs"], { env: {}, cwd });
@@ -182,6 +187,9 @@ describe("octoflow run (child process)", () => {
     expect(result.stdout).toMatch(/^cancelled: code-review on acme\/api#7/m);
     expect([...repo.state.checkRuns.values()][0]).toMatchObject({ status: "completed", conclusion: "cancelled" });
     expect(repo.state.reviews).toHaveLength(0);
+    const sticky = [...repo.state.comments.values()].filter((c) => c.issueNumber === 7);
+    expect(sticky).toHaveLength(1);
+    expect(sticky[0]?.body).toContain("🚫 cancelled");
     const runs = await spawnCli(["runs", "--json"], { env: {}, cwd });
     expect((JSON.parse(runs.stdout) as { status: string }[]).map((r) => r.status)).toEqual(["cancelled"]);
     gh.verify();

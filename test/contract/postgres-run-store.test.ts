@@ -71,12 +71,15 @@ if (url === undefined) {
       }
     });
 
-    it("stores text PostgreSQL cannot hold (U+0000 in a model's output) instead of failing the run", async () => {
+    it("stores what PostgreSQL's types would refuse: U+0000 in a model's output, a fractional clock", async () => {
       const schema = uniqueSchema("nul");
       const store = await createPostgresRunStore({ connectionString: url, schema, max: 2 });
       try {
-        const run = sampleRun();
-        await store.createRun(run, sampleSteps(run.id));
+        const run = sampleRun({ createdAt: 1_700_000_000_000.5 });
+        await store.createRun(run, sampleSteps(run.id), { enqueue: true });
+        await store.enqueueJob(run.id, 12.75);
+        expect((await store.getRun(run.id))?.createdAt).toBe(1_700_000_000_000.5);
+        expect((await store.claimJob("w", 100.5, 10.5))?.runId).toBe(run.id);
         const output = { text: "before\u0000after", usage: { inputTokens: 1, outputTokens: 1, cachedTokens: 0 }, costUsd: 0 };
         await store.updateStep(run.id, sampleSteps(run.id)[0]!.stepId, { status: "succeeded", output });
         expect((await store.getSteps(run.id))[0]?.output?.text).toBe("before\uFFFDafter");

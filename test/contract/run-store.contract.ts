@@ -76,6 +76,10 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       expect(await store.getSteps(run.id)).toEqual(sampleSteps(run.id));
       expect(await store.getRun(asRunId("missing"))).toBeUndefined();
       expect(await store.getSteps(asRunId("missing"))).toEqual([]);
+      if (store.getRunStatus) {
+        expect(await store.getRunStatus(run.id)).toBe("queued");
+        expect(await store.getRunStatus(asRunId("missing"))).toBeUndefined();
+      }
     });
 
     it("createRun refuses a duplicate id and leaves the first run intact", async () => {

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DatabaseSync } from "node:sqlite";
+import { migrateSqlite, SQLITE_MIGRATIONS } from "../../src/store/sqlite-migrations.ts";
 import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
 import { sqlitePathFromUrl, openStore } from "../../src/store/open-store.ts";
 import { runStoreContract, sampleRun, sampleSteps } from "./run-store.contract.ts";
@@ -40,6 +42,17 @@ describe("sqlite store specifics", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("migrations run once, in order, and are recorded", () => {
+    const db = new DatabaseSync(":memory:");
+    expect(migrateSqlite(db)).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
+    expect(migrateSqlite(db)).toEqual([]);
+    const rows = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as { version: number }[];
+    expect(rows.map((r) => Number(r.version))).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
+    expect(() => migrateSqlite(db, [...SQLITE_MIGRATIONS, { version: 99, name: "broken", sql: "CREATE TABLE runs (x)" }])).toThrow();
+    expect((db.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get() as { n: number }).n).toBe(SQLITE_MIGRATIONS.length);
+    db.close();
   });
 
   it("openStore / sqlitePathFromUrl pick the SQLite file from DATABASE_URL", async () => {

@@ -49,7 +49,7 @@ async function post(event: string, payload: object, options: { id?: string; sign
 
 async function settled(predicate: (runs: RunRecord[]) => boolean): Promise<RunRecord[]> {
   // Waits for state, never asserts on time: the bound only turns a hang into a clear failure.
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {
     const runs = await runtime.store.listRuns({ limit: 100 });
     if (predicate(runs)) {
       await runtime.progress.idle();
@@ -113,7 +113,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe("Octoflow end to end", () => {
+describe("Octoflow end to end", { timeout: 90_000 }, () => {
   it("refuses unsigned and wrongly signed webhooks with 400 before any handler runs", async () => {
     const payload = await example("issues", "labeled");
     expect((await post("issues", payload, { signature: null })).status).toBe(400);

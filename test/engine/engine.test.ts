@@ -57,6 +57,7 @@ describe("engine: ordering and data flow", () => {
     expect(e?.prompt).toContain('<untrusted-data source="steps.b.output">\nLGTM\n</untrusted-data>');
     expect(e?.prompt).toContain(" succeeded");
     expect(e?.upstream).toEqual(["a", "b", "c", "d"]);
+    for (const sibling of ["b", "c", "d"]) expect(agents.callsOf(sibling)[0]?.upstream).toEqual(["a"]);
     expect(agents.callsOf("a")[0]?.prompt).toContain('<untrusted-data source="issue.title">\nAdd dark mode\n</untrusted-data>');
     expect(sink.types()[0]).toBe("run.started");
     expect(sink.types().at(-1)).toBe("run.finished");
@@ -83,6 +84,13 @@ describe("engine: ordering and data flow", () => {
       expect(agents.maxConcurrent).toBe(expected);
       expect((await store.getRun(started.id))?.status).toBe("succeeded");
     }
+  });
+
+  it("passes only upstream outputs to a step, never those of siblings that finished earlier", async () => {
+    const { run, agents } = setup({}, { concurrency: 1 });
+    await run(planRun(fanOut(), issueTrigger()));
+    for (const sibling of ["b", "c", "d"]) expect(agents.callsOf(sibling)[0]?.upstream).toEqual(["a"]);
+    expect(agents.callsOf("e")[0]?.upstream).toEqual(["a", "b", "c", "d"]);
   });
 
   it("a plan's limits.stepConcurrency overrides the engine default", async () => {
@@ -252,5 +260,25 @@ describe("engine: conditions, budgets, summary, sinks, metrics", () => {
     const repoConfig = parseRepoConfig("models:\n  default: anthropic:claude-haiku-4-5\n  roles:\n    review: anthropic:claude-sonnet-4-5\n");
     await run(planRun(template, issueTrigger(), { repoConfig, defaultModel: "openai:gpt-4.1-mini" }));
     expect(Object.fromEntries(agents.calls.map((c) => [c.stepId, c.model]))).toEqual({ a: "openai:gpt-4.1", b: "anthropic:claude-sonnet-4-5", c: "anthropic:claude-haiku-4-5" });
+  });
+});
+
+describe("engine: bad plans never hang", () => {
+  it("a hand-built plan with a cycle or an unknown need fails the run with a clear error", async () => {
+    const base = planRun(workflow("bad").step({ id: "a", role: "generate", prompt: "x" }).step({ id: "b", role: "generate", prompt: "y" }).needs("a").build(), issueTrigger());
+    const cyclic: RunPlan = { ...base, steps: base.steps.map((s) => (s.id === "a" ? { ...s, needs: [base.steps[1]!.id] } : s)) };
+    const { run, store, agents } = setup();
+    const finished = await run(cyclic);
+    expect(finished.status).toBe("failed");
+    expect(finished.error).toBe('step "a" never became ready (a dependency cycle or an unknown need)');
+    expect(agents.calls).toHaveLength(0);
+    expect((await store.getSteps(finished.id)).map((s) => s.status)).toEqual(["skipped", "skipped"]);
+
+    const dangling: RunPlan = { ...base, steps: [{ ...base.steps[0]!, needs: [base.steps[1]!.id] }] };
+    const second = setup();
+    const result = await second.run(dangling);
+    expect(result.status).toBe("failed");
+    expect(result.error).toBe('step "a" failed: needs "b", which is not a step of this run');
+    expect((await second.store.getSteps(result.id))[0]).toMatchObject({ status: "failed", error: 'needs "b", which is not a step of this run' });
   });
 });

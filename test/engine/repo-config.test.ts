@@ -75,3 +75,18 @@ prices:
     ]);
   });
 });
+
+describe("trigger resolution with the catalog", () => {
+  it("uses templates' on.labels and on.commands after the config's own maps", async () => {
+    const { loadBuiltinTemplates, loadWorkflowCatalog } = await import("../../src/workflows/load-template.ts");
+    const catalog = loadWorkflowCatalog(loadBuiltinTemplates(), []);
+    const config = parseRepoConfig("commands:\n  fix: refactor\n");
+    expect(workflowForLabel(config, "octoflow:bug", catalog)).toBe("bug-fix");
+    expect(workflowForLabel(config, "octoflow:bug")).toBe("bug");
+    expect(workflowForLabel(config, "octoflow", catalog)).toBe("feature-development");
+    expect(workflowForCommand(config, "security", catalog)).toBe("security-audit");
+    expect(workflowForCommand(config, "fix", catalog)).toBe("refactor");
+    expect(workflowForCommand(config, "code-review", catalog)).toBe("code-review");
+    expect(workflowForLabel(config, "constructor", catalog)).toBeUndefined();
+  });
+});

@@ -122,9 +122,13 @@ describe("hostile input is refused quickly with a clear error", () => {
   it("deep nesting, flow and block", () => {
     const flow = `name: x\nsteps: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`;
     expect(problemsOf(flow, "deep.yml")).toEqual(["deep.yml:2: (root): nesting deeper than 64 levels is not accepted"]);
+    const quoteTrick = `name: x\nsteps: [it's, ${"[".repeat(100_000)}${"]".repeat(100_000)}]\n`;
+    expect(problemsOf(quoteTrick, "quote.yml")).toEqual(["quote.yml:2: (root): nesting deeper than 64 levels is not accepted"]);
+    const compact = `name: x\nsteps:\n${"- ".repeat(5000)}x\n`;
+    expect(problemsOf(compact, "compact.yml")).toEqual(["compact.yml:3: (root): nesting deeper than 400 columns of indentation is not accepted"]);
     let block = "name: x\nsteps:\n";
     for (let i = 0; i < 1000; i++) block += `${" ".repeat(i + 1)}k${i}:\n`;
-    expect(problemsOf(block, "block.yml")[0]).toMatch(/^block\.yml:\d+: \(root\): indentation deeper than 400 columns is not accepted$/);
+    expect(problemsOf(block, "block.yml")[0]).toMatch(/^block\.yml:\d+: \(root\): nesting deeper than 400 columns of indentation is not accepted$/);
   });
 });
 

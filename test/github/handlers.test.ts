@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { runIdForDelivery } from "../../src/github/run-control.ts";
 import type { RunRecord } from "../../src/workflows/types.ts";
 import { example, startHarness, type Harness } from "./app-harness.ts";
 
@@ -46,7 +47,8 @@ describe("label triggers", () => {
     await h.receive("issues", payload, "d-1");
     await h.receive("issues", payload, "d-1");
     const run = await onlyRun();
-    expect(run).toMatchObject({ workflow: "feature-development", status: "queued" });
+    expect(run).toMatchObject({ id: runIdForDelivery("d-1"), workflow: "feature-development", status: "queued" });
+    expect(run.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(run.trigger).toMatchObject({ kind: "label", number: 7, actor: "alice", isPullRequest: false, deliveryId: "d-1", repo: { owner: "octo", name: "app", defaultBranch: "main", installationId: 1 } });
     expect(h.gh.find("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")).toHaveLength(1);
     h.gh.verify();

@@ -100,6 +100,20 @@ export async function spawnReplica(options: ReplicaOptions, readyTimeoutMs = 60_
   };
 }
 
+/**
+ * Starts several replicas at once (they race on migrations and the pg-boss install, as a real
+ * rollout does); if one fails, the others are killed before the error is rethrown.
+ */
+export async function spawnFleet(names: readonly string[], options: Omit<ReplicaOptions, "name">): Promise<Replica[]> {
+  const settled = await Promise.allSettled(names.map((name) => spawnReplica({ ...options, name })));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) {
+    for (const s of settled) if (s.status === "fulfilled") s.value.child.kill("SIGKILL");
+    throw failed.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<Replica>).value);
+}
+
 /** Stops replicas gracefully (bounded), killing any that do not stop in time. */
 export async function stopReplicas(replicas: readonly Replica[], timeoutMs = 30_000): Promise<void> {
   await Promise.all(

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresRunStore, type PostgresRunStore } from "../../src/store/postgres-run-store.ts";
 import { FINAL_STEP, installRecorder } from "./scale-recorder.ts";
-import { spawnReplica, stopReplicas, waitFor, type Replica } from "./fleet.ts";
+import { spawnFleet, stopReplicas, waitFor, type Replica } from "./fleet.ts";
 import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "./pg-harness.ts";
 
 const url = TEST_DATABASE_URL;
@@ -26,7 +26,7 @@ suite(`three replicas on one PostgreSQL${url === undefined ? ` (${SKIP_REASON})`
     db = await createPostgresRunStore({ connectionString: url, schema, max: 4 });
     await installRecorder(db.pool, schema);
     // the three replicas start together: store migrations and pg-boss installation race for real
-    replicas = await Promise.all(["r1", "r2", "r3"].map((name) => spawnReplica({ url, schema, name, concurrency: 6, latencyMs: 40 })));
+    replicas = await spawnFleet(["r1", "r2", "r3"], { url, schema, concurrency: 6, latencyMs: 40 });
   }, 120_000);
 
   afterAll(async () => {
@@ -145,10 +145,13 @@ suite(`three replicas on one PostgreSQL${url === undefined ? ` (${SKIP_REASON})`
     const total = runIds.length;
     expect(total).toBe(30 * replicas.length);
     // wait until the victim is in the middle of several steps, then kill it without warning
-    await waitFor(async () => (await count(`SELECT count(*) AS n FROM $S.scale_attempts WHERE worker = 'r1' AND finished_ms IS NULL`)) >= 3, 500, 20);
+    await waitFor(async () => (await count(`SELECT count(*) AS n FROM $S.scale_attempts WHERE worker = 'r1' AND finished_ms IS NULL AND run_id = ANY($1)`, [runIds])) >= 3, 500, 20);
     victim.child.kill("SIGKILL");
     expect(await victim.exited).toBe("SIGKILL");
-    const inFlight = await q<{ run_id: string; step_id: string }>(`SELECT run_id, step_id FROM $S.scale_attempts WHERE worker = 'r1' AND finished_ms IS NULL`);
+    const inFlight = await q<{ run_id: string; step_id: string }>(
+      `SELECT run_id, step_id FROM $S.scale_attempts WHERE worker = 'r1' AND finished_ms IS NULL AND run_id = ANY($1)`,
+      [runIds],
+    );
     expect(inFlight.length).toBeGreaterThan(0);
 
     // heartbeat 10 s + supervisor 1 s + retry backoff: bounded wait of 90 s

@@ -120,4 +120,28 @@ suite(`pg-boss queue${url === undefined ? ` (${SKIP_REASON})` : ""}`, () => {
     await storeB.createRun(run, sampleSteps(run.id), { enqueue: true });
     expect((await jobsOf(run.id)).length).toBe(1);
   });
+
+  it("enqueueing an existing run adds no job while one waits, or while its active job executes the running run", async () => {
+    const storeC = await createPostgresRunStore({ connectionString: url as string, schema, max: 2 });
+    const queueC = await createPgBossQueue({ store: storeC, connectionString: url as string, queueName: "resume-test", max: 2 });
+    const states = async (runId: RunId) =>
+      (await queueC.boss.findJobs<{ runId: string }>("resume-test", { data: { runId } })).map((j) => j.state).sort();
+    try {
+      const run = sampleRun({ status: "running", concurrencyKey: "acme/widgets#5:resume" });
+      await storeC.createRun(run, sampleSteps(run.id), { enqueue: true });
+      await queueC.enqueue(run.id); // a waiting job exists
+      expect(await states(run.id)).toEqual(["created"]);
+      const [claimed] = await queueC.boss.fetch<{ runId: string }>("resume-test");
+      expect(claimed?.data.runId).toBe(run.id);
+      await Promise.all([queueC.enqueue(run.id), storeC.enqueueJob(run.id, Date.now())]); // what resumeUnfinished does on every replica start
+      expect(await states(run.id)).toEqual(["active"]);
+      // a retried run (queued again) whose previous job has not been settled yet does get its job
+      await storeC.transitionRun(run.id, ["running"], "queued");
+      await queueC.enqueue(run.id);
+      expect(await states(run.id)).toEqual(["active", "created"]);
+    } finally {
+      await queueC.stop();
+      await storeC.close();
+    }
+  });
 });

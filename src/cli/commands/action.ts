@@ -85,7 +85,8 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
     apiUrl = githubApiUrl(source);
     env = loadCliEnv(io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof Error) {
+    // Outside Actions, bad action inputs, no token, an invalid GITHUB_API_URL or environment (ConfigError).
+    if (error instanceof Error) {
       io.stderr(`${error instanceof UsageError ? error.usage : ACTION_USAGE}\noctoflow action: ${scrubSecrets(error.message)}\n`);
       return EXIT.usage;
     }

@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../../config/config-error.ts";
 import { parseCommand } from "../../github/command-parser.ts";
 import { scrubSecrets } from "../../observability/logger.ts";
 import { loadBuiltinTemplates } from "../../workflows/load-template.ts";
@@ -159,7 +158,8 @@ export async function replayWebhook(argv: string[], io: CliIo): Promise<number> 
     baseUrl = githubApiUrl(source);
     model = loadCliEnv(io).OCTOFLOW_MODEL;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof Error) {
+    // Bad arguments, an unreadable payload, an invalid GITHUB_API_URL or environment (ConfigError).
+    if (error instanceof Error) {
       const usage = error instanceof UsageError ? error.usage : REPLAY_USAGE;
       io.stderr(`${usage}\noctoflow replay: ${scrubSecrets(error.message)}\n`);
       return EXIT.usage;

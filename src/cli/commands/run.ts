@@ -10,6 +10,7 @@ import { planRun } from "../../workflows/plan.ts";
 import { systemClock } from "../../workflows/ports.ts";
 import type { RunPlan, RunRecord, Trigger } from "../../workflows/types.ts";
 import type { CliCommand, CliIo } from "../cli-io.ts";
+import { missingModelCredentials } from "../check-model-credentials.ts";
 import { createCliLogger } from "../cli-logger.ts";
 import { createCliRuntime } from "../cli-runtime.ts";
 import { asGitHubClient } from "../cli-runtime.ts";
@@ -75,10 +76,8 @@ async function planFor(octokit: CliOctokit, args: RunArgs, io: CliIo): Promise<{
   try {
     return { trigger, setup, plan: planRun(loaded.template, trigger, { repoConfig: setup.config }) };
   } catch (error) {
-    // Missing or unknown inputs are argument problems; anything else is the repository's config.
-    if (error instanceof ConfigError && error.problems.every((p) => p.includes("input"))) {
-      throw new UsageError(error.problems.join("; "), RUN_USAGE);
-    }
+    // The workflow cannot run as asked (a missing or unknown --input, a role it lacks): nothing started.
+    if (error instanceof ConfigError) throw new UsageError(`${args.workflow} cannot run as asked: ${error.problems.join("; ")}`, RUN_USAGE);
     throw error;
   }
 }
@@ -133,10 +132,13 @@ export async function runWorkflow(argv: string[], io: CliIo): Promise<number> {
     throw error;
   }
   const { trigger, plan } = planned;
+  const missing = missingModelCredentials(plan, env);
   if (args.dryRun) {
     printDryRun(io, plan, trigger, env.OCTOFLOW_MODEL);
+    for (const problem of missing) io.stderr(`octoflow: warning: ${problem}\n`);
     return EXIT.ok;
   }
+  if (missing.length > 0) return printUsageError(io, "run", new UsageError(`set the model credentials first: ${missing.join("; ")}`, RUN_USAGE));
 
   const store = await openCliStore(io);
   if (!store) throw new Error("the run store could not be opened");

@@ -1,0 +1,53 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createEmbeddedQueue } from "../../src/queue/embedded-queue.ts";
+import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
+import { createEngine } from "../../src/workflows/engine.ts";
+import { asRunId } from "../../src/workflows/types.ts";
+import { createScriptedAgent } from "./fakes/scripted-agent.ts";
+
+describe("kill -9 in the middle of a step", () => {
+  it("a new process resumes the run from SQLite: finished steps keep their outputs, the interrupted one re-runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "octoflow-kill-"));
+    const path = join(dir, "octoflow.db");
+    try {
+      const child = spawn(process.execPath, [join(import.meta.dirname, "helpers/crash-worker.ts"), path], { stdio: ["ignore", "pipe", "inherit"] });
+      const runId = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /ready (\S+)/.exec(out);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.on("exit", (code) => reject(new Error(`worker exited early (${code})`)));
+      });
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+
+      const store = createSqliteRunStore({ path });
+      const before = await store.getSteps(asRunId(runId));
+      expect(before.map((s) => s.status)).toEqual(["succeeded", "running", "pending"]);
+      const agents = createScriptedAgent();
+      const queue = createEmbeddedQueue({ store, pollMs: 10, leaseMs: 5000 });
+      const engine = createEngine({ store, queue, agents, cancelPollMs: 50 });
+      await queue.start(engine.execute);
+      expect(await engine.resumeUnfinished()).toBe(1);
+      for (let turn = 0; (await store.getRun(asRunId(runId)))?.status !== "succeeded"; turn++) {
+        if (turn > 500) throw new Error("the run was not resumed");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await queue.stop();
+      expect(agents.calls.map((c) => c.stepId)).toEqual(["b", "c"]);
+      expect(agents.callsOf("b")[0]?.prompt).toContain("a by the first worker");
+      const steps = await store.getSteps(asRunId(runId));
+      expect(steps.map((s) => [s.stepId, s.status, s.attempts])).toEqual([["a", "succeeded", 1], ["b", "succeeded", 2], ["c", "succeeded", 1]]);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
