@@ -37,10 +37,13 @@ export function eventKey(name: string, payload: Record<string, unknown>): string
  */
 export function collectHandlers(deps: HandlerDeps): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
+  // The part of Probot that registerHandlers uses (catch-all and error hooks are the app's logging).
   const registrar = {
     on(name: string | string[], handler: Handler) {
       for (const n of Array.isArray(name) ? name : [name]) handlers.set(n, handler);
     },
+    onAny() {},
+    onError() {},
   };
   registerHandlers(registrar as unknown as Probot, deps);
   return handlers;
@@ -56,9 +59,11 @@ export async function dispatchWebhook(deps: HandlerDeps, event: WebhookEvent, oc
   const key = eventKey(event.name, event.payload);
   const name = key.split(".")[0] ?? key;
   if (!(SUBSCRIBED_EVENTS as readonly string[]).includes(name)) return { kind: "not-subscribed", key };
-  const handler = collectHandlers(deps).get(key);
-  if (!handler) return { kind: "no-handler", key };
+  // Like Probot: handlers of the bare event and of `<event>.<action>` both run.
+  const registered = collectHandlers(deps);
+  const handlers = [...new Set([name, key])].map((k) => registered.get(k)).filter((h): h is Handler => h !== undefined);
+  if (handlers.length === 0) return { kind: "no-handler", key };
   const context = new Context({ id: event.id, name, payload: event.payload } as never, octokit as never, log as never);
-  await handler(context);
+  for (const handler of handlers) await handler(context);
   return { kind: "handled", key };
 }

@@ -30,8 +30,9 @@ function isPostgresStore(store: RunStore): store is PostgresRunStore {
 /**
  * Creates the queue that fits `store`: pg-boss when `DATABASE_URL` is a PostgreSQL URL (the store
  * must then be the PostgreSQL store, from `openStore(env)`), the embedded queue otherwise.
- * With pg-boss, jobs are durable in the database and a dead replica's jobs move to a live one,
- * so `engine.resumeUnfinished()` at start-up is harmless but not needed.
+ * With pg-boss, jobs are durable in the database and a dead replica's jobs move to a live one;
+ * `engine.resumeUnfinished()` at start-up is then a safety net that adds no job for a run already
+ * waiting or being executed.
  *
  * @example
  * const store = await openStore(env);

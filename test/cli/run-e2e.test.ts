@@ -194,4 +194,23 @@ describe("octoflow run (child process)", () => {
     expect((JSON.parse(runs.stdout) as { status: string }[]).map((r) => r.status)).toEqual(["cancelled"]);
     gh.verify();
   }, 120_000);
+
+  it("a failed run exits 1 with a one-line reason, and GitHub shows the failure", async () => {
+    const baseSha = repo.state.refs.get("heads/main") ?? "";
+    const headSha = repo.commitFiles("feature", { "src/server.ts": "export const x = 1;\n" });
+    repo.addPull({ number: 7, title: "Validate the port", body: "", draft: false, head: { ref: "feature", sha: headSha, repoFullName: "acme/api" }, base: { ref: "main", sha: baseSha }, files: [] });
+    models.expect("openai.responses", { kind: "status", status: 401, body: { error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } } });
+
+    const result = await spawnCli(["run", "code-review", "--repo", "acme/api", "--pr", "7"], { env: env(), cwd });
+    expect(result.code).toBe(1);
+    const last = result.stderr.trimEnd().split("\n").at(-1) ?? "";
+    expect(last).toBe('octoflow run: run failed: step "review" failed: openai rejected the credentials (HTTP 401); check OPENAI_API_KEY');
+    expect(result.stdout).toMatch(/^failed: code-review on acme\/api#7/m);
+    expect([...repo.state.checkRuns.values()][0]).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect([...repo.state.comments.values()].filter((c) => c.issueNumber === 7)).toHaveLength(1);
+    expect(repo.state.reviews).toHaveLength(0);
+    expect(result.stderr).not.toContain(OPENAI_KEY);
+    gh.verify();
+    models.assertDone();
+  }, 120_000);
 });
