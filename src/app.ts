@@ -5,6 +5,7 @@ import type { ApplicationFunction, Probot } from "probot";
 import type { Logger } from "pino";
 import type { Env } from "./config/env.ts";
 import { createAgentRunner } from "./agents/agent-runner.ts";
+import { rateLimiterForStore } from "./resilience/postgres-rate-limiter.ts";
 import { createLateBoundClients, type GitHubClient, type GitHubClients } from "./github/client.ts";
 import { engineRunControl } from "./github/engine-run-control.ts";
 import { createPermissionGate } from "./github/permission-gate.ts";
@@ -81,7 +82,17 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
   const clients = createLateBoundClients();
   let agents = options.agents;
   if (!agents) {
-    const service = createAgentRunner({ env, store, repoReaderFor: repoReaderFor(clients), metrics, log, clock });
+    // On PostgreSQL the per-provider rate limits hold for the whole fleet, not per replica.
+    const rateLimiterFor = rateLimiterForStore(store, clock);
+    const service = createAgentRunner({
+      env,
+      store,
+      repoReaderFor: repoReaderFor(clients),
+      metrics,
+      log,
+      clock,
+      ...(rateLimiterFor ? { rateLimiterFor } : {}),
+    });
     closers.push(() => service.close());
     registerReadinessChecks(health, { breakerStates: async () => service.breakerStates() });
     agents = service;
