@@ -192,20 +192,44 @@ export function splitDiff(diff: string): DiffFile[] {
   return files;
 }
 
-function mentionedPaths(text: string, known: Set<string>): string[] {
-  const found: string[] = [];
+/**
+ * Paths of `known` named in `text`: exactly, or by a file name that ends exactly one known path
+ * (`greet.ts` → `src/greet.ts`). Linear in the text plus the tree, so a hostile issue body full of
+ * file-like words over a 100k-file tree costs one pass over each, not their product.
+ */
+export function mentionedPaths(text: string, known: ReadonlySet<string>): string[] {
+  const candidates = new Set<string>();
   const pattern = /(?:^|[\s`'"([])((?:[\w.-]+\/)*[\w.-]+\.[A-Za-z0-9]{1,8})(?=$|[\s`'"),:\]])/gm;
   for (const match of text.matchAll(pattern)) {
     const candidate = match[1]?.replace(/^\.\//, "");
-    if (!candidate) continue;
-    if (known.has(candidate)) found.push(candidate);
-    else {
-      // a bare file name: match a unique path ending with it
-      const hits = [...known].filter((p) => p.endsWith(`/${candidate}`));
-      if (hits.length === 1 && hits[0]) found.push(hits[0]);
+    if (candidate) candidates.add(candidate);
+  }
+  const found: string[] = [];
+  let bySuffix: Map<string, string[]> | undefined;
+  for (const candidate of candidates) {
+    if (known.has(candidate)) {
+      found.push(candidate);
+      continue;
     }
+    bySuffix ??= suffixIndex(known);
+    const hits = bySuffix.get(candidate);
+    if (hits?.length === 1 && hits[0]) found.push(hits[0]);
   }
   return unique(found);
+}
+
+/** Every proper path suffix (`b/c.ts`, `c.ts` of `a/b/c.ts`) → the paths ending with it (at most 2 kept: enough to tell unique from ambiguous). */
+function suffixIndex(paths: ReadonlySet<string>): Map<string, string[]> {
+  const index = new Map<string, string[]>();
+  for (const path of paths) {
+    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+      const suffix = path.slice(slash + 1);
+      const list = index.get(suffix);
+      if (!list) index.set(suffix, [path]);
+      else if (list.length < 2) list.push(path);
+    }
+  }
+  return index;
 }
 
 function clipChars(text: string, maxChars: number, omitted: string[], what: string): string {

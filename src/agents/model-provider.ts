@@ -4,6 +4,7 @@
  * speak only this.
  */
 import type { z } from "zod";
+import { ConfigError } from "../config/config-error.ts";
 import type { Usage } from "../workflows/types.ts";
 
 export interface ChatMessage {
@@ -66,6 +67,7 @@ export interface ModelRef {
 
 /**
  * Parses `<provider>:<model>` (the model part may itself contain colons, e.g. `ollama:llama3:8b`).
+ * A malformed reference is a `ConfigError`: the user must fix it, and the engine never retries it.
  *
  * @example
  * parseModelRef("anthropic:claude-sonnet-4-5"); // { provider: "anthropic", model: "claude-sonnet-4-5" }
@@ -73,7 +75,7 @@ export interface ModelRef {
 export function parseModelRef(ref: string): ModelRef {
   const index = ref.indexOf(":");
   if (index <= 0 || index === ref.length - 1) {
-    throw new Error(`model "${ref}" must be <provider>:<model>, e.g. openai:gpt-4.1-mini`);
+    throw new ConfigError(`model "${ref}" must be <provider>:<model>, e.g. openai:gpt-4.1-mini`);
   }
   return { provider: ref.slice(0, index).trim(), model: ref.slice(index + 1).trim() };
 }

@@ -166,25 +166,20 @@ export function createAlertEvaluator(deps: AlertEvaluatorDeps): AlertEvaluator {
     const windowText = `${Math.round(t.windowSeconds / 60)}m`;
     const results: Omit<AlertState, "since">[] = [];
 
-    const runs = Math.max(0, current.runsTotal - base.runsTotal);
-    const runRate = runs > 0 ? Math.max(0, current.runsFailed - base.runsFailed) / runs : 0;
-    results.push({
-      alert: "run_error_rate",
-      value: runRate,
-      threshold: t.runErrorRate,
-      firing: runs >= t.minEvents && runRate > t.runErrorRate,
-      summary: `${percent(runRate)} of ${runs} runs failed in the last ${windowText} (threshold ${percent(t.runErrorRate)})`,
-    });
-
-    const requests = Math.max(0, current.agentTotal - base.agentTotal);
-    const agentRate = requests > 0 ? Math.max(0, current.agentFailed - base.agentFailed) / requests : 0;
-    results.push({
-      alert: "agent_error_rate",
-      value: agentRate,
-      threshold: t.agentErrorRate,
-      firing: requests >= t.minEvents && agentRate > t.agentErrorRate,
-      summary: `${percent(agentRate)} of ${requests} agent requests failed in the last ${windowText} (threshold ${percent(t.agentErrorRate)})`,
-    });
+    /** Failed ÷ total over the window, judged only with at least `minEvents` in it. */
+    const errorRate = (alert: AlertName, noun: string, total: number, failed: number, threshold: number) => {
+      const count = Math.max(0, total);
+      const rate = count > 0 ? Math.max(0, failed) / count : 0;
+      results.push({
+        alert,
+        value: rate,
+        threshold,
+        firing: count >= t.minEvents && rate > threshold,
+        summary: `${percent(rate)} of ${count} ${noun} failed in the last ${windowText} (threshold ${percent(threshold)})`,
+      });
+    };
+    errorRate("run_error_rate", "runs", current.runsTotal - base.runsTotal, current.runsFailed - base.runsFailed, t.runErrorRate);
+    errorRate("agent_error_rate", "agent requests", current.agentTotal - base.agentTotal, current.agentFailed - base.agentFailed, t.agentErrorRate);
 
     const p95 = histogramQuantile(0.95, subtractBuckets(current.stepBuckets, base.stepBuckets)) ?? 0;
     results.push({

@@ -91,8 +91,8 @@ export function createDashboardHandler(deps: DashboardDeps) {
         sendJson(res, 200, await listRuns(url.searchParams));
         return true;
       }
-      const id = decodeURIComponent(path.slice("/api/runs/".length));
-      const detail = id === "" || id.includes("/") ? undefined : await runDetail(id);
+      const id = decodePathSegment(path.slice("/api/runs/".length));
+      const detail = id === undefined || id === "" || id.includes("/") ? undefined : await runDetail(id);
       if (detail) sendJson(res, 200, detail);
       else sendJson(res, 404, { error: "run not found" });
     } catch (error) {
@@ -183,6 +183,15 @@ function sendPage(res: ServerResponse): void {
     "x-frame-options": "DENY",
   });
   res.end(renderDashboardPage({ nonce }));
+}
+
+/** The decoded segment, or undefined for a malformed escape (`%E0%A4%A`): a 404, not a 500. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function clampLimit(raw: string | null): number {

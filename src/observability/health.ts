@@ -2,6 +2,8 @@
  * Readiness checks. Each check is a named async function that throws (or returns a reason)
  * when unhealthy; `/readyz` runs them all with a timeout and reports which failed.
  */
+import { scrubSecrets } from "./logger.ts";
+
 export type HealthCheck = () => Promise<void | { ok: boolean; detail?: unknown }>;
 
 export interface ReadinessReport {
@@ -47,7 +49,9 @@ export function createHealth(options: { timeoutMs?: number } = {}): Health {
             return [name, { ok: true, ms }] as const;
           } catch (error) {
             const ms = Math.round(performance.now() - started);
-            return [name, { ok: false, error: error instanceof Error ? error.message : String(error), ms }] as const;
+            // /readyz is unauthenticated: a driver error may quote a connection string or a token
+            const message = scrubSecrets(error instanceof Error ? error.message : String(error));
+            return [name, { ok: false, error: message.length > 500 ? `${message.slice(0, 500)}…` : message, ms }] as const;
           } finally {
             clearTimeout(timer);
           }

@@ -44,7 +44,7 @@ export const REDACT_PATHS = [
  * Secrets passed as URL query parameters (`/dashboard?token=…`, OAuth `code=`). Safe to apply to a
  * serialised JSON line: it never consumes quotes or backslashes.
  */
-const QUERY_SECRET = /([?&](?:token|access_token|client_secret|code)=)[^&#\s"'\\]+/gi;
+const QUERY_SECRET = /([?&](?:token|access_token|client_secret|code|key|api_key|apikey|api-key)=)[^&#\s"'\\]+/gi;
 
 /**
  * Patterns of secrets that may hide inside free text (error messages, URLs, provider answers).
@@ -56,6 +56,7 @@ const SECRET_PATTERNS: RegExp[] = [
   /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
   /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b/g,
   /\bv1\.[a-f0-9]{40}\b/g,
+  /\bAIza[0-9A-Za-z_-]{35}\b/g,
   /(Bearer|token|Basic)\s+[A-Za-z0-9._~+/=-]{12,}/gi,
   /(x-access-token:)[^@\s]+@/g,
   /(postgres(?:ql)?:\/\/[^:\s/]+:)[^@\s]+@/g,

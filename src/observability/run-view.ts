@@ -2,7 +2,8 @@
  * JSON views of runs for the dashboard API: what an operator needs to see (repository, workflow,
  * trigger, status, duration, tokens, cost, links to GitHub), without prompts or full outputs.
  */
-import type { RunEvent, RunRecord, StepRecord, Usage } from "../workflows/types.ts";
+import { sumUsage } from "../workflows/summarize-run.ts";
+import type { RunEvent, RunRecord, StepRecord } from "../workflows/types.ts";
 import { scrubSecrets } from "./logger.ts";
 
 const MAX_TEXT = 4000;
@@ -67,26 +68,12 @@ export function runLinks(run: RunRecord, githubUrl: string): RunLinks {
   };
 }
 
-/** Sums the usage and cost of a run's finished steps. */
-export function runUsage(steps: readonly StepRecord[]): { usage: Usage; costUsd: number } {
-  const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
-  let costUsd = 0;
-  for (const step of steps) {
-    if (!step.output) continue;
-    usage.inputTokens += step.output.usage.inputTokens;
-    usage.outputTokens += step.output.usage.outputTokens;
-    usage.cachedTokens += step.output.usage.cachedTokens;
-    costUsd += step.output.costUsd;
-  }
-  return { usage, costUsd };
-}
-
 /**
  * @example
  * const view = toRunView(run, await store.getSteps(run.id), "https://github.com", Date.now());
  */
 export function toRunView(run: RunRecord, steps: readonly StepRecord[], githubUrl: string, now: number): RunView {
-  const { usage, costUsd } = runUsage(steps);
+  const { usage, costUsd } = sumUsage(steps);
   const start = run.startedAt ?? run.createdAt;
   const end = run.finishedAt ?? (run.status === "running" ? now : undefined);
   return {

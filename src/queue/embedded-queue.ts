@@ -51,10 +51,13 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
   let active = false;
   let stopping: AbortController | undefined;
   let wake: (() => void) | undefined;
+  /** Set by `notify`, cleared before each look at the store: a wake-up that arrives mid-look is kept. */
+  let woken = false;
   let loop: Promise<void> | undefined;
   const jobs = new Map<RunId, { controller: AbortController; done: Promise<void> }>();
 
   const notify = () => {
+    woken = true;
     const w = wake;
     wake = undefined;
     w?.();
@@ -96,6 +99,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
   const pollLoop = async () => {
     while (active) {
       let claimed = false;
+      woken = false;
       try {
         while (active && jobs.size < concurrency) {
           const job = await store.claimJob(workerId, clock.now(), leaseMs);
@@ -113,7 +117,7 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
         log.warn({ err: error }, "queue poll failed");
       }
       if (!active) break;
-      if (claimed && jobs.size < concurrency) continue;
+      if ((claimed || woken) && jobs.size < concurrency) continue;
       const stop = stopping;
       await new Promise<void>((resolve) => {
         wake = resolve;

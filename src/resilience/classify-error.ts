@@ -171,7 +171,7 @@ function networkCode(error: unknown): string {
     if (typeof code === "string") return code;
     current = current.cause;
   }
-  return error instanceof Error ? clip(error.message, 60) : "network error";
+  return error instanceof Error ? clip(scrubSecrets(error.message), 60) : "network error";
 }
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {

@@ -111,7 +111,7 @@ export function createProviderResilience(options: ResilienceOptions): ProviderRe
               if (callOptions.signal.aborted) throw callOptions.signal.reason;
               throw classifyError(error, provider, clock.now());
             }
-          });
+          }, callOptions.signal);
         },
         {
           policy,

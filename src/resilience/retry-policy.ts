@@ -5,6 +5,7 @@
  */
 import pRetry, { AbortError } from "p-retry";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
+import { backoffDelay as exponentialDelay } from "../workflows/backoff.ts";
 import { isRetriable } from "./classify-error.ts";
 
 export interface RetryPolicy {
@@ -39,13 +40,13 @@ export interface RetryOptions {
 }
 
 /**
- * The delay before retry number `retry` (1-based): the server's hint when given, otherwise
- * "equal jitter" exponential backoff: half the exponential step plus a random half.
+ * The delay before retry number `retry` (1-based): the server's hint when given, otherwise the
+ * engine's "equal jitter" exponential backoff (`src/workflows/backoff.ts`, the one place backoff is
+ * computed) doubling from `baseDelayMs` up to `maxDelayMs`.
  */
 export function backoffDelay(retry: number, error: unknown, policy: RetryPolicy, random: () => number = Math.random): number {
   if (error instanceof RetryAfterError) return Math.max(0, error.retryAfterMs);
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.round(exp / 2 + random() * (exp / 2));
+  return exponentialDelay(retry, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, factor: 2 }, random);
 }
 
 /**

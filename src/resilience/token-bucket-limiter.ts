@@ -57,8 +57,10 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): RateLimit
   return {
     async acquire(cost, signal) {
       signal?.throwIfAborted();
-      const wantRequests = Math.min(requests.capacity, Math.max(0, cost.requests));
-      const wantTokens = tokens ? Math.min(tokens.capacity, Math.max(0, cost.tokens)) : 0;
+      // a NaN or infinite estimate would poison a bucket for good (every later wait NaN): count it as 0
+      const amount = (n: number) => (Number.isFinite(n) && n > 0 ? n : 0);
+      const wantRequests = Math.min(requests.capacity, amount(cost.requests));
+      const wantTokens = tokens ? Math.min(tokens.capacity, amount(cost.tokens)) : 0;
       refill();
       requests.level -= wantRequests;
       if (tokens) tokens.level -= wantTokens;
@@ -77,7 +79,7 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): RateLimit
 }
 
 function bucket(perMinute: number, capacity: number): Bucket {
-  if (!(perMinute > 0)) throw new RangeError("rate limits must be positive numbers per minute");
+  if (!(perMinute > 0) || !Number.isFinite(perMinute)) throw new RangeError("rate limits must be positive, finite numbers per minute");
   return { ratePerMs: perMinute / 60_000, capacity, level: capacity };
 }
 

@@ -53,6 +53,11 @@ export function workflow(name: string): WorkflowBuilder {
     if (!step) throw new Error(`workflow("${name}").${method}() needs a step first: call .step({...}) before it`);
     return step;
   };
+  /** Sets one field of the last step (the chained `.if()`, `.retries()`, … calls). */
+  const setOnLast = <K extends "if" | "retries" | "timeout" | "model" | "output">(key: K, value: NonNullable<StepInput[K]>): WorkflowBuilder => {
+    last(key)[key] = value;
+    return builder;
+  };
   const toNeeds = (needs: StepInput["needs"]): string[] => (needs === undefined ? [] : typeof needs === "string" ? [needs] : [...needs]);
 
   const builder: WorkflowBuilder = {
@@ -88,26 +93,11 @@ export function workflow(name: string): WorkflowBuilder {
       step.needs = [...toNeeds(step.needs), ...ids];
       return builder;
     },
-    if(condition) {
-      last("if").if = condition;
-      return builder;
-    },
-    retries(count) {
-      last("retries").retries = count;
-      return builder;
-    },
-    timeout(duration) {
-      last("timeout").timeout = duration;
-      return builder;
-    },
-    model(model) {
-      last("model").model = model;
-      return builder;
-    },
-    output(output) {
-      last("output").output = output;
-      return builder;
-    },
+    if: (condition) => setOnLast("if", condition),
+    retries: (count) => setOnLast("retries", count),
+    timeout: (duration) => setOnLast("timeout", duration),
+    model: (model) => setOnLast("model", model),
+    output: (output) => setOnLast("output", output),
     toInput() {
       return structuredClone({ ...draft, steps });
     },

@@ -289,7 +289,9 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
       }
       const latest = await persist(() => store.getRun(runId));
       if (latest) run = latest;
-      if (cancelled && run.finishedAt === undefined) {
+      // A cancel from another process sets no finishedAt (the run was still executing); record it here,
+      // also when the cancel is noticed only because the final transition above lost the race.
+      if (run.status === "cancelled" && run.finishedAt === undefined) {
         await persist(() => store.updateRun(runId, { finishedAt }));
         run = { ...run, finishedAt };
       }

@@ -5,7 +5,7 @@
 import { ConfigError } from "../config/config-error.ts";
 import type { RepoConfig } from "../config/repo-config.ts";
 import type { WorkflowTemplate } from "../config/template-schema.ts";
-import { promptVariables } from "./render-prompt.ts";
+import { PLACEHOLDER_PATTERN } from "./render-prompt.ts";
 import { asStepId, BUILTIN_ROLES, type CustomRole, type OutputKind, type PlannedStep, type RunPlan, type Trigger } from "./types.ts";
 
 export interface PlanOptions {
@@ -30,13 +30,14 @@ function renderGroup(group: string, trigger: Trigger, workflow: string, inputs: 
     number: String(trigger.number),
     workflow,
   };
-  let out = group;
-  for (const { name } of promptVariables(group)) {
+  // One pass with a replacer function: a value is inserted verbatim, never re-scanned for `{{ … }}`
+  // and never read as a replacement pattern (`$&`, `$1`), whatever a user typed as an input.
+  return group.replace(PLACEHOLDER_PATTERN, (_match, raw: string) => {
+    const name = raw.trim();
     const [head, second] = name.split(".");
-    const value = head === "inputs" && second !== undefined ? (inputs[second] ?? "") : (values[name] ?? "");
-    out = out.replace(/\$?\{\{\s*([^{}]*?)\s*\}\}/, value);
-  }
-  return out;
+    if (head === "inputs" && second !== undefined) return Object.hasOwn(inputs, second) ? (inputs[second] ?? "") : "";
+    return Object.hasOwn(values, name) ? (values[name] ?? "") : "";
+  });
 }
 
 /**

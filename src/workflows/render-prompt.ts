@@ -9,8 +9,10 @@
  *   …the text, with any "<untrusted-data" / "</untrusted-data" inside it neutralised…
  *   </untrusted-data>
  *
- * Role system prompts tell the model to treat fenced text as data, never as instructions.
+ * The fence is the agents' `fenceUntrusted` (one implementation for every prompt). Role system
+ * prompts tell the model to treat fenced text as data, never as instructions.
  */
+import { fenceUntrusted } from "../agents/untrusted-text.ts";
 import type { StepStatus, Trigger } from "./types.ts";
 
 export const PROMPT_LIMITS = {
@@ -40,7 +42,8 @@ export const PROMPT_VARIABLES: Readonly<Record<string, { untrusted: boolean; des
   workflow: { untrusted: false, description: "Workflow name" },
 };
 
-const VARIABLE = /\$?\{\{\s*([^{}]*?)\s*\}\}/g;
+/** A `{{ name }}` or `${{ name }}` placeholder (global: use with `replace` / `matchAll`). */
+export const PLACEHOLDER_PATTERN = /\$?\{\{\s*([^{}]*?)\s*\}\}/g;
 
 export interface PromptVariable {
   name: string;
@@ -50,7 +53,7 @@ export interface PromptVariable {
 
 /** Lists the `{{ … }}` variables of a template, in order. */
 export function promptVariables(template: string): PromptVariable[] {
-  return [...template.matchAll(VARIABLE)].map((m) => ({ name: m[1] ?? "", offset: m.index ?? 0 }));
+  return [...template.matchAll(PLACEHOLDER_PATTERN)].map((m) => ({ name: m[1] ?? "", offset: m.index ?? 0 }));
 }
 
 /**
@@ -89,11 +92,6 @@ function cap(text: string, limit: number): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}\n… [truncated ${text.length - limit} characters]`;
 }
 
-/** Wraps untrusted text so the model sees it as data. */
-export function fenceUntrusted(source: string, value: string): string {
-  const neutralised = value.replace(/<(\/?)(untrusted-data)/gi, "&lt;$1$2");
-  return `<untrusted-data source="${source}">\n${cap(neutralised, PROMPT_LIMITS.maxValueChars)}\n</untrusted-data>`;
-}
 
 function resolve(name: string, context: PromptContext): { value: string; untrusted: boolean } {
   const { trigger } = context;
@@ -134,10 +132,11 @@ function resolve(name: string, context: PromptContext): { value: string; untrust
  * // 'Fix: <untrusted-data source="issue.title">\nCrash on start\n</untrusted-data>'
  */
 export function renderPrompt(template: string, context: PromptContext): string {
-  const rendered = template.replace(VARIABLE, (_match, rawName: string) => {
+  const rendered = template.replace(PLACEHOLDER_PATTERN, (_match, rawName: string) => {
     const name = rawName.trim();
     const { value, untrusted } = resolve(name, context);
-    return untrusted ? fenceUntrusted(name, value) : cap(value, PROMPT_LIMITS.maxValueChars);
+    const capped = cap(value, PROMPT_LIMITS.maxValueChars);
+    return untrusted ? fenceUntrusted(name, capped) : capped;
   });
   return cap(rendered, PROMPT_LIMITS.maxPromptChars);
 }

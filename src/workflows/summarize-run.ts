@@ -2,11 +2,31 @@
  * Result aggregation: per-run totals, success rate and the critical path.
  */
 import { criticalPath } from "./dag.ts";
-import { asStepId, type RunRecord, type RunSummary, type StepRecord } from "./types.ts";
+import { asStepId, type RunRecord, type RunSummary, type StepRecord, type Usage } from "./types.ts";
 
 /** Wall time of a step (0 when it never ran). */
 export function stepDurationMs(step: StepRecord): number {
   return step.startedAt !== undefined && step.finishedAt !== undefined ? Math.max(0, step.finishedAt - step.startedAt) : 0;
+}
+
+/**
+ * Token and cost totals of the steps that produced an output (succeeded steps; the cost of failed
+ * attempts is not known to the engine).
+ *
+ * @example
+ * const { usage, costUsd } = sumUsage(await store.getSteps(runId));
+ */
+export function sumUsage(steps: readonly StepRecord[]): { usage: Usage; costUsd: number } {
+  const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+  let costUsd = 0;
+  for (const step of steps) {
+    if (!step.output) continue;
+    usage.inputTokens += step.output.usage.inputTokens;
+    usage.outputTokens += step.output.usage.outputTokens;
+    usage.cachedTokens += step.output.usage.cachedTokens;
+    costUsd += step.output.costUsd;
+  }
+  return { usage, costUsd };
 }
 
 /**
@@ -25,15 +45,7 @@ export function summarizeRun(run: RunRecord, steps: readonly StepRecord[], now: 
   const durations: Record<string, number> = {};
   for (const step of steps) durations[step.stepId] = stepDurationMs(step);
   const path = criticalPath(run.plan.steps, durations);
-  const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
-  let costUsd = 0;
-  for (const step of steps) {
-    if (!step.output) continue;
-    usage.inputTokens += step.output.usage.inputTokens;
-    usage.outputTokens += step.output.usage.outputTokens;
-    usage.cachedTokens += step.output.usage.cachedTokens;
-    costUsd += step.output.costUsd;
-  }
+  const { usage, costUsd } = sumUsage(steps);
   const start = run.startedAt ?? run.createdAt;
   return {
     steps: steps.length,

@@ -1,35 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AgentProgress } from "../../src/workflows/ports.ts";
-import { codegenLogs, codegenRun, startModelServer, type ModelServer } from "../fakes/model-server.ts";
-import { harness, request, type Harness } from "./support/fixtures.ts";
+import { codegenLogs, codegenRun } from "../fakes/model-server.ts";
+import { harness, useModelServer, request } from "./support/fixtures.ts";
 import { createInMemoryRepoReader } from "./support/in-memory-repo-reader.ts";
 
 const TOKEN = "cg-secret-token-0123456789";
-let server: ModelServer;
-const open: Harness[] = [];
-beforeAll(async () => {
-  server = await startModelServer();
-});
-afterEach(async () => {
-  try {
-    server.assertDone();
-  } finally {
-    server.reset();
-    await Promise.all(open.splice(0).map((h) => h.runner.close()));
-  }
-});
-afterAll(async () => {
-  await server.close();
-});
+const suite = useModelServer();
 
 function make(codegen: { timeoutMs?: number } = {}) {
   const h = harness(
-    { OCTOFLOW_MODEL: "codegen:agent", CODEGEN_TOKEN: TOKEN, CODEGEN_ORG_ID: "42", CODEGEN_BASE_URL: server.url },
+    { OCTOFLOW_MODEL: "codegen:agent", CODEGEN_TOKEN: TOKEN, CODEGEN_ORG_ID: "42", CODEGEN_BASE_URL: suite.server.url },
     createInMemoryRepoReader({ files: {} }),
     { codegen: { pollIntervalMs: 1_000, maxPollIntervalMs: 2_000, timeoutMs: 60_000, ...codegen }, retry: { retries: 2, baseDelayMs: 100 } },
   );
-  open.push(h);
-  return h;
+  return suite.track(h);
 }
 
 const json = (body: unknown, status = 200) => ({ kind: "json" as const, body, status });
@@ -37,7 +21,7 @@ const json = (body: unknown, status = 200) => ({ kind: "json" as const, body, st
 describe("Codegen remote agent", () => {
   it("creates a run, polls with backoff, streams logs as progress and surfaces result, web URL and PRs", async () => {
     const h = make();
-    server
+    suite.server
       .expect("codegen.create", json(codegenRun({ id: 501, status: "ACTIVE" })))
       .expect("codegen.logs", json(codegenLogs(501, "ACTIVE", [{ tool_name: "ripgrep_search", thought: "Looking for greet" }, { thought: "Editing src/greet.ts" }])), json(codegenLogs(501, "ACTIVE", [], 2)))
       .expect(
@@ -59,11 +43,11 @@ describe("Codegen remote agent", () => {
     expect(out.costUsd).toBe(0);
     expect(out.model).toBe("codegen:agent");
 
-    const [create] = server.requestsTo("codegen.create");
+    const [create] = suite.server.requestsTo("codegen.create");
     expect(create?.path).toBe("/v1/organizations/42/agent/run");
     expect(create?.headers["authorization"]).toBe(`Bearer ${TOKEN}`);
     expect((create?.body as { prompt: string }).prompt).toMatch(/^Repository: acme\/widgets\nIssue #7\n\nImplement the issue$/);
-    expect(server.requestsTo("codegen.logs").map((r) => r.path)).toEqual([
+    expect(suite.server.requestsTo("codegen.logs").map((r) => r.path)).toEqual([
       "/v1/alpha/organizations/42/agent/run/501/logs?skip=0&limit=100",
       "/v1/alpha/organizations/42/agent/run/501/logs?skip=2&limit=100",
     ]);
@@ -75,18 +59,18 @@ describe("Codegen remote agent", () => {
 
   it("treats unknown statuses as still running", async () => {
     const h = make();
-    server
+    suite.server
       .expect("codegen.create", json(codegenRun({ id: 7, status: "QUEUED_FOR_SANDBOX" })))
       .always("codegen.logs", json(codegenLogs(7, "x", [])))
       .expect("codegen.get", json(codegenRun({ id: 7, status: "thinking-very-hard" })), json(codegenRun({ id: 7, status: "COMPLETE", result: "done" })));
     const out = await h.runner.run(request());
     expect(out.text).toContain("done");
-    expect(server.requestsTo("codegen.get")).toHaveLength(2);
+    expect(suite.server.requestsTo("codegen.get")).toHaveLength(2);
   });
 
   it("a failed run is a clear, non-retriable error naming the run", async () => {
     const h = make();
-    server
+    suite.server
       .expect("codegen.create", json(codegenRun({ id: 8, status: "ACTIVE" })))
       .always("codegen.logs", json(codegenLogs(8, "x", [])))
       .expect("codegen.get", json(codegenRun({ id: 8, status: "Failed", result: "Could not clone" })));
@@ -95,7 +79,7 @@ describe("Codegen remote agent", () => {
 
   it("gives up after the overall timeout", async () => {
     const h = make({ timeoutMs: 5_000 });
-    server.expect("codegen.create", json(codegenRun({ id: 9, status: "ACTIVE" }))).always("codegen.logs", json(codegenLogs(9, "x", []))).always("codegen.get", json(codegenRun({ id: 9, status: "running" })));
+    suite.server.expect("codegen.create", json(codegenRun({ id: 9, status: "ACTIVE" }))).always("codegen.logs", json(codegenLogs(9, "x", []))).always("codegen.get", json(codegenRun({ id: 9, status: "running" })));
     await expect(h.runner.run(request())).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("did not finish within") });
     expect(h.clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5_000);
     expect(h.clock.sleeps).toEqual([1_000, 1_500, 2_000, 500]);
@@ -104,10 +88,10 @@ describe("Codegen remote agent", () => {
   it("resumes the thread's earlier run instead of creating a new one", async () => {
     const h = make();
     h.store.markers.set("codegen-run:acme/widgets#7", "300");
-    server.expect("codegen.resume", json(codegenRun({ id: 300, status: "completed", result: "follow-up done" })));
+    suite.server.expect("codegen.resume", json(codegenRun({ id: 300, status: "completed", result: "follow-up done" })));
     const out = await h.runner.run(request());
     expect(out.text).toContain("follow-up done");
-    const [resume] = server.requestsTo("codegen.resume");
+    const [resume] = suite.server.requestsTo("codegen.resume");
     expect(resume?.path).toBe("/v1/organizations/42/agent/run/resume");
     expect(resume?.body).toEqual({ agent_run_id: 300, prompt: expect.stringContaining("Implement the issue") });
   });
@@ -115,7 +99,7 @@ describe("Codegen remote agent", () => {
   it("falls back to a new run when the old one cannot be resumed", async () => {
     const h = make();
     h.store.markers.set("codegen-run:acme/widgets#7", "300");
-    server.expect("codegen.resume", { kind: "status", status: 404, body: { detail: "Agent run not found" } }).expect("codegen.create", json(codegenRun({ id: 301, status: "completed", result: "fresh" })));
+    suite.server.expect("codegen.resume", { kind: "status", status: 404, body: { detail: "Agent run not found" } }).expect("codegen.create", json(codegenRun({ id: 301, status: "completed", result: "fresh" })));
     const out = await h.runner.run(request());
     expect(out.text).toContain("fresh");
     expect(h.store.markers.get("codegen-run:acme/widgets#7")).toBe("301");
@@ -123,7 +107,7 @@ describe("Codegen remote agent", () => {
 
   it("respects the creation limit (10 per minute) across runs", async () => {
     const h = make();
-    server.expect("codegen.create", json(codegenRun({ id: 1, status: "completed", result: "a" })), json(codegenRun({ id: 2, status: "completed", result: "b" })));
+    suite.server.expect("codegen.create", json(codegenRun({ id: 1, status: "completed", result: "a" })), json(codegenRun({ id: 2, status: "completed", result: "b" })));
     await h.runner.run(request({ trigger: { number: 1 } }));
     expect(h.clock.sleeps).toEqual([]);
     await h.runner.run(request({ trigger: { number: 2 } }));
@@ -132,7 +116,7 @@ describe("Codegen remote agent", () => {
 
   it("a 429 while polling is retried after retry-after", async () => {
     const h = make();
-    server
+    suite.server
       .expect("codegen.create", json(codegenRun({ id: 5, status: "ACTIVE" })))
       .always("codegen.logs", json(codegenLogs(5, "x", [])))
       .expect("codegen.get", { kind: "status", status: 429, headers: { "retry-after": "3" }, body: { detail: "Rate limit exceeded" } }, json(codegenRun({ id: 5, status: "completed", result: "ok" })));
@@ -142,7 +126,7 @@ describe("Codegen remote agent", () => {
 
   it("a garbage answer is a clear error; a broken logs endpoint is ignored", async () => {
     const h = make();
-    server
+    suite.server
       .expect("codegen.create", json(codegenRun({ id: 6, status: "ACTIVE" })))
       .expect("codegen.logs", { kind: "status", status: 404, body: { detail: "Not Found" } })
       .expect("codegen.get", json({ hello: "world" }));
@@ -152,7 +136,7 @@ describe("Codegen remote agent", () => {
   it("cancellation stops the polling", async () => {
     const h = make();
     const controller = new AbortController();
-    server.expect("codegen.create", json(codegenRun({ id: 4, status: "ACTIVE" }))).expect("codegen.logs", json(codegenLogs(4, "x", [{ thought: "working" }])));
+    suite.server.expect("codegen.create", json(codegenRun({ id: 4, status: "ACTIVE" }))).expect("codegen.logs", json(codegenLogs(4, "x", [{ thought: "working" }])));
     const progress: AgentProgress[] = [];
     const req = request({ signal: controller.signal, progress });
     const original = req.onProgress;
@@ -161,12 +145,12 @@ describe("Codegen remote agent", () => {
       if (p.message === "working") controller.abort(new DOMException("cancelled", "AbortError"));
     };
     await expect(h.runner.run(req)).rejects.toMatchObject({ name: "AbortError" });
-    expect(server.requestsTo("codegen.get")).toHaveLength(0);
+    expect(suite.server.requestsTo("codegen.get")).toHaveLength(0);
   });
 
   it("missing credentials fail clearly", async () => {
     const h = harness({ OCTOFLOW_MODEL: "codegen:agent" }, createInMemoryRepoReader({ files: {} }));
-    open.push(h);
+    suite.track(h);
     await expect(h.runner.run(request())).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("CODEGEN_TOKEN") });
   });
 });

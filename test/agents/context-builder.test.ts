@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildContext, splitDiff } from "../../src/agents/context-builder.ts";
+import { buildContext, mentionedPaths, splitDiff } from "../../src/agents/context-builder.ts";
 import { fenceUntrusted } from "../../src/agents/untrusted-text.ts";
 import { trigger } from "./support/fixtures.ts";
 import { createInMemoryRepoReader } from "./support/in-memory-repo-reader.ts";
@@ -22,6 +22,15 @@ describe("splitDiff", () => {
     const files = splitDiff(diffOf("a.ts", 2) + diffOf("dir/b.ts", 1));
     expect(files.map((f) => f.path)).toEqual(["a.ts", "dir/b.ts"]);
     expect(files[1]?.text).toContain("+line 0 of dir/b.ts");
+  });
+});
+
+describe("mentionedPaths", () => {
+  it("finds exact paths and file names that end exactly one known path, at segment boundaries", () => {
+    const known = new Set(["src/greet.ts", "src/util/index.ts", "lib/util/index.ts", "README.md", "src/abc.ts", "docs/guide/setup.md"]);
+    const text = "See greet.ts, README.md and `index.ts` (ambiguous), util/index.ts too, c.ts is not abc.ts, guide/setup.md, greet.ts again";
+    expect(mentionedPaths(text, known)).toEqual(["src/greet.ts", "README.md", "src/abc.ts", "docs/guide/setup.md"]);
+    expect(mentionedPaths("src/util/index.ts and ./lib/util/index.ts", known)).toEqual(["src/util/index.ts", "lib/util/index.ts"]);
   });
 });
 

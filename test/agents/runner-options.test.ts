@@ -1,34 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RateLimiter } from "../../src/resilience/token-bucket-limiter.ts";
-import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
-import { harness, request, type Harness } from "./support/fixtures.ts";
+import { startModelServer } from "../fakes/model-server.ts";
+import { harness, useModelServer, request } from "./support/fixtures.ts";
 import { createInMemoryRepoReader } from "./support/in-memory-repo-reader.ts";
 
-let server: ModelServer;
-const open: Harness[] = [];
-beforeAll(async () => {
-  server = await startModelServer();
-});
-afterEach(async () => {
-  try {
-    server.assertDone();
-  } finally {
-    server.reset();
-    await Promise.all(open.splice(0).map((h) => h.runner.close()));
-  }
-});
-afterAll(async () => {
-  await server.close();
-});
+const suite = useModelServer();
 
 const customRoles = { note: { name: "note", systemPrompt: "Be brief.", output: "comment" as const, result: "text" as const } };
 const noteRequest = () => request({ step: { role: "note" }, customRoles });
-const env = () => ({ OPENAI_API_KEY: "sk-test-0000000000000000", OPENAI_BASE_URL: server.baseURL });
+const env = () => ({ OPENAI_API_KEY: "sk-test-0000000000000000", OPENAI_BASE_URL: suite.server.baseURL });
 
 function make(extra: Parameters<typeof harness>[2] = {}) {
   const h = harness(env(), createInMemoryRepoReader({ files: { "src/a.ts": "a" } }), extra);
-  open.push(h);
-  return h;
+  return suite.track(h);
 }
 
 describe("runner options", () => {
@@ -48,7 +32,7 @@ describe("runner options", () => {
 
   it("paces calls with the provider's limiter (requests per minute)", async () => {
     const h = make({ limits: { openai: { requestsPerMinute: 30, burstRequests: 1 } } });
-    server.expect("openai.responses", ...Array.from({ length: 3 }, () => ({ kind: "text" as const, text: "ok" })));
+    suite.server.expect("openai.responses", ...Array.from({ length: 3 }, () => ({ kind: "text" as const, text: "ok" })));
     for (let i = 0; i < 3; i++) await h.runner.run(noteRequest());
     expect(h.clock.sleeps).toEqual([2_000, 2_000]);
     const json = await h.metrics.registry.getMetricsAsJSON();
@@ -65,7 +49,7 @@ describe("runner options", () => {
       },
     });
     const h = make({ rateLimiterFor });
-    server.expect("openai.responses", { kind: "text", text: "ok" });
+    suite.server.expect("openai.responses", { kind: "text", text: "ok" });
     await h.runner.run(noteRequest());
     expect(costs).toHaveLength(1);
     expect(costs[0]?.provider).toBe("openai");
@@ -76,7 +60,7 @@ describe("runner options", () => {
   it("refuses a call that would exceed the step's cost budget", async () => {
     const h = make({ budgets: { maxStepCostUsd: 0.000001 }, prices: { "openai:gpt-4.1-mini": { input: 100, output: 100 } } });
     await expect(h.runner.run(noteRequest())).rejects.toMatchObject({ name: "BudgetExceededError", message: expect.stringContaining("more than its budget of $0.0000") });
-    expect(server.requests).toHaveLength(0);
+    expect(suite.server.requests).toHaveLength(0);
   });
 
   it("a structured answer cut at the output limit says so", async () => {
@@ -86,15 +70,15 @@ describe("runner options", () => {
       `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "length" }] })}\n\n`,
       "data: [DONE]\n\n",
     ].join("");
-    server.expect("openai.chat", { kind: "raw", status: 200, contentType: "text/event-stream", body: events });
+    suite.server.expect("openai.chat", { kind: "raw", status: 200, contentType: "text/event-stream", body: events });
     await expect(h.runner.run(request({ step: { role: "review" } }))).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("stopped at the output limit (50 tokens)") });
-    expect((server.requestsTo("openai.chat")[0]?.body as { max_completion_tokens?: number; max_tokens?: number }).max_tokens ?? (server.requestsTo("openai.chat")[0]?.body as { max_completion_tokens?: number }).max_completion_tokens).toBe(50);
+    expect((suite.server.requestsTo("openai.chat")[0]?.body as { max_completion_tokens?: number; max_tokens?: number }).max_tokens ?? (suite.server.requestsTo("openai.chat")[0]?.body as { max_completion_tokens?: number }).max_completion_tokens).toBe(50);
   });
 
   it("unknown providers and unpriced models are reported clearly", async () => {
     const h = make();
     await expect(h.runner.run(request({ step: { role: "note", model: "mistral:large" }, customRoles }))).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining('Unknown model provider "mistral"') });
-    server.expect("openai.responses", { kind: "text", text: "ok" });
+    suite.server.expect("openai.responses", { kind: "text", text: "ok" });
     const out = await h.runner.run(request({ step: { role: "note", model: "openai:my-finetune" }, customRoles }));
     expect(out.costUsd).toBe(0);
     expect(h.logLines.join("")).toContain("no price configured for this model");

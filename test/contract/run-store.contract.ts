@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunStore } from "../../src/workflows/ports.ts";
+import { issueTrigger } from "../engine/fakes/triggers.ts";
 import { asRunId, asStepId, type RunEvent, type RunId, type RunRecord, type StepRecord } from "../../src/workflows/types.ts";
 
 let counter = 0;
@@ -30,15 +31,7 @@ export function sampleRun(overrides: Partial<RunRecord> = {}): RunRecord {
       concurrency: { group: "acme/widgets#7:feature-development", cancelInProgress: false },
       customRoles: {},
     },
-    trigger: {
-      kind: "label",
-      repo: { owner: "acme", name: "widgets", defaultBranch: "main" },
-      number: 7,
-      isPullRequest: false,
-      actor: "octocat",
-      inputs: {},
-      issue: { title: "Add a ünïcode ✓ feature", body: "Body with 'quotes' and \"double\"" },
-    },
+    trigger: issueTrigger({ number: 7, issue: { title: "Add a ünïcode ✓ feature", body: "Body with 'quotes' and \"double\"" } }),
     concurrencyKey: "acme/widgets#7:feature-development",
     createdAt: 1_000 + counter,
     ...overrides,

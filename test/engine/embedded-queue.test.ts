@@ -8,6 +8,7 @@ import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
+import type { RunStore } from "../../src/workflows/ports.ts";
 import type { RunId, RunRecord } from "../../src/workflows/types.ts";
 import { createScriptedAgent } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";
@@ -87,6 +88,34 @@ describe("embedded queue", () => {
     expect((await store.getRun(run.id))?.status).toBe("running");
     const claimed = await store.claimJob("other-worker", Date.now(), 1000);
     expect(claimed?.runId).toBe(run.id);
+  });
+
+  it("a wake-up that arrives while the poller is claiming is not lost", async () => {
+    const store = createMemoryRunStore();
+    const run = sampleRun();
+    await store.createRun(run, []);
+    let queue: ReturnType<typeof createEmbeddedQueue> | undefined;
+    let enqueued = false;
+    // The job appears (and the queue is told) after the poller looked but before it goes to sleep.
+    const racing: RunStore = {
+      ...store,
+      async claimJob(workerId, now, leaseMs) {
+        const job = await store.claimJob(workerId, now, leaseMs);
+        if (!job && !enqueued) {
+          enqueued = true;
+          await store.enqueueJob(run.id, now);
+          queue?.notify?.();
+        }
+        return job;
+      },
+    };
+    const handled: RunId[] = [];
+    // an idle poll interval far longer than any test: only the wake-up can start the job
+    queue = createEmbeddedQueue({ store: racing, pollMs: 3_600_000 });
+    await queue.start(async (runId) => void handled.push(runId));
+    await until(() => handled.length === 1, "the job announced during a claim");
+    await queue.stop();
+    expect(handled).toEqual([run.id]);
   });
 
   it("a job whose worker died is claimed again once its lease expires", async () => {

@@ -61,6 +61,26 @@ describe("engine: cancel", () => {
     expect(await other.engine.cancel(run.id)).toBe(false);
   });
 
+  it("a cancel that lands after the last step but before the final transition still finishes the run as cancelled", async () => {
+    const store = createMemoryRunStore();
+    const run = await engineOn(store).engine.start(diamond(), issueTrigger());
+    // Another process cancels between the executing engine's last watcher poll and its final write.
+    const racing: RunStore = {
+      ...store,
+      async transitionRun(id, from, to, patch) {
+        if (to !== "running" && to !== "cancelled") await store.transitionRun(id, ["running"], "cancelled", { error: "cancelled by @octocat" });
+        return store.transitionRun(id, from, to, patch);
+      },
+    };
+    const { engine, sink } = engineOn(racing);
+    await engine.execute(run.id, new AbortController().signal);
+    const finished = await store.getRun(run.id);
+    expect(finished).toMatchObject({ status: "cancelled", error: "cancelled by @octocat" });
+    expect(finished?.finishedAt).toBeDefined();
+    expect(sink.events.at(-1)).toMatchObject({ type: "run.finished", status: "cancelled", error: "cancelled by @octocat" });
+    expect((sink.events.at(-1) as { summary: { durationMs: number } }).summary.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
   it("cancelling a queued run finishes it at once and starts the next run of its group", async () => {
     const store = createMemoryRunStore();
     const { engine, sink } = engineOn(store);

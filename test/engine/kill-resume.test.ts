@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createEmbeddedQueue } from "../../src/queue/embedded-queue.ts";
 import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
+import type { ProgressSink } from "../../src/workflows/ports.ts";
 import { asRunId } from "../../src/workflows/types.ts";
 import { createScriptedAgent } from "./fakes/scripted-agent.ts";
 
@@ -33,14 +34,16 @@ describe("kill -9 in the middle of a step", () => {
       expect(before.map((s) => s.status)).toEqual(["succeeded", "running", "pending"]);
       const agents = createScriptedAgent();
       const queue = createEmbeddedQueue({ store, pollMs: 10, leaseMs: 5000 });
-      const engine = createEngine({ store, queue, agents, cancelPollMs: 50 });
+      // wait for the outcome, not for a duration: a loaded machine may need seconds for the lease to lapse
+      let onFinished: () => void = () => {};
+      const finished = new Promise<void>((resolve) => (onFinished = resolve));
+      const progress: ProgressSink = { emit: (event) => void (event.type === "run.finished" && event.runId === runId && onFinished()) };
+      const engine = createEngine({ store, queue, agents, cancelPollMs: 50, progress });
       await queue.start(engine.execute);
       expect(await engine.resumeUnfinished()).toBe(1);
-      for (let turn = 0; (await store.getRun(asRunId(runId)))?.status !== "succeeded"; turn++) {
-        if (turn > 500) throw new Error("the run was not resumed");
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await finished;
       await queue.stop();
+      expect((await store.getRun(asRunId(runId)))?.status).toBe("succeeded");
       expect(agents.calls.map((c) => c.stepId)).toEqual(["b", "c"]);
       expect(agents.callsOf("b")[0]?.prompt).toContain("a by the first worker");
       const steps = await store.getSteps(asRunId(runId));

@@ -68,6 +68,14 @@ describe("planRun", () => {
     expect(plan.steps.map((s) => s.output)).toEqual(["pull_request", "review", "none"]);
   });
 
+  it("inserts input values into the concurrency group verbatim (no $& patterns, no second expansion)", () => {
+    const template = workflow("scoped").input("scope").concurrency("{{ inputs.scope }}|{{ number }}|{{ workflow }}").step({ id: "a", role: "generate", prompt: "p" }).build();
+    const group = (scope: string) => planRun(template, issueTrigger({ inputs: { scope } })).concurrency.group;
+    expect(group("api")).toBe("api|42|scoped");
+    expect(group("$&-$1-$$")).toBe("$&-$1-$$|42|scoped");
+    expect(group("{{ workflow }}")).toBe("{{ workflow }}|42|scoped");
+  });
+
   it("refuses missing required inputs and unknown inputs with a ConfigError", () => {
     const needsInput = workflow("needs-input").input("path", { required: true, description: "file to cover" }).step({ id: "a", role: "test", prompt: "{{ inputs.path }}" }).build();
     expect(() => planRun(needsInput, issueTrigger())).toThrow(ConfigError);

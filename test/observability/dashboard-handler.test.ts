@@ -155,6 +155,10 @@ describe("dashboard handler", () => {
     expect(detail.events[0]?.at).toBe(new Date(T0 + 500).toISOString());
 
     expect((await get("/api/runs/nope", TOKEN)).status).toBe(404);
+    // a malformed escape is a client's mistake, not a store outage
+    const malformed = await get("/api/runs/%E0%A4%A", TOKEN);
+    expect(malformed.status).toBe(404);
+    expect(await malformed.json()).toEqual({ error: "run not found" });
   });
 
   it("reads breaker states from the gauge when no source is given", async () => {

@@ -177,7 +177,8 @@ describe("Prometheus files", () => {
     }
   });
 
-  it.skipIf(!hasPromtool)("promtool accepts the rules, the config and the rule unit tests", () => {
+  // CI installs promtool (issue 6): there a missing binary fails the test instead of skipping it
+  it.skipIf(!hasPromtool && !process.env.CI)("promtool accepts the rules, the config and the rule unit tests", () => {
     const run = (...args: string[]) => execFileSync("promtool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     expect(run("check", "rules", "deploy/prometheus/alerts.yml")).toContain(`SUCCESS: ${rules.length} rules found`);
     expect(run("check", "config", "deploy/prometheus/prometheus.yml")).toContain("SUCCESS");

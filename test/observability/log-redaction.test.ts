@@ -24,11 +24,31 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Probot's Server cannot listen on port 0 (it turns 0 into 3000), so take a free port and try again
+ * when another process grabbed it between the probe and the listen.
+ */
+async function startOnFreePort(build: (port: number) => Server): Promise<{ server: Server; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const server = build(port);
+    try {
+      await server.start();
+      return { server, port };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "EADDRINUSE" || attempt >= 5) throw error;
+    }
+  }
+}
+
 describe("secrets in URLs", () => {
   it("scrubs query-string secrets from free text", () => {
     expect(scrubSecrets("GET /dashboard?token=abc123&x=1")).toBe("GET /dashboard?token=[REDACTED]&x=1");
     expect(scrubSecrets("/probot/setup?code=0123456789abcdef")).toBe("/probot/setup?code=[REDACTED]");
     expect(scrubSecrets("/api/runs?limit=5&status=failed")).toBe("/api/runs?limit=5&status=failed");
+    // provider keys passed as query parameters (Gemini-style gateways, some OpenAI-compatible proxies)
+    expect(scrubSecrets("POST /v1/chat?api_key=abc123&x=1 and ?key=AIzaSyA1234567890abcdefghijklmnopqrstuv")).toBe("POST /v1/chat?api_key=[REDACTED]&x=1 and ?key=[REDACTED]");
+    expect(scrubSecrets("failed with AIzaSyA1234567890abcdefghijklmnopqrstuv")).toBe("failed with [REDACTED]");
   });
 
   it("keeps the dashboard token out of Probot's access log", async () => {
@@ -41,12 +61,11 @@ describe("secrets in URLs", () => {
     });
     const log = createLogger({ level: "info", destination });
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
-    const port = await freePort();
-    const server = new Server({ host: "127.0.0.1", port, log, Probot: Probot.defaults({ appId: 1, privateKey, secret: "s", log }) });
-    await server.load((_app, { addHandler }) => {
-      addHandler(createDashboardHandler({ store: createMemoryRunStore(), metrics: createMetrics({ defaults: false }), token: TOKEN }));
+    const { server, port } = await startOnFreePort((port) => {
+      const candidate = new Server({ host: "127.0.0.1", port, log, Probot: Probot.defaults({ appId: 1, privateKey, secret: "s", log }) });
+      candidate.addHandler(createDashboardHandler({ store: createMemoryRunStore(), metrics: createMetrics({ defaults: false }), token: TOKEN }));
+      return candidate;
     });
-    await server.start();
     try {
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/dashboard?token=${TOKEN}`)).status).toBe(200);

@@ -121,3 +121,26 @@ describe("parsePrometheusText", () => {
     expect(() => parsePrometheusText(countMismatch)).toThrow(/_count/);
   });
 });
+
+describe("/readyz", () => {
+  it("names the failing check without echoing a secret from its error (the endpoint is unauthenticated)", async () => {
+    const health = createHealth();
+    health.register("store", async () => {
+      throw new Error("connect ECONNREFUSED postgres://octoflow:s3cr3t-pw@db:5432/octoflow with Bearer abcdefghijklmnop0123");
+    });
+    health.register("queue", async () => ({ ok: true }));
+    const handler = createOpsHandler({ health, metrics: createMetrics({ defaults: false }) });
+    const server = createServer((req, res) => void handler(req, res));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`);
+    const text = await res.text();
+    expect(res.status).toBe(503);
+    expect(text).not.toContain("s3cr3t-pw");
+    expect(text).not.toContain("abcdefghijklmnop0123");
+    const body = JSON.parse(text) as { status: string; checks: Record<string, { ok: boolean; error?: string }> };
+    expect(body.status).toBe("unavailable");
+    expect(body.checks.queue?.ok).toBe(true);
+    expect(body.checks.store).toMatchObject({ ok: false, error: expect.stringContaining("ECONNREFUSED postgres://octoflow:[REDACTED]@db:5432") });
+  });
+});

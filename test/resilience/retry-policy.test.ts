@@ -65,6 +65,10 @@ describe("classifyError", () => {
     const classified = classifyError(error, "openai", now) as ExternalServiceError;
     expect(classified.retriable).toBe(true);
     expect(classified.message).toBe("openai connection failed (ECONNRESET)");
+    // without a code the message is quoted: never a credential inside it
+    const bare = classifyError(new TypeError("network error at /v1?token=sk-abc123def456"), "openai-compatible", now);
+    expect(bare).toMatchObject({ name: "ExternalServiceError", retriable: true });
+    expect(bare.message).not.toContain("sk-abc123def456");
   });
 });
 

@@ -67,7 +67,18 @@ describe("token bucket limiter", () => {
     expect(clock.sleeps).toEqual([1_000]);
   });
 
+  it("a cost that is not a number counts as zero instead of corrupting the bucket", async () => {
+    const clock = createFakeClock();
+    const limiter = createTokenBucketLimiter({ requestsPerMinute: 60, tokensPerMinute: 6_000, burstRequests: 1, burstTokens: 100, clock });
+    await limiter.acquire({ requests: 1, tokens: Number.NaN });
+    await limiter.acquire({ requests: Number.POSITIVE_INFINITY, tokens: 100 });
+    await limiter.acquire({ requests: 1, tokens: 100 });
+    expect(clock.sleeps).toEqual([1_000]); // only the third waits: the garbage costs were free, the bucket still works
+  });
+
   it("rejects nonsense limits", () => {
     expect(() => createTokenBucketLimiter({ requestsPerMinute: 0, clock: createFakeClock() })).toThrow(RangeError);
+    expect(() => createTokenBucketLimiter({ requestsPerMinute: Number.POSITIVE_INFINITY, clock: createFakeClock() })).toThrow(RangeError);
+    expect(() => createTokenBucketLimiter({ requestsPerMinute: 60, tokensPerMinute: Number.NaN, clock: createFakeClock() })).toThrow(RangeError);
   });
 });

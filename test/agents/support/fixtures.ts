@@ -1,23 +1,18 @@
 /** Shared builders for agent tests: a trigger, a plan, a request, a store and a runner. */
 import { Writable } from "node:stream";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { createAgentRunner, type AgentRunnerDeps, type AgentEnv } from "../../../src/agents/agent-runner.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { createMetrics, type Metrics } from "../../../src/observability/metrics.ts";
 import type { AgentProgress, AgentRequest, ConversationMessage, RepoReader } from "../../../src/workflows/ports.ts";
 import { asRunId, asStepId, type PlannedStep, type RunPlan, type StepOutput, type Trigger } from "../../../src/workflows/types.ts";
+import { startModelServer, type ModelServer } from "../../fakes/model-server.ts";
+import { issueTrigger } from "../../engine/fakes/triggers.ts";
 import { createFakeClock, type FakeClock } from "./fake-clock.ts";
 
+/** A `/octoflow` command on issue acme/widgets#7 asking for a greeting. */
 export function trigger(overrides: Partial<Trigger> = {}): Trigger {
-  return {
-    kind: "command",
-    repo: { owner: "acme", name: "widgets", defaultBranch: "main" },
-    number: 7,
-    isPullRequest: false,
-    actor: "octocat",
-    inputs: {},
-    issue: { title: "Add a greeting", body: "Please add greet() to src/greet.ts" },
-    ...overrides,
-  };
+  return issueTrigger({ kind: "command", number: 7, issue: { title: "Add a greeting", body: "Please add greet() to src/greet.ts" }, ...overrides });
 }
 
 export function step(overrides: Partial<PlannedStep> = {}): PlannedStep {
@@ -117,4 +112,49 @@ export async function metricValue(metrics: Metrics, name: string, labels: Record
   const metric = json.find((m) => m.name === name);
   const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l));
   return Number(value?.value ?? 0);
+}
+
+export interface ModelServerSuite {
+  /** The file's fake model server (started in `beforeAll`). */
+  readonly server: ModelServer;
+  /** Closes `h.runner` after the current test; returns `h`. */
+  track(h: Harness): Harness;
+}
+
+/**
+ * Registers the hooks a test file against the fake model server needs: one server per file,
+ * `assertDone()` after every test (an unmatched request or an unused scripted reply fails it), a
+ * reset, and every tracked runner closed.
+ *
+ * @example
+ * const suite = useModelServer();
+ * const h = suite.track(harness({ OPENAI_BASE_URL: suite.server.baseURL, ... }, reader));
+ */
+export function useModelServer(): ModelServerSuite {
+  let server: ModelServer | undefined;
+  const open: Harness[] = [];
+  beforeAll(async () => {
+    server = await startModelServer();
+  });
+  afterEach(async () => {
+    try {
+      server?.assertDone();
+    } finally {
+      server?.reset();
+      await Promise.all(open.splice(0).map((h) => h.runner.close()));
+    }
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error("the model server is started in beforeAll; use it inside tests");
+      return server;
+    },
+    track(h) {
+      open.push(h);
+      return h;
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import type { Trigger } from "../../../src/workflows/types.ts";
 
+/** A label trigger on issue acme/widgets#42 (with a prompt-injection attempt in its body); override any field. */
 export function issueTrigger(overrides: Partial<Trigger> = {}): Trigger {
   return {
     kind: "label",
