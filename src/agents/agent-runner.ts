@@ -210,6 +210,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
         const role = resolveRole(request.step.role, request.plan);
         const provider = providerFor(ref.provider);
         const history = await loadConversation(deps.store, contextKey, budgets.conversationTokens);
+        const price = priceFor(prices, ref.provider, ref.model);
         const call: ModelCallContext = {
           provider,
           resilience,
@@ -219,8 +220,8 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           role: role.name,
           onProgress: request.onProgress,
           progressIntervalMs: deps.progressIntervalMs ?? 250,
+          costOf: (usage) => costOf(usage, price),
         };
-        const price = priceFor(prices, ref.provider, ref.model);
         const { output: partial } = await runRoleStep({
           request,
           role,
@@ -240,12 +241,8 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           unpriced.add(`${ref.provider}:${ref.model}`);
           log.warn("no price configured for this model; its cost is recorded as 0");
         }
+        // tokens and cost metrics are recorded per answered call (model-call.ts), failed steps included
         const costUsd = costOf(partial.usage, price);
-        const m = deps.metrics;
-        m.tokens.inc({ provider: ref.provider, kind: "input" }, partial.usage.inputTokens);
-        m.tokens.inc({ provider: ref.provider, kind: "output" }, partial.usage.outputTokens);
-        m.tokens.inc({ provider: ref.provider, kind: "cached" }, partial.usage.cachedTokens);
-        if (costUsd > 0) m.costUsd.inc({ provider: ref.provider }, costUsd);
         output = { ...partial, costUsd, model: `${ref.provider}:${ref.model}` };
         if (output.data && Object.keys(output.data).length === 0) delete output.data;
       }

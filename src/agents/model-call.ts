@@ -22,6 +22,8 @@ export interface ModelCallContext {
   role: string;
   onProgress: (progress: AgentProgress) => void;
   progressIntervalMs: number;
+  /** Price of a call's usage at this model's rate (0 when unpriced), for the token and cost metrics. */
+  costOf?: (usage: ModelResult["usage"]) => number;
 }
 
 /**
@@ -48,6 +50,8 @@ export async function callModel(ctx: ModelCallContext, call: Omit<ModelCall, "on
               const out = await ctx.provider.call({ ...call, onText: (delta) => progress.text(delta) });
               progress.flush();
               observe(ctx, providerName, "success", started);
+              // every answered call is paid for, also when the step fails later (edits that never apply)
+              recordUsage(ctx, providerName, out.usage);
               return out;
             } catch (error) {
               observe(ctx, providerName, call.signal.aborted ? "cancelled" : "error", started);
@@ -81,6 +85,14 @@ export async function callModel(ctx: ModelCallContext, call: Omit<ModelCall, "on
       }
     },
   );
+}
+
+function recordUsage(ctx: ModelCallContext, provider: string, usage: ModelResult["usage"]) {
+  ctx.metrics.tokens.inc({ provider, kind: "input" }, usage.inputTokens);
+  ctx.metrics.tokens.inc({ provider, kind: "output" }, usage.outputTokens);
+  ctx.metrics.tokens.inc({ provider, kind: "cached" }, usage.cachedTokens);
+  const cost = ctx.costOf?.(usage) ?? 0;
+  if (cost > 0) ctx.metrics.costUsd.inc({ provider }, cost);
 }
 
 function observe(ctx: ModelCallContext, provider: string, outcome: string, started: number) {

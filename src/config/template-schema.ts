@@ -47,7 +47,11 @@ const DURATION = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
  * Returns milliseconds, or undefined when the text is not a duration.
  */
 export function parseDuration(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) && value > 0 ? Math.round(value * 1000) : undefined;
+  if (typeof value === "number") {
+    // `0.0001` seconds would round to a 0 ms timeout that fails every attempt at once
+    const ms = Math.round(value * 1000);
+    return Number.isFinite(ms) && ms >= 1 ? ms : undefined;
+  }
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return parseDuration(Number(text));
   const match = DURATION.exec(text);

@@ -44,6 +44,24 @@ export interface CallOptions {
   cost: { requests: number; tokens: number };
   signal: AbortSignal;
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * False for a call that creates something (Codegen's "create an agent run"): it is retried only
+   * when the server certainly did not process it (429, 408, connection refused), never after a 5xx
+   * or a cut connection that may have created it already. Default true.
+   */
+  idempotent?: boolean;
+}
+
+/** True when a failed request certainly had no effect on the server, so sending it again is safe. */
+export function certainlyNotProcessed(error: Error): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const status = (current as { status?: unknown }).status;
+    if (status === 429 || status === 408) return true;
+    if ((current as { code?: unknown }).code === "ECONNREFUSED") return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 export interface ProviderResilience {
@@ -119,6 +137,7 @@ export function createProviderResilience(options: ResilienceOptions): ProviderRe
           ...(options.random ? { random: options.random } : {}),
           signal: callOptions.signal,
           ...(callOptions.onRetry ? { onRetry: callOptions.onRetry } : {}),
+          ...(callOptions.idempotent === false ? { retryIf: certainlyNotProcessed } : {}),
         },
       );
     },

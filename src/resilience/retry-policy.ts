@@ -37,6 +37,8 @@ export interface RetryOptions {
   random?: () => number;
   signal?: AbortSignal;
   onRetry?: (info: RetryInfo) => void;
+  /** A further condition a retriable error must meet to be retried (e.g. "the request was not processed"). */
+  retryIf?: (error: Error) => boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
         return await fn(attempt);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        if (!isRetriable(error)) throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+        if (!isRetriable(error) || (options.retryIf && !options.retryIf(error as Error))) throw new AbortError(error instanceof Error ? error : new Error(String(error)));
         if (error instanceof RetryAfterError && error.retryAfterMs > policy.maxRetryAfterMs) throw new AbortError(error);
         throw error;
       }

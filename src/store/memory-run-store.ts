@@ -31,6 +31,15 @@ export function applyPatch<T extends object>(target: T, patch: object): T {
 }
 
 /**
+ * A list limit every adapter reads the same way: a whole number in [0, max]; a missing or
+ * non-numeric one is `fallback` (-1: no limit). SQL refuses `LIMIT 2.5` and reads `LIMIT NaN` as a column.
+ */
+export function wholeLimit(limit: number | undefined, fallback: number, max: number): number {
+  if (limit === undefined || Number.isNaN(limit)) return fallback;
+  return Math.max(0, Math.min(Math.floor(limit), max));
+}
+
+/**
  * Creates an empty in-memory store.
  *
  * @example
@@ -94,7 +103,7 @@ export function createMemoryRunStore(): RunStore {
     },
     async listRuns(query: ListRunsQuery = {}) {
       check();
-      const limit = Math.max(0, Math.min(query.limit ?? 50, 1000));
+      const limit = wholeLimit(query.limit, 50, 1000);
       return [...runs.values()]
         .filter((r) => (query.status ? r.status === query.status : true))
         .filter((r) => (query.workflow ? r.workflow === query.workflow : true))
@@ -145,8 +154,8 @@ export function createMemoryRunStore(): RunStore {
     async listEvents(runId, options = {}) {
       check();
       const list = events.get(runId) ?? [];
-      const limit = options.limit ?? list.length;
-      return clone(list.slice(Math.max(0, list.length - limit)));
+      const limit = wholeLimit(options.limit, -1, list.length);
+      return clone(limit === -1 ? list : list.slice(list.length - limit));
     },
     async recordDelivery(deliveryId, event) {
       check();

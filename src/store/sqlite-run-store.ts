@@ -9,7 +9,7 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
-import { applyPatch } from "./memory-run-store.ts";
+import { applyPatch, wholeLimit } from "./memory-run-store.ts";
 import { migrateSqlite } from "./sqlite-migrations.ts";
 
 export interface SqliteRunStoreOptions {
@@ -156,7 +156,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
           where.push(`${column} = ?`);
           params.push(value);
         }
-        const limit = Math.max(0, Math.min(query.limit ?? 50, 1000));
+        const limit = wholeLimit(query.limit, 50, 1000);
         const text = `SELECT data FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT ${limit}`;
         return all<{ data: string }>(text, ...params).map((row) => JSON.parse(row.data) as RunRecord);
       });
@@ -213,7 +213,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         const rows =
           opts.limit === undefined
             ? all<{ data: string }>("SELECT data FROM events WHERE run_id = ? ORDER BY id", runId)
-            : all<{ data: string }>("SELECT data FROM (SELECT id, data FROM events WHERE run_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id", runId, Math.max(0, opts.limit));
+            : all<{ data: string }>("SELECT data FROM (SELECT id, data FROM events WHERE run_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id", runId, wholeLimit(opts.limit, -1, Number.MAX_SAFE_INTEGER));
         return rows.map((row) => JSON.parse(row.data) as RunEvent);
       });
     },

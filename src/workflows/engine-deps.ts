@@ -27,8 +27,16 @@ export interface EngineDeps {
   random?: () => number;
   /** Run id generator (default: random UUID). */
   newRunId?: () => string;
-  /** Least interval between persisted `step.progress` events of one step (default 1000 ms). Sinks see every one. */
+  /**
+   * Least interval between persisted `step.progress` events of one step (default 1000 ms). A
+   * synchronous sink sees every one; an asynchronous sink that is still busy gets only the newest.
+   */
   progressPersistMs?: number;
+  /**
+   * How long a finished run waits for slow progress sinks (a GitHub write that never answers) before
+   * its worker moves on (default 30 s, real time). The run's state is already stored by then.
+   */
+  sinkDrainMs?: number;
 }
 
 export interface ResolvedEngineDeps {
@@ -45,6 +53,7 @@ export interface ResolvedEngineDeps {
   random: () => number;
   newRunId: () => string;
   progressPersistMs: number;
+  sinkDrainMs: number;
 }
 
 /** Fills the defaults of the engine's dependencies and checks the tunables. */
@@ -65,5 +74,6 @@ export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
     random: deps.random ?? Math.random,
     newRunId: deps.newRunId ?? randomUUID,
     progressPersistMs: deps.progressPersistMs ?? 1000,
+    sinkDrainMs: deps.sinkDrainMs ?? 30_000,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { context, propagation } from "@opentelemetry/api";
 import { ConfigError } from "../config/config-error.ts";
+import { drainSinks } from "./compose-sinks.ts";
 import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
 import { executeRun } from "./execute-run.ts";
 import { RunAbort } from "./run-step.ts";
@@ -84,7 +85,8 @@ export function createEngine(input: EngineDeps): Engine {
     const event = { type: "run.finished" as const, runId: run.id, status: latest.status, at: now, summary, error: reason };
     await store.appendEvent(event);
     try {
-      await deps.progress.emit(event, latest);
+      const emitted = deps.progress.emit(event, latest);
+      if (emitted) await drainSinks([emitted.catch((error: unknown) => log.warn({ err: error, runId: run.id }, "progress sink failed"))], deps.sinkDrainMs, log);
     } catch (error) {
       log.warn({ err: error, runId: run.id }, "progress sink failed");
     }
@@ -159,6 +161,10 @@ export function createEngine(input: EngineDeps): Engine {
       }
       if (await store.transitionRun(runId, ["running"], "cancelled", { error: reason })) {
         executing.get(runId)?.abort(new RunAbort("cancelled", reason));
+        // The executing process (if it is still alive) promotes the next run when it winds down; do it
+        // here too, so a run whose executor died does not leave its group's queued runs waiting forever.
+        const run = await store.getRun(runId);
+        if (run) await promoteNext(run.concurrencyKey);
         return true;
       }
       return false;

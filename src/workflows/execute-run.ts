@@ -4,6 +4,7 @@
  * transition and event, and finish the run with a summary.
  */
 import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context } from "@opentelemetry/api";
+import { drainSinks } from "./compose-sinks.ts";
 import type { ResolvedEngineDeps } from "./engine-deps.ts";
 import { conditionRefs, evaluateCondition, parseCondition, type Expr } from "./expression.ts";
 import { renderPrompt } from "./render-prompt.ts";
@@ -59,17 +60,51 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
   const pendingEmits = new Set<Promise<unknown>>();
   const lastProgressPersist = new Map<StepId, number>();
 
-  const emit = (event: RunEvent) => {
+  /** Hands an event to the sink; returns the (never rejecting) promise of an asynchronous sink. */
+  const emit = (event: RunEvent): Promise<unknown> | undefined => {
     try {
       const result = deps.progress.emit(event, run);
       if (result && typeof (result as Promise<void>).then === "function") {
         const tracked = (result as Promise<void>).catch((error: unknown) => log.warn({ err: error, event: event.type }, "progress sink failed"));
         pendingEmits.add(tracked);
         void tracked.finally(() => pendingEmits.delete(tracked));
+        return tracked;
       }
     } catch (error) {
       log.warn({ err: error, event: event.type }, "progress sink failed");
     }
+    return undefined;
+  };
+  /**
+   * Back-pressure for streamed progress: while the sink is still busy with a step's previous
+   * progress event, only the newest one waits (it carries the latest tail), so a slow sink never
+   * makes the engine hold more than one event per step.
+   */
+  const progressGates = new Map<StepId, { busy: boolean; next?: RunEvent }>();
+  const emitProgress = (stepId: StepId, event: RunEvent) => {
+    let gate = progressGates.get(stepId);
+    if (!gate) progressGates.set(stepId, (gate = { busy: false }));
+    if (gate.busy) {
+      gate.next = event;
+      return;
+    }
+    const current = gate;
+    const send = (e: RunEvent) => {
+      current.busy = true;
+      const settled = emit(e);
+      if (!settled) {
+        current.busy = false;
+        return;
+      }
+      void settled.then(() => {
+        current.busy = false;
+        const next = current.next;
+        delete current.next;
+        // a step that finished meanwhile gets no late progress after its step.finished event
+        if (next && progressGates.get(stepId) === current) send(next);
+      });
+    };
+    send(event);
   };
   const recordEvent = async (event: RunEvent) => {
     await persist(() => store.appendEvent(event));
@@ -131,6 +166,7 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
       const finishStep = async (step: PlannedStep, result: StepResult) => {
         const now = clock.now();
         const { outcome } = result;
+        progressGates.delete(step.id);
         if (outcome.kind === "interrupted") return;
         const status = outcome.kind;
         const patch: Partial<StepRecord> =
@@ -187,7 +223,7 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
           recordEvent,
           persistStep: (patch) => setStep(step.id, patch),
           progress: (event) => {
-            emit(event);
+            emitProgress(step.id, event);
             const last = lastProgressPersist.get(step.id) ?? -Infinity;
             const now = clock.now();
             if (now - last >= deps.progressPersistMs) {
@@ -308,6 +344,6 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
     await watch;
     deps.metrics?.activeRuns.dec();
     span.end();
-    await Promise.allSettled([...pendingEmits]);
+    await drainSinks(pendingEmits, deps.sinkDrainMs, log);
   }
 }

@@ -8,6 +8,7 @@ import pRetry, { AbortError } from "p-retry";
 import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
 import { ExternalServiceError } from "../errors/external-service-error.ts";
 import { NonRetriableError } from "../errors/non-retriable-error.ts";
+import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { scrubSecrets } from "../observability/logger.ts";
@@ -54,7 +55,8 @@ export interface StepRunInput {
 export type StepResult = { outcome: StepOutcome | { kind: "interrupted" }; attempts: number; startedAt: number };
 
 function isRetriable(error: unknown): boolean {
-  if (error instanceof NonRetriableError || error instanceof BudgetExceededError || error instanceof ConfigError) return false;
+  // An open breaker fails the step fast (issue 4): retrying within seconds would only hit it again.
+  if (error instanceof NonRetriableError || error instanceof BudgetExceededError || error instanceof ConfigError || error instanceof ProviderUnavailableError) return false;
   if (error instanceof ExternalServiceError) return error.retriable;
   return true;
 }
@@ -68,6 +70,21 @@ function abortPromise(signal: AbortSignal): { promise: Promise<never>; dispose()
   });
   promise.catch(() => {});
   return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
+}
+
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
+
+/**
+ * The agent port is typed, but an adapter (a custom backend, a proxy) can still hand back garbage;
+ * it fails the step in words instead of crashing the run's aggregation later.
+ */
+function checkedOutput(output: unknown, stepId: string): StepOutput {
+  const o = output as Partial<StepOutput> | null | undefined;
+  const usage = o?.usage;
+  if (!o || typeof o !== "object" || typeof o.text !== "string" || !usage || !isCount(usage.inputTokens) || !isCount(usage.outputTokens) || !isCount(usage.cachedTokens)) {
+    throw new NonRetriableError(`step "${stepId}": the agent returned a malformed result (expected text and token usage)`);
+  }
+  return isCount(o.costUsd) ? (o as StepOutput) : { ...(o as StepOutput), costUsd: 0 };
 }
 
 /** A `Retry-After` longer than this is capped (a step should not hold its slot for hours). */
@@ -131,7 +148,7 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
         onProgress,
       };
       const work = context.with(spanContext, () => deps.agents.run(request));
-      return await Promise.race([work, aborted.promise]);
+      return checkedOutput(await Promise.race([work, aborted.promise]), step.id);
     } finally {
       clearTimeout(timer);
       aborted.dispose();

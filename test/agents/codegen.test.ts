@@ -114,6 +114,20 @@ describe("Codegen remote agent", () => {
     expect(h.clock.sleeps).toEqual([6_000]);
   });
 
+  it("creating a run is repeated only when the server certainly did not create it", async () => {
+    const h = make();
+    suite.server.expect("codegen.create", { kind: "status", status: 502, body: { detail: "Bad gateway" } });
+    // a 502 may come after the run was created: a second POST could start a second paid agent run
+    await expect(h.runner.run(request())).rejects.toMatchObject({ name: "ExternalServiceError", status: 502 });
+    expect(suite.server.requestsTo("codegen.create")).toHaveLength(1);
+
+    suite.server.reset();
+    suite.server.expect("codegen.create", { kind: "status", status: 429, headers: { "retry-after": "2" }, body: { detail: "Rate limit exceeded" } }, json(codegenRun({ id: 12, status: "completed", result: "made" })));
+    expect((await h.runner.run(request({ trigger: { number: 12 } }))).text).toContain("made");
+    expect(suite.server.requestsTo("codegen.create")).toHaveLength(2);
+    expect(h.clock.sleeps).toContain(2_000);
+  });
+
   it("a 429 while polling is retried after retry-after", async () => {
     const h = make();
     suite.server

@@ -165,9 +165,11 @@ describe("cancellation", () => {
   it("an already-aborted signal makes no request", async () => {
     const h = make();
     const controller = new AbortController();
-    controller.abort();
-    await expect(h.runner.run(req(controller.signal))).rejects.toBeDefined();
+    const reason = new DOMException("cancelled before it started", "AbortError");
+    controller.abort(reason);
+    await expect(h.runner.run(req(controller.signal))).rejects.toBe(reason);
     expect(suite.server.requests).toHaveLength(0);
+    expect(h.store.messages.size).toBe(0); // nothing reached the conversation either
   });
 });
 

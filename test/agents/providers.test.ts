@@ -84,14 +84,22 @@ describe("wire formats end to end through the AI SDK", () => {
   });
 
   it("generate: edits that do not apply get one repair round, then a clear error", async () => {
-    const h = make({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL });
+    const h = make({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL }, { prices: { "openai:gpt-4.1-mini": { input: 1, output: 2 } } });
     const bad = { summary: "x", edits: [{ kind: "modify", path: "src/greet.ts", content: null, blocks: [{ search: "missing text", replace: "y" }] }] };
     const worse = { summary: "x", edits: [{ kind: "create", path: ".github/workflows/ci.yml", content: "on: push", blocks: null }] };
-    suite.server.expect("openai.responses", { kind: "text", text: JSON.stringify(bad) }, { kind: "text", text: JSON.stringify(worse) });
+    suite.server.expect(
+      "openai.responses",
+      { kind: "text", text: JSON.stringify(bad), usage: { input: 1000, output: 200 } },
+      { kind: "text", text: JSON.stringify(worse), usage: { input: 1500, output: 300 } },
+    );
     await expect(h.runner.run(request())).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining(".github/workflows/ci.yml: files under .github/workflows/ are never changed") });
     const repair = JSON.stringify(suite.server.requestsTo("openai.responses")[1]?.body);
     expect(repair).toContain("the search text occurs 0 times");
     expect(repair).toContain("Current content of src/greet.ts");
+    // both calls were paid for although the step failed: the metrics say so
+    expect(await metricValue(h.metrics, "octoflow_tokens_total", { provider: "openai", kind: "input" })).toBe(2500);
+    expect(await metricValue(h.metrics, "octoflow_tokens_total", { provider: "openai", kind: "output" })).toBe(500);
+    expect(await metricValue(h.metrics, "octoflow_cost_usd_total", { provider: "openai" })).toBeCloseTo((2500 * 1 + 500 * 2) / 1e6, 10);
   });
 
   it("review of a pull request sends the fenced diff and reads files at the head", async () => {

@@ -44,6 +44,22 @@ describe("sqlite store specifics", () => {
     }
   });
 
+  it("list limits that are not whole numbers are rounded down or ignored, never an SQL error", async () => {
+    const store = createSqliteRunStore({ path: ":memory:" });
+    try {
+      const runs = [sampleRun({ createdAt: 1 }), sampleRun({ createdAt: 2 }), sampleRun({ createdAt: 3 })];
+      for (const run of runs) await store.createRun(run, []);
+      for (let i = 0; i < 3; i++) await store.appendEvent({ type: "run.started", runId: runs[0]!.id, at: i });
+      expect(await store.listRuns({ limit: 2.5 })).toHaveLength(2);
+      expect(await store.listRuns({ limit: Number.NaN })).toHaveLength(3);
+      expect(await store.listRuns({ limit: Number.POSITIVE_INFINITY })).toHaveLength(3);
+      expect((await store.listEvents(runs[0]!.id, { limit: 1.9 })).map((e) => e.at)).toEqual([2]);
+      expect(await store.listEvents(runs[0]!.id, { limit: Number.NaN })).toHaveLength(3);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("migrations run once, in order, and are recorded", () => {
     const db = new DatabaseSync(":memory:");
     expect(migrateSqlite(db)).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));

@@ -94,7 +94,7 @@ describe("embedded queue", () => {
     const store = createMemoryRunStore();
     const run = sampleRun();
     await store.createRun(run, []);
-    let queue: ReturnType<typeof createEmbeddedQueue> | undefined;
+    const announce: { notify?: () => void } = {};
     let enqueued = false;
     // The job appears (and the queue is told) after the poller looked but before it goes to sleep.
     const racing: RunStore = {
@@ -104,14 +104,15 @@ describe("embedded queue", () => {
         if (!job && !enqueued) {
           enqueued = true;
           await store.enqueueJob(run.id, now);
-          queue?.notify?.();
+          announce.notify?.();
         }
         return job;
       },
     };
     const handled: RunId[] = [];
     // an idle poll interval far longer than any test: only the wake-up can start the job
-    queue = createEmbeddedQueue({ store: racing, pollMs: 3_600_000 });
+    const queue = createEmbeddedQueue({ store: racing, pollMs: 3_600_000 });
+    if (queue.notify) announce.notify = queue.notify;
     await queue.start(async (runId) => void handled.push(runId));
     await until(() => handled.length === 1, "the job announced during a claim");
     await queue.stop();

@@ -4,7 +4,7 @@ import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
-import type { RunStore } from "../../src/workflows/ports.ts";
+import type { ProgressSink, RunStore } from "../../src/workflows/ports.ts";
 import type { RunPlan, StepRecord } from "../../src/workflows/types.ts";
 import { crashingStore } from "./fakes/crashing-store.ts";
 import { createFakeClock } from "./fakes/fake-clock.ts";
@@ -96,6 +96,14 @@ describe("engine: cancel", () => {
     expect(sink.events.at(-1)).toMatchObject({ type: "run.finished", runId: first.id, status: "cancelled" });
     expect((await store.claimJob("w", Date.now() + 1e12, 1000))?.runId).toBe(second.id);
   });
+  it("cancelling a queued run does not wait forever on a sink that never answers", async () => {
+    const store = createMemoryRunStore();
+    const never: ProgressSink = { emit: () => new Promise<void>(() => {}) };
+    const engine = createEngine({ store, agents: createScriptedAgent(), clock: createFakeClock(), progress: never, sinkDrainMs: 10 });
+    const run = await engine.start(diamond(), issueTrigger());
+    expect(await engine.cancel(run.id, "not needed")).toBe(true);
+    expect((await store.getRun(run.id))?.status).toBe("cancelled");
+  });
 });
 
 describe("engine: concurrency groups", () => {
@@ -110,6 +118,22 @@ describe("engine: concurrency groups", () => {
     expect(agents.calls).toHaveLength(0);
     await engine.execute(first.id, new AbortController().signal);
     expect((await store.getRun(first.id))?.status).toBe("succeeded");
+    await engine.execute(second.id, new AbortController().signal);
+    expect((await store.getRun(second.id))?.status).toBe("succeeded");
+  });
+
+  it("cancelling a running run whose executor died starts the next queued run of its group", async () => {
+    const store = createMemoryRunStore();
+    const { engine } = engineOn(store);
+    const first = await engine.start(diamond(), issueTrigger());
+    const second = await engine.start(diamond(), issueTrigger());
+    // first was claimed and marked running by a process that then died; second looked, waited, and let its job go
+    expect(await store.transitionRun(first.id, ["queued"], "running", { startedAt: 1 })).toBe(true);
+    for (let i = 0; i < 2; i++) await store.claimJob("dead", Date.now() + 1e12, 1000);
+    await store.completeJob(first.id);
+    await store.completeJob(second.id);
+    expect(await engine.cancel(first.id, "stuck")).toBe(true);
+    expect((await store.claimJob("w", Date.now() + 1e12, 1000))?.runId).toBe(second.id);
     await engine.execute(second.id, new AbortController().signal);
     expect((await store.getRun(second.id))?.status).toBe("succeeded");
   });

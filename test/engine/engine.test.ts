@@ -2,16 +2,18 @@ import { describe, expect, it } from "vitest";
 import { NonRetriableError } from "../../src/errors/non-retriable-error.ts";
 import { RetryAfterError } from "../../src/errors/retry-after-error.ts";
 import { ExternalServiceError } from "../../src/errors/external-service-error.ts";
+import { ProviderUnavailableError } from "../../src/errors/provider-unavailable-error.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import { backoffDelay, DEFAULT_BACKOFF } from "../../src/workflows/backoff.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine, type EngineDeps } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
+import type { AgentRunner, ProgressSink } from "../../src/workflows/ports.ts";
 import type { RunPlan, RunRecord } from "../../src/workflows/types.ts";
 import { createFakeClock } from "./fakes/fake-clock.ts";
 import { createRecordingSink } from "./fakes/recording-sink.ts";
-import { createScriptedAgent, type Behaviour } from "./fakes/scripted-agent.ts";
+import { createScriptedAgent, output, type Behaviour } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";
 import { until } from "./fakes/until.ts";
 
@@ -151,8 +153,8 @@ describe("engine: failures and retries", () => {
     expect(retrySleeps(clock.sleeps)).toHaveLength(2);
   });
 
-  it("NonRetriableError and non-retriable service errors stop at once", async () => {
-    for (const error of [new NonRetriableError("bad request"), new ExternalServiceError("401", { service: "anthropic", status: 401, retriable: false })]) {
+  it("NonRetriableError, non-retriable service errors and an open breaker stop at once", async () => {
+    for (const error of [new NonRetriableError("bad request"), new ExternalServiceError("401", { service: "anthropic", status: 401, retriable: false }), new ProviderUnavailableError("openai")]) {
       const template = workflow("nr").step({ id: "a", role: "generate", prompt: "x", retries: 5 }).build();
       const { run, agents, clock, sink } = setup({ a: [{ kind: "fail", error }] });
       const finished = await run(planRun(template, issueTrigger()));
@@ -238,6 +240,45 @@ describe("engine: conditions, budgets, summary, sinks, metrics", () => {
     }
   });
 
+  it("a sink that never answers does not hold the worker once the run is finished and stored", async () => {
+    const never: ProgressSink = { emit: (event) => (event.type === "run.finished" ? new Promise<void>(() => {}) : undefined) };
+    const { run } = setup({}, { progress: never, sinkDrainMs: 10 });
+    const finished = await run(planRun(fanOut(), issueTrigger()));
+    expect(finished.status).toBe("succeeded");
+  });
+
+  it("a slow sink gets the newest progress, never a backlog of every streamed chunk", async () => {
+    const release: (() => void)[] = [];
+    const seen: string[] = [];
+    const slow: ProgressSink = {
+      emit: (event) => {
+        if (event.type !== "step.progress") return undefined;
+        seen.push(event.tail);
+        return new Promise<void>((resolve) => release.push(resolve));
+      },
+    };
+    let finishAgent = () => {};
+    const agents: AgentRunner = {
+      async run(request) {
+        for (let i = 1; i <= 1000; i++) request.onProgress({ tokens: i, tail: `chunk ${i}` });
+        await new Promise<void>((resolve) => (finishAgent = resolve));
+        return output("done");
+      },
+    };
+    const { engine, store } = setup({}, { agents, progress: slow });
+    const started = await engine.start(planRun(workflow("stream").step({ id: "a", role: "generate", prompt: "x" }).build(), issueTrigger()), issueTrigger());
+    const done = engine.execute(started.id, new AbortController().signal);
+    await until(() => seen.length >= 1, "the first progress event");
+    expect(seen).toEqual(["chunk 1"]); // the sink is busy: the other 999 wait as one
+    release.shift()?.();
+    await until(() => seen.length >= 2, "the newest progress event");
+    expect(seen).toEqual(["chunk 1", "chunk 1000"]);
+    release.shift()?.();
+    finishAgent();
+    await done;
+    expect((await store.getRun(started.id))?.status).toBe("succeeded");
+  });
+
   it("streams progress to the sink and records run and step metrics", async () => {
     const { run, sink, metrics } = setup({ a: [{ kind: "succeed", progress: ["Thinking", "Thinking about dark mode"] }] });
     await run(planRun(fanOut(), issueTrigger()));
@@ -260,6 +301,21 @@ describe("engine: conditions, budgets, summary, sinks, metrics", () => {
     const repoConfig = parseRepoConfig("models:\n  default: anthropic:claude-haiku-4-5\n  roles:\n    review: anthropic:claude-sonnet-4-5\n");
     await run(planRun(template, issueTrigger(), { repoConfig, defaultModel: "openai:gpt-4.1-mini" }));
     expect(Object.fromEntries(agents.calls.map((c) => [c.stepId, c.model]))).toEqual({ a: "openai:gpt-4.1", b: "anthropic:claude-sonnet-4-5", c: "anthropic:claude-haiku-4-5" });
+  });
+});
+
+describe("engine: an agent that answers garbage", () => {
+  it("fails the step with a clear error instead of crashing the run", async () => {
+    const garbage = [undefined, { text: 42 }, { text: "ok" }, { text: "ok", usage: { inputTokens: Number.NaN, outputTokens: 1, cachedTokens: 0 } }];
+    for (const answer of garbage) {
+      const agents: AgentRunner = { run: async () => answer as never };
+      const { run } = setup({}, { agents });
+      const finished = await run(planRun(workflow("g").step({ id: "a", role: "generate", prompt: "x", retries: 3 }).build(), issueTrigger()));
+      expect(finished).toMatchObject({ status: "failed", error: 'step "a" failed: step "a": the agent returned a malformed result (expected text and token usage)' });
+    }
+    const { run } = setup({}, { agents: { run: async () => ({ text: "fine", usage: { inputTokens: 1, outputTokens: 1, cachedTokens: 0 }, costUsd: Number.NaN }) } });
+    const finished = await run(planRun(workflow("g").step({ id: "a", role: "generate", prompt: "x" }).build(), issueTrigger()));
+    expect(finished.status).toBe("succeeded");
   });
 });
 

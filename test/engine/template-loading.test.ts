@@ -185,7 +185,7 @@ describe("durations", () => {
     expect([parseDuration(600), parseDuration("90s"), parseDuration("10m"), parseDuration("1h30m"), parseDuration("500ms"), parseDuration("45")]).toEqual([
       600_000, 90_000, 600_000, 5_400_000, 500, 45_000,
     ]);
-    for (const bad of ["", "soon", "10x", "-5", "0", "m"]) expect(parseDuration(bad), bad).toBeUndefined();
+    for (const bad of ["", "soon", "10x", "-5", "0", "m", "0.0001", 0.0004, Number.POSITIVE_INFINITY]) expect(parseDuration(bad), String(bad)).toBeUndefined();
     expect(problemsOf("name: x\nsteps:\n  - id: a\n    role: generate\n    prompt: x\n    timeout: 7h\n")).toEqual(["t.yml:6: steps[0].timeout: must be at most 6h"]);
   });
 });

@@ -57,6 +57,26 @@ describe("octoflow validate", () => {
     );
   });
 
+  it("reports a file it cannot read or that is too large as that file's problem and still checks the rest", async () => {
+    const dir = repo({
+      "workflows/ok.yml": "name: ok\nsteps:\n  - id: a\n    role: generate\n    prompt: x\n",
+      "workflows/broken.yml": "name: broken\nsteps: 3\n",
+      "workflows/huge.yml": `name: huge\n# ${"x".repeat(1_100_000)}\n`,
+    });
+    mkdirSync(join(dir, "workflows", "folder.yml"));
+    const cli = io(dir);
+    expect(await main(["validate", "workflows"], cli)).toBe(1);
+    expect(cli.out.join("")).toBe(
+      [
+        "workflows/broken.yml:2: steps: Invalid input: expected array, received number",
+        "workflows/folder.yml: cannot be read (EISDIR)",
+        "workflows/huge.yml:1: (root): file is 1.1 MB; the limit is 1 MB",
+        "",
+      ].join("\n"),
+    );
+    expect(cli.err.join("")).toBe("3 problem(s) in 3 file(s)\n");
+  });
+
   it("reports unknown workflows named by a valid config", async () => {
     const dir = repo({ ".github/octoflow.yml": "labels:\n  bug: squash-bugs\n" });
     const cli = io(dir);

@@ -84,7 +84,7 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
   const timeoutMs = options.timeoutMs ?? 30 * 60_000;
   const maxPoll = options.maxPollIntervalMs ?? 30_000;
 
-  const request = async <T>(method: "GET" | "POST", path: string, schema: z.ZodType<T>, signal: AbortSignal, body?: unknown): Promise<T> =>
+  const request = async <T>(method: "GET" | "POST", path: string, schema: z.ZodType<T>, signal: AbortSignal, body?: unknown, idempotent = true): Promise<T> =>
     options.resilience.run(
       "codegen",
       async () => {
@@ -111,7 +111,7 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
         }
         return parsed.data;
       },
-      { cost: { requests: 1, tokens: 0 }, signal },
+      { cost: { requests: 1, tokens: 0 }, signal, idempotent },
     );
 
   return {
@@ -123,7 +123,8 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
         req.onMessage(`Codegen run ${run.id} resumed`);
       } else {
         await createLimiter.acquire({ requests: 1, tokens: 0 }, signal);
-        run = await request("POST", `/v1/organizations/${org}/agent/run`, runSchema, signal, { prompt: req.prompt });
+        // not repeated after a 5xx or a cut connection: the run may exist already, and each one is paid for
+        run = await request("POST", `/v1/organizations/${org}/agent/run`, runSchema, signal, { prompt: req.prompt }, false);
         req.onMessage(`Codegen run ${run.id} created${run.web_url ? `: ${run.web_url}` : ""}`);
       }
       const id = run.id;

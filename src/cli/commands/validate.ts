@@ -33,12 +33,23 @@ function expand(path: string): string[] {
     .map((f) => join(path, f));
 }
 
-function readText(path: string): string {
-  const size = statSync(path).size;
-  if (size > YAML_LIMITS.maxBytes) {
-    throw new ConfigError("too large", { problems: [`${path}:1: (root): file is ${(size / 1_000_000).toFixed(1)} MB; the limit is ${YAML_LIMITS.maxBytes / 1_000_000} MB`] });
+/**
+ * Reads one file for validation. A file that cannot be read (a directory named `x.yml`, no
+ * permission) or is too large is a problem of that file, reported like any other: the rest are
+ * still validated. `shown` is the path as the user should see it.
+ */
+function readText(path: string, shown: string): string {
+  try {
+    const size = statSync(path).size;
+    if (size > YAML_LIMITS.maxBytes) {
+      throw new ConfigError("too large", { problems: [`${shown}:1: (root): file is ${(size / 1_000_000).toFixed(1)} MB; the limit is ${YAML_LIMITS.maxBytes / 1_000_000} MB`] });
+    }
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw new ConfigError("unreadable", { problems: [`${shown}: cannot be read (${typeof code === "string" ? code : "read error"})`], cause: error });
   }
-  return readFileSync(path, "utf8");
 }
 
 /** Finds `.github/octoflow.yml` for a template under `.github/octoflow/workflows/`. */
@@ -93,7 +104,7 @@ export const validateCommand: CliCommand = {
     const loadConfig = (path: string): RepoConfig | undefined => {
       if (configs.has(path)) return configs.get(path);
       try {
-        const config = parseRepoConfig(readText(path), display(path));
+        const config = parseRepoConfig(readText(path, display(path)), display(path));
         configs.set(path, config);
         return config;
       } catch (error) {
@@ -108,7 +119,7 @@ export const validateCommand: CliCommand = {
       const configPath = siblingConfig(file.path);
       const extraRoles = configPath ? loadConfig(configPath)?.roles : [...configs.values()][0]?.roles;
       try {
-        const template = parseWorkflowTemplate(readText(file.path), display(file.path), extraRoles ? { extraRoles } : {});
+        const template = parseWorkflowTemplate(readText(file.path, display(file.path)), display(file.path), extraRoles ? { extraRoles } : {});
         knownWorkflows.add(template.name);
         valid++;
       } catch (error) {
@@ -118,13 +129,13 @@ export const validateCommand: CliCommand = {
     }
     for (const file of files.filter((f) => f.kind === "config")) {
       try {
-        const config = parseRepoConfig(readText(file.path), display(file.path));
+        const config = parseRepoConfig(readText(file.path, display(file.path)), display(file.path));
         const repoTemplates = join(dirname(file.path), "octoflow", "workflows");
         const known = new Set(knownWorkflows);
         if (existsSync(repoTemplates)) {
           for (const t of expand(repoTemplates)) {
             try {
-              known.add(parseWorkflowTemplate(readText(t), display(t), { extraRoles: config.roles }).name);
+              known.add(parseWorkflowTemplate(readText(t, display(t)), display(t), { extraRoles: config.roles }).name);
             } catch {
               // reported when the template itself is validated
             }
