@@ -7,7 +7,7 @@ import { planRun } from "../../src/workflows/plan.ts";
 import type { ProgressSink, RunStore } from "../../src/workflows/ports.ts";
 import type { RunPlan, StepRecord } from "../../src/workflows/types.ts";
 import { crashingStore } from "./fakes/crashing-store.ts";
-import { createFakeClock } from "./fakes/fake-clock.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 import { createRecordingSink } from "./fakes/recording-sink.ts";
 import { createScriptedAgent, type Behaviour } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";

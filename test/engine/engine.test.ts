@@ -11,7 +11,7 @@ import { createEngine, type EngineDeps } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
 import type { AgentRunner, ProgressSink } from "../../src/workflows/ports.ts";
 import type { RunPlan, RunRecord } from "../../src/workflows/types.ts";
-import { createFakeClock } from "./fakes/fake-clock.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 import { createRecordingSink } from "./fakes/recording-sink.ts";
 import { createScriptedAgent, output, type Behaviour } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createTokenBucketLimiter } from "../../src/resilience/token-bucket-limiter.ts";
-import { createFakeClock } from "../agents/support/fake-clock.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 
 describe("token bucket limiter", () => {
   it("paces requests at the configured rate after the burst", async () => {

@@ -8,7 +8,7 @@ import type { AgentProgress, AgentRequest, ConversationMessage, RepoReader } fro
 import { asRunId, asStepId, type PlannedStep, type RunPlan, type StepOutput, type Trigger } from "../../../src/workflows/types.ts";
 import { startModelServer, type ModelServer } from "../../fakes/model-server.ts";
 import { issueTrigger } from "../../engine/fakes/triggers.ts";
-import { createFakeClock, type FakeClock } from "./fake-clock.ts";
+import { createFakeClock, type FakeClock } from "../../fakes/fake-clock.ts";
 
 /** A `/octoflow` command on issue acme/widgets#7 asking for a greeting. */
 export function trigger(overrides: Partial<Trigger> = {}): Trigger {

@@ -1,10 +1,10 @@
 /**
- * A virtual clock: `sleep` records the requested delay and registers a timer; whenever the event
- * loop comes round, time jumps to the earliest pending timer and fires it. Retry, limiter and
- * polling delays are therefore asserted, never waited for, and concurrent sleepers still wake in
- * due order.
+ * A virtual clock for every test of the `Clock` port (engine, agents, resilience): `sleep` records
+ * the requested delay and registers a timer; whenever the event loop comes round, time jumps to the
+ * earliest pending timer and fires it. Retry, limiter, polling and cancel-watch delays are
+ * therefore asserted, never waited for, and concurrent sleepers still wake in due order.
  */
-import type { Clock } from "../../../src/workflows/ports.ts";
+import type { Clock } from "../../src/workflows/ports.ts";
 
 export interface FakeClock extends Clock {
   /** Every delay passed to `sleep`, in order of the calls. */
@@ -18,7 +18,8 @@ interface Timer {
   resolve: () => void;
 }
 
-export function createFakeClock(start = 1_000_000): FakeClock {
+/** Creates a clock at `start` (epoch ms) with no timers pending. */
+export function createFakeClock(start = 1_700_000_000_000): FakeClock {
   let now = start;
   let seq = 0;
   const sleeps: number[] = [];
