@@ -99,11 +99,14 @@ export async function runCommand(deps: HandlerDeps, e: CommandEvent): Promise<vo
         workflow = command.workflow;
         inputs = command.inputs;
       } else {
-        if (!(command.alias in setup.config.commands)) {
+        const known =
+          Object.hasOwn(setup.config.commands, command.alias) ||
+          setup.catalog.list().some((entry) => entry.template.on.commands.includes(command.alias));
+        if (!known) {
           await comment(octokit, repo, number, helpText(`\`${command.alias}\` is not an Octoflow command.`, setup.catalog.names()));
           return;
         }
-        workflow = workflowForCommand(setup.config, command.alias);
+        workflow = workflowForCommand(setup.config, command.alias, setup.catalog);
         inputs = command.inputs;
       }
       const pull = e.isPullRequest ? (await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number })).data : undefined;

@@ -34,7 +34,7 @@ export async function handleLabel(deps: HandlerDeps, e: LabelEvent): Promise<voi
     if (await firstDelivery(deps, e.deliveryId, e.event)) await comment(e.octokit, e.repo, e.number, configErrorComment(error));
     return;
   }
-  const workflow = workflowForLabel(setup.config, e.label);
+  const workflow = workflowForLabel(setup.config, e.label, setup.catalog);
   if (!workflow) return;
   const decision = await deps.gate.check(e.octokit, e.repo, e.sender, setup.config.trust);
   if (!decision.allowed) {

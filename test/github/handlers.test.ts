@@ -64,6 +64,16 @@ describe("label triggers", () => {
     h.gh.verify();
   });
 
+  it("labels and commands declared in a template's `on:` start that template", async () => {
+    h = await startHarness({});
+    await h.receive("issues", await labeled("octoflow:bug", "alice", 4));
+    await h.receive("issue_comment", await commented("/octoflow fix", "alice", { number: 5 }));
+    await h.receive("issue_comment", await commented("/octoflow docs", "alice", { number: 6 }));
+    const runs = await h.store.listRuns();
+    expect(runs.map((r) => `${r.trigger.number}:${r.workflow}`).sort()).toEqual(["4:bug-fix", "5:bug-fix", "6:documentation"]);
+    h.gh.verify();
+  });
+
   it("a user without write access gets one polite refusal per issue, and no run", async () => {
     h = await startHarness({});
     await h.receive("issues", await labeled("octoflow", "rita"));
