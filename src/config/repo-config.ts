@@ -20,7 +20,7 @@ const price = z.strictObject({
 export const repoConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    defaultWorkflow: workflowName.default("feature-development").describe("Workflow started by the `octoflow` label and a bare `/octoflow` command"),
+    defaultWorkflow: workflowName.default("feature-development").describe("Workflow started by the `octoflow` label (a bare `/octoflow` comment shows the help text)"),
     labels: z
       .record(z.string().min(1).max(100), workflowName)
       .default({})
