@@ -4,20 +4,9 @@
  * Streaming progress only moves the table; it never floods a log with lines.
  */
 import type { ProgressSink } from "../workflows/ports.ts";
-import type { RunEvent, RunRecord, StepStatus } from "../workflows/types.ts";
+import type { RunEvent, StepStatus } from "../workflows/types.ts";
+import { applyEvent, createRunView, type RunView } from "../progress/run-view.ts";
 import type { CliOutput } from "./terminal.ts";
-
-interface StepRow {
-  id: string;
-  name: string;
-  status: StepStatus;
-  attempts: number;
-  startedAt?: number;
-  durationMs?: number;
-  tokens: number;
-  costUsd: number;
-  note?: string;
-}
 
 export interface TerminalProgressOptions {
   out: CliOutput;
@@ -69,22 +58,17 @@ export function createTerminalProgress(options: TerminalProgressOptions): Termin
   const now = options.now ?? Date.now;
   const tty = options.plain !== true && out.isTTY === true;
   const redrawInterval = options.redrawIntervalMs ?? 100;
-  const rows = new Map<string, StepRow>();
+  // The same folding of engine events as the GitHub surfaces; the terminal adds a short note per step.
+  let view: RunView | undefined;
+  const notes = new Map<string, string>();
   let drawnLines = 0;
   let lastDraw = -Infinity;
   let finished: (RunEvent & { type: "run.finished" }) | undefined;
 
-  const ensureRows = (run: RunRecord) => {
-    if (rows.size > 0) return;
-    for (const step of run.plan.steps) {
-      rows.set(step.id, { id: step.id, name: step.name || step.id, status: "pending", attempts: 0, tokens: 0, costUsd: 0 });
-    }
-  };
-
   const line = (text: string) => out.write(`${text}\n`);
 
   const renderTable = (): string[] => {
-    const list = [...rows.values()];
+    const list = view?.steps ?? [];
     const width = Math.max(4, ...list.map((r) => r.id.length));
     const lines = list.map((r) => {
       const duration = r.durationMs ?? (r.startedAt !== undefined && r.status === "running" ? now() - r.startedAt : undefined);
@@ -95,7 +79,7 @@ export function createTerminalProgress(options: TerminalProgressOptions): Termin
         (duration === undefined ? "" : formatDuration(duration)).padStart(7),
         (r.tokens > 0 ? `${r.tokens.toLocaleString("en-US")} tok` : "").padStart(12),
         r.costUsd > 0 ? formatCost(r.costUsd).padStart(8) : "".padStart(8),
-        r.note ? ` ${r.note}` : "",
+        notes.has(r.id) ? ` ${notes.get(r.id)}` : "",
       ];
       return cells.join("  ").trimEnd();
     });
@@ -131,7 +115,7 @@ export function createTerminalProgress(options: TerminalProgressOptions): Termin
         line(`↻ ${event.stepId} failed (${oneLine(event.error)}); retrying in ${formatDuration(event.delayMs)}`);
         return;
       case "step.finished": {
-        const row = rows.get(event.stepId);
+        const row = view?.steps.find((step) => step.id === event.stepId);
         const extras = [formatDuration(event.durationMs)];
         if (row && row.tokens > 0) extras.push(`${row.tokens.toLocaleString("en-US")} tokens`);
         if (row && row.costUsd > 0) extras.push(formatCost(row.costUsd));
@@ -148,36 +132,21 @@ export function createTerminalProgress(options: TerminalProgressOptions): Termin
 
   return {
     emit(event, run) {
-      ensureRows(run);
-      const row = "stepId" in event ? rows.get(event.stepId) : undefined;
+      view ??= createRunView(run);
+      applyEvent(view, event);
       switch (event.type) {
         case "step.started":
-          if (row) {
-            Object.assign(row, { status: "running", attempts: event.attempt, startedAt: event.at, tokens: 0 });
-            delete row.note;
-          }
+          notes.delete(event.stepId);
           break;
         case "step.progress":
-          if (row) {
-            row.tokens = event.tokens;
-            if (event.message) row.note = oneLine(event.message).slice(0, 60);
-          }
+          if (event.message) notes.set(event.stepId, oneLine(event.message).slice(0, 60));
           break;
         case "step.retrying":
-          if (row) row.note = `retrying: ${oneLine(event.error).slice(0, 50)}`;
+          notes.set(event.stepId, `retrying: ${oneLine(event.error).slice(0, 50)}`);
           break;
         case "step.finished":
-          if (row) {
-            row.status = event.status;
-            row.attempts = event.attempts;
-            row.durationMs = event.durationMs;
-            if (event.output) {
-              row.tokens = event.output.usage.inputTokens + event.output.usage.outputTokens;
-              row.costUsd = event.output.costUsd;
-            }
-            if (event.error) row.note = oneLine(event.error).slice(0, 80);
-            else delete row.note;
-          }
+          if (event.error) notes.set(event.stepId, oneLine(event.error).slice(0, 80));
+          else notes.delete(event.stepId);
           break;
         case "run.finished":
           finished = event;
