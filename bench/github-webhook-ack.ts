@@ -2,20 +2,24 @@
  * Webhook acknowledgement latency under load: the Octoflow app (signature check, delivery de-dup,
  * config + permission gate, plan, run persisted and enqueued in SQLite) next to a bare Probot app
  * answering the same signed deliveries, in the same run. Each server runs in its own child process
- * (so the load generator does not share its event loop); autocannon sends `issues.labeled`
- * deliveries (label `octoflow:bug-fix`, a new issue number and delivery id each) at a fixed rate.
- * The queue worker is off: this measures the acknowledgement path, not the runs.
+ * (so the load generator does not share its event loop); the generator sends `issues.labeled`
+ * deliveries (the same payloads to both apps: label `octoflow:bug-fix`, a new issue number and
+ * delivery id each) at a steady rate, one every 1000/RATE ms over up to 10 keep-alive connections
+ * (`LOAD=burst` uses autocannon's `overallRate` instead, which fires each connection's per-second
+ * quota back to back at the top of every second). Each app gets WARMUP deliveries first. The
+ * queue worker is off: this measures the acknowledgement path, not the runs.
  *
  * Target: p50 and p99 ratio (Octoflow ÷ bare Probot) ≤ 1.3.
  *
  *   node bench/github-webhook-ack.ts            # 200 req/s for 20 s per app, 3 alternating rounds
  *   RATE=100 DURATION=5 ROUNDS=1 MEMORY=0 node bench/github-webhook-ack.ts
+ *   LOAD=burst node bench/github-webhook-ack.ts  # autocannon's per-second bursts
  */
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -31,6 +35,13 @@ const DURATION = Number(process.env["DURATION"] ?? 20);
 const WARMUP = Number(process.env["WARMUP"] ?? 300);
 const ROUNDS = Number(process.env["ROUNDS"] ?? 3);
 const MEMORY = process.env["MEMORY"] !== "0";
+/**
+ * `paced` (default): one delivery every 1000/RATE ms, open loop, over at most 10 keep-alive
+ * connections. `burst`: autocannon's `overallRate`, which sends each connection's per-second quota
+ * back to back at the start of every second (10 concurrent closed-loop senders for part of each
+ * second, then silence), so its latency is mostly queueing behind the other connections' requests.
+ */
+const LOAD = process.env["LOAD"] === "burst" ? "burst" : "paced";
 /** `octoflow-memory` swaps SQLite for the in-memory store, to separate the app's own cost from the store's. */
 type Variant = "bare" | "octoflow" | "octoflow-memory";
 
@@ -108,8 +119,54 @@ interface Latency {
   failures: number;
 }
 
+function percentiles(times: number[], failures: number): Latency {
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+  return { total: times.length, p50: at(0.5), p99: at(0.99), max: times.at(-1) ?? 0, failures };
+}
+
+/**
+ * Sends `list` at a steady `rate` (open loop: a slow answer never delays the next send) and times
+ * each delivery from the moment it is handed to the HTTP client to the end of its response, so
+ * waiting for a free connection counts.
+ */
+async function pacedLoad(port: number, list: Delivery[], rate: number, duration: number | undefined, amount?: number): Promise<Latency> {
+  const count = duration === undefined ? (amount ?? 0) : Math.round(rate * duration);
+  const agent = new Agent({ keepAlive: true, maxSockets: 10 });
+  const times: number[] = [];
+  let failures = 0;
+  const send = (d: Delivery) =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      const req = request({ host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", agent, headers: d.headers }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          times.push(performance.now() - t0);
+          if ((res.statusCode ?? 0) >= 300) failures++;
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        failures++;
+        resolve();
+      });
+      req.end(d.body);
+    });
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = start + i * interval - performance.now();
+    if (wait > 0.5) await new Promise((resolve) => setTimeout(resolve, wait));
+    inflight.push(send(list[i % list.length]!));
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  return percentiles(times, failures);
+}
+
 /** Runs autocannon and computes percentiles from every response time (µs precision, not whole ms). */
-async function load(port: number, list: Delivery[], rate: number, duration: number | undefined, amount?: number): Promise<Latency> {
+async function burstLoad(port: number, list: Delivery[], rate: number, duration: number | undefined, amount?: number): Promise<Latency> {
   let next = 0;
   const times: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -133,10 +190,10 @@ async function load(port: number, list: Delivery[], rate: number, duration: numb
     );
     instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => times.push(responseTime));
   });
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
-  return { total: times.length, p50: at(0.5), p99: at(0.99), max: times.at(-1) ?? 0, failures: result.non2xx + result.errors };
+  return percentiles(times, result.non2xx + result.errors);
 }
+
+const load = LOAD === "paced" ? pacedLoad : burstLoad;
 
 async function measure(variant: Variant, privateKey: string): Promise<Latency> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve", variant], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, BENCH_KEY: privateKey } });
@@ -167,7 +224,7 @@ async function main() {
   const ratio = (a: number, b: number) => (b === 0 ? a : a / b);
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   const row = (name: string, r: Latency) => `| ${name} | ${r.total} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} |`;
-  console.log(`Webhook acknowledgement latency, ${RATE} signed deliveries/s for ${DURATION} s (10 connections), ${ROUNDS} round(s)\n`);
+  console.log(`Webhook acknowledgement latency, ${RATE} signed deliveries/s for ${DURATION} s (${LOAD} load, 10 connections), ${ROUNDS} round(s)\n`);
   console.log("| round | app | deliveries | p50 | p99 | max |");
   console.log("|---|---|---|---|---|---|");
   rounds.forEach((r, i) => {

@@ -136,11 +136,11 @@ export function octoflowApp(runtime: Runtime): ApplicationFunction {
     registerHandlers(app, runtime.handlerDeps);
 
     app.webhooks.onAny(async (event) => {
-      const payload = event.payload as { action?: string; repository?: { full_name?: string } };
-      runtime.log
-        .child({ deliveryId: event.id, event: event.name, action: payload.action, repo: payload.repository?.full_name })
-        .debug("webhook received");
       runtime.metrics.webhooks.inc({ event: event.name, outcome: "received" });
+      // On the acknowledgement path of every delivery: build the log line only when debug is on.
+      if (!runtime.log.isLevelEnabled("debug")) return;
+      const payload = event.payload as { action?: string; repository?: { full_name?: string } };
+      runtime.log.debug({ deliveryId: event.id, event: event.name, action: payload.action, repo: payload.repository?.full_name }, "webhook received");
     });
     app.webhooks.onError((error) => {
       runtime.metrics.webhooks.inc({ event: error.event?.name ?? "unknown", outcome: "error" });

@@ -34,14 +34,20 @@ export function trimToBudget(messages: ConversationMessage[], budgetTokens: numb
   return { messages: kept, dropped: messages.length - kept.length };
 }
 
-/** Loads the thread's history, trimmed to the budget. */
+/**
+ * Most messages read per step: the newest ones (a thread's older history never fits a prompt's
+ * budget anyway, and the store keeps only the newest `MESSAGES_KEPT_PER_CONTEXT`).
+ */
+export const HISTORY_READ_LIMIT = 60;
+
+/** Loads the thread's newest messages (at most `HISTORY_READ_LIMIT`), trimmed to the budget. */
 export async function loadConversation(
   store: Pick<RunStore, "listMessages">,
   contextKey: string,
   budgetTokens: number,
 ): Promise<{ messages: ConversationMessage[]; dropped: number }> {
-  const all = await store.listMessages(contextKey);
-  return trimToBudget(all, budgetTokens);
+  const recent = await store.listMessages(contextKey, { limit: HISTORY_READ_LIMIT });
+  return trimToBudget(recent, budgetTokens);
 }
 
 /** History as chat messages (system entries become user notes: providers differ on mid-chat system). */

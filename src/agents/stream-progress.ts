@@ -32,11 +32,23 @@ export function createStreamProgress(options: StreamProgressOptions): StreamProg
   const interval = options.intervalMs ?? 250;
   const maxChars = options.maxChars ?? 2_000;
   const tailChars = options.tailChars ?? 2_000;
+  // per delta only a push and two additions: the tail string is built when a report goes out (or
+  // when the pending deltas exceed twice the tail, which bounds memory), not on every delta
   let tail = "";
+  let parts: string[] = [];
+  let partsChars = 0;
   let chars = 0;
   let pending = 0;
   let last = Number.NEGATIVE_INFINITY;
+  const settleTail = () => {
+    if (parts.length === 0) return;
+    const joined = parts.length === 1 ? parts[0]! : parts.join("");
+    tail = partsChars >= tailChars ? joined.slice(-tailChars) : (tail + joined).slice(-tailChars);
+    parts = [];
+    partsChars = 0;
+  };
   const emit = (message?: string) => {
+    settleTail();
     pending = 0;
     last = options.now();
     try {
@@ -50,7 +62,9 @@ export function createStreamProgress(options: StreamProgressOptions): StreamProg
       if (delta === "") return;
       chars += delta.length;
       pending += delta.length;
-      tail = (tail + delta).slice(-tailChars);
+      parts.push(delta);
+      partsChars += delta.length;
+      if (partsChars > 2 * tailChars) settleTail();
       if (pending >= maxChars || options.now() - last >= interval) emit();
     },
     message(message) {

@@ -98,10 +98,9 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     github,
     runs: {
       async start(plan, trigger) {
-        const run = await control.start(plan, withCliAuth(trigger));
-        // This process executes the run itself: no queue worker sharing the store may claim its job.
-        await store.completeJob(run.id);
-        return run;
+        // This process executes the run itself: it gets no queue job, so no queue worker sharing the
+        // store picks it up too.
+        return engine.start(plan, withCliAuth(trigger), { enqueue: false });
       },
       cancel: (runId, reason) => control.cancel(runId, reason),
       retry: (runId) => control.retry(runId),
@@ -115,8 +114,6 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }
-      // The CLI executed the job itself: no queue worker must pick it up later.
-      await store.completeJob(run.id);
       await github.idle();
       const finished = (await store.getRun(run.id)) ?? run;
       if (finished.status === "queued" || finished.status === "running") {

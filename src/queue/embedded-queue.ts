@@ -2,6 +2,12 @@
  * The embedded queue (D3): an in-process worker pool over the store's job table. Jobs survive a
  * restart because they live in the store; a worker holds a lease it renews while the job runs, so a
  * job whose process died is claimed again once its lease expires.
+ *
+ * A worker that missed its lease while still alive (a stalled event loop, a database it could not
+ * reach) may find its job claimed by another worker: the next renewal says so, and the job's signal
+ * is aborted at once, so the stale worker stops executing (the engine treats it like a shutdown: no
+ * further step or run writes; the new owner re-runs the interrupted step). Its `completeJob` is a
+ * no-op, so it can never delete the new owner's job.
  */
 import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
@@ -65,8 +71,19 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
 
   const runJob = (runId: RunId, attempts: number) => {
     const controller = new AbortController();
+    let leaseLost = false;
+    /** The handler returned: a renewal still in flight says nothing any more (the job may be completed). */
+    let handled = false;
     const heartbeat = setInterval(() => {
-      store.renewJob(runId, workerId, clock.now(), leaseMs).catch((error: unknown) => log.warn({ err: error, runId }, "lease renewal failed"));
+      store.renewJob(runId, workerId, clock.now(), leaseMs).then(
+        (held) => {
+          if (held || leaseLost || handled) return;
+          leaseLost = true;
+          log.warn({ runId, workerId }, "lease lost: another worker claimed the job; stopping this execution");
+          controller.abort(new Error(`the lease of run ${runId} was lost to another worker`));
+        },
+        (error: unknown) => log.warn({ err: error, runId }, "lease renewal failed"),
+      );
     }, Math.max(10, Math.floor(leaseMs / 3)));
     heartbeat.unref?.();
     const done = (async () => {
@@ -80,12 +97,15 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
         }
         log.error({ err: error, runId, attempts }, "job failed too often; giving up (the run resumes at the next start-up)");
       } finally {
+        handled = true;
         clearInterval(heartbeat);
       }
       try {
+        // Lost: the job is another worker's now; leave it alone.
+        if (leaseLost) return;
         // Aborted by stop(): release the lease at once so another worker (or the next start) resumes it.
         if (controller.signal.aborted) await store.renewJob(runId, workerId, clock.now(), 0);
-        else await store.completeJob(runId);
+        else if (!(await store.completeJob(runId, workerId))) log.warn({ runId, workerId }, "job not completed: its lease had passed to another worker");
       } catch (error) {
         log.warn({ err: error, runId }, "could not complete the job");
       }

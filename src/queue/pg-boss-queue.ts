@@ -10,6 +10,14 @@
  * - Workers heartbeat their jobs; a replica that dies stops heartbeating and pg-boss's supervisor
  *   hands its jobs to another replica, where the engine resumes the run from its persisted steps.
  * - A handler that throws is retried with exponential backoff.
+ * - Lease loss: pg-boss fences its heartbeat and `complete` to the attempt this worker fetched. When
+ *   a heartbeat finds the job no longer held (the replica was silent past `heartbeatSeconds` and the
+ *   supervisor failed the job, which a retry then gives to another replica), pg-boss aborts
+ *   `job.signal`; the engine treats that like a shutdown — no further step or run writes, the new
+ *   owner re-runs the interrupted step — and the stale worker's completion changes nothing. This is
+ *   the same guarantee as the embedded queue's `renewJob` / `completeJob(runId, workerId)`; in both,
+ *   a stale worker notices within one heartbeat, so a step result it was already writing in that
+ *   window can still land (side effects are idempotent for that case).
  */
 import { PgBoss } from "pg-boss";
 import type { Db, Job } from "pg-boss";

@@ -3,7 +3,7 @@
  * (it passes the same conformance suite). Values are cloned on the way in and out, so callers never
  * share objects with the store — exactly as with a database.
  */
-import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, StepId, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 
@@ -132,7 +132,15 @@ export function createMemoryRunStore(): RunStore {
     },
     async listUnfinishedRuns() {
       check();
-      return [...runs.values()].filter((r) => !isTerminal(r)).sort(byAge).map(clone);
+      return [...runs.values()].filter((r) => !isTerminal(r) || (r.status === "cancelled" && r.finishedAt === undefined)).sort(byAge).map(clone);
+    },
+    async finishRun(id, from, event, patch = {}) {
+      check();
+      const run = runs.get(id);
+      if (!run || !from.includes(run.status) || (isTerminal(run) && run.finishedAt !== undefined)) return false;
+      save({ ...applyPatch(run, { finishedAt: event.at, ...patch }), status: event.status });
+      events.get(id)?.push(clone(event));
+      return true;
     },
     async getSteps(runId) {
       check();
@@ -167,11 +175,14 @@ export function createMemoryRunStore(): RunStore {
       check();
       const list = messages.get(contextKey) ?? [];
       list.push(clone(message));
+      if (list.length > MESSAGES_KEPT_PER_CONTEXT) list.splice(0, list.length - MESSAGES_KEPT_PER_CONTEXT);
       messages.set(contextKey, list);
     },
-    async listMessages(contextKey) {
+    async listMessages(contextKey, options = {}) {
       check();
-      return clone(messages.get(contextKey) ?? []);
+      const list = messages.get(contextKey) ?? [];
+      const limit = wholeLimit(options.limit, -1, list.length);
+      return clone(limit === -1 ? list : list.slice(list.length - limit));
     },
     async getMarker(key) {
       check();
@@ -214,17 +225,20 @@ export function createMemoryRunStore(): RunStore {
     async renewJob(runId, workerId, now, leaseMs) {
       check();
       const job = jobs.get(runId);
-      if (job && job.workerId === workerId) job.leaseUntil = now + leaseMs;
+      if (!job || job.workerId !== workerId) return false;
+      job.leaseUntil = now + leaseMs;
+      return true;
     },
-    async completeJob(runId) {
+    async completeJob(runId, workerId) {
       check();
       const job = jobs.get(runId);
-      if (!job) return;
+      if (!job || job.workerId !== workerId) return false;
       if (job.requeue) {
         job.requeue = false;
         delete job.workerId;
         delete job.leaseUntil;
       } else jobs.delete(runId);
+      return true;
     },
     async queueStats(now) {
       check();

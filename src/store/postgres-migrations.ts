@@ -101,6 +101,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "cancelled runs not yet finished are found by resume",
+    sql: `
+      CREATE INDEX runs_cancelled_unfinished_idx ON {schema}.runs (created_at, seq)
+        WHERE status = 'cancelled' AND NOT record ? 'finishedAt';
+    `,
+  },
 ];
 
 /**

@@ -6,9 +6,10 @@
  */
 import pg from "pg";
 import type { Pool, PoolClient } from "pg";
-import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, StepRecord } from "../workflows/types.ts";
 import { asRunId } from "../workflows/types.ts";
+import { wholeLimit } from "./memory-run-store.ts";
 import { migratePostgres, quoteIdent } from "./postgres-migrations.ts";
 
 /**
@@ -191,10 +192,25 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
     },
     async listUnfinishedRuns() {
       const result = await query<{ record: RunRecord }>(
-        `SELECT record FROM ${s}.runs WHERE status <> ALL($1::text[]) ORDER BY created_at, seq`,
+        `SELECT record FROM ${s}.runs WHERE status <> ALL($1::text[]) OR (status = 'cancelled' AND NOT record ? 'finishedAt') ORDER BY created_at, seq`,
         [TERMINAL],
       );
       return result.rows.map((r) => r.record);
+    },
+    async finishRun(id, from, event, patch = {}) {
+      const { merge, remove } = splitPatch({ finishedAt: event.at, ...patch }, ["id", "status"]);
+      // One statement: the status and the event commit together. A concurrent finisher waits for the
+      // row lock and then re-checks the condition on the new row (it sees finishedAt and does nothing).
+      const result = await query(
+        `WITH r AS (
+           UPDATE ${s}.runs SET record = ((record || $2::jsonb) - $3::text[]) || jsonb_build_object('status', $4::text)
+           WHERE id = $1 AND status = ANY($5::text[]) AND NOT (status = ANY($7::text[]) AND record ? 'finishedAt')
+           RETURNING id
+         )
+         INSERT INTO ${s}.events (run_id, type, event) SELECT id, 'run.finished', $6::jsonb FROM r`,
+        [id, merge, remove, event.status, from, toJson(event), TERMINAL],
+      );
+      return (result.rowCount ?? 0) > 0;
     },
 
     async getSteps(runId) {
@@ -235,10 +251,21 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
     },
 
     async appendMessage(contextKey, message) {
-      await query(`INSERT INTO ${s}.messages (context_key, message) VALUES ($1, $2::jsonb)`, [contextKey, toJson(message)]);
+      // retention: the newest MESSAGES_KEPT_PER_CONTEXT of the key stay (the delete sees the rows
+      // committed before this statement; the insert is in the same statement, hence the offset − 1)
+      await query(
+        `WITH i AS (INSERT INTO ${s}.messages (context_key, message) VALUES ($1, $2::jsonb))
+         DELETE FROM ${s}.messages WHERE context_key = $1
+           AND id <= (SELECT id FROM ${s}.messages WHERE context_key = $1 ORDER BY id DESC LIMIT 1 OFFSET $3)`,
+        [contextKey, toJson(message), MESSAGES_KEPT_PER_CONTEXT - 1],
+      );
     },
-    async listMessages(contextKey) {
-      const result = await query<{ message: ConversationMessage }>(`SELECT message FROM ${s}.messages WHERE context_key = $1 ORDER BY id`, [contextKey]);
+    async listMessages(contextKey, options = {}) {
+      const limit = wholeLimit(options.limit, -1, Number.MAX_SAFE_INTEGER);
+      const result = await query<{ message: ConversationMessage }>(
+        `SELECT message FROM (SELECT id, message FROM ${s}.messages WHERE context_key = $1 ORDER BY id DESC LIMIT $2) t ORDER BY id`,
+        [contextKey, limit === -1 ? null : limit],
+      );
       return result.rows.map((r) => r.message);
     },
 
@@ -301,19 +328,23 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
       return job;
     },
     async renewJob(runId, workerId, now, leaseMs) {
-      await query(`UPDATE ${s}.jobs SET lease_until = $3::bigint + $4::bigint WHERE run_id = $1 AND worker_id = $2`, [
+      const result = await query(`UPDATE ${s}.jobs SET lease_until = $3::bigint + $4::bigint WHERE run_id = $1 AND worker_id = $2`, [
         runId,
         workerId,
         Math.floor(now),
         Math.floor(leaseMs),
       ]);
+      return (result.rowCount ?? 0) > 0;
     },
-    async completeJob(runId) {
-      await query(
-        `WITH d AS (DELETE FROM ${s}.jobs WHERE run_id = $1 AND NOT requeue)
-         UPDATE ${s}.jobs SET requeue = false, worker_id = NULL, lease_until = NULL WHERE run_id = $1 AND requeue`,
-        [runId],
+    async completeJob(runId, workerId) {
+      // only the current lease holder: a stale worker's complete touches nothing
+      const result = await query<{ n: string }>(
+        `WITH d AS (DELETE FROM ${s}.jobs WHERE run_id = $1 AND worker_id = $2 AND NOT requeue RETURNING 1),
+              u AS (UPDATE ${s}.jobs SET requeue = false, worker_id = NULL, lease_until = NULL WHERE run_id = $1 AND worker_id = $2 AND requeue RETURNING 1)
+         SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM u) AS n`,
+        [runId, workerId],
       );
+      return Number(result.rows[0]?.n ?? 0) > 0;
     },
     async queueStats(now) {
       const result = await query<{ depth: string; oldest: string | null }>(

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import type { ConversationMessage, ListRunsQuery, QueueJob, RunStore } from "../workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 import { applyPatch, wholeLimit } from "./memory-run-store.ts";
@@ -186,10 +186,20 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     },
     async listUnfinishedRuns() {
       return read(() =>
-        all<{ data: string }>(`SELECT data FROM runs WHERE status NOT IN (${TERMINAL_SQL}) ORDER BY created_at, seq`).map(
-          (row) => JSON.parse(row.data) as RunRecord,
-        ),
+        all<{ data: string }>(
+          `SELECT data FROM runs WHERE status NOT IN (${TERMINAL_SQL}) OR (status = 'cancelled' AND json_extract(data, '$.finishedAt') IS NULL) ORDER BY created_at, seq`,
+        ).map((row) => JSON.parse(row.data) as RunRecord),
       );
+    },
+    async finishRun(id, from, event, patch = {}) {
+      return tx(() => {
+        const current = loadRun(id);
+        if (!current || !from.includes(current.status)) return false;
+        if (TERMINAL_RUN_STATUSES.includes(current.status) && current.finishedAt !== undefined) return false;
+        saveRun({ ...applyPatch(current, { finishedAt: event.at, ...patch }), status: event.status });
+        run("INSERT INTO events (run_id, data) VALUES (?, ?)", id, JSON.stringify(event));
+        return true;
+      });
     },
     async getSteps(runId) {
       return read(() =>
@@ -221,12 +231,24 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       return tx(() => Number(run("INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?, ?, ?)", deliveryId, event, Date.now()).changes) === 1);
     },
     async appendMessage(contextKey, message) {
-      await tx(() => run("INSERT INTO messages (context_key, data) VALUES (?, ?)", contextKey, JSON.stringify(message)));
+      await tx(() => {
+        run("INSERT INTO messages (context_key, data) VALUES (?, ?)", contextKey, JSON.stringify(message));
+        // retention: the newest MESSAGES_KEPT_PER_CONTEXT of the key stay
+        run(
+          "DELETE FROM messages WHERE context_key = ? AND id <= (SELECT id FROM messages WHERE context_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+          contextKey, contextKey, MESSAGES_KEPT_PER_CONTEXT,
+        );
+      });
     },
-    async listMessages(contextKey) {
-      return read(() =>
-        all<{ data: string }>("SELECT data FROM messages WHERE context_key = ? ORDER BY id", contextKey).map((row) => JSON.parse(row.data) as ConversationMessage),
-      );
+    async listMessages(contextKey, opts = {}) {
+      return read(() => {
+        const limit = wholeLimit(opts.limit, -1, Number.MAX_SAFE_INTEGER);
+        const rows =
+          limit === -1
+            ? all<{ data: string }>("SELECT data FROM messages WHERE context_key = ? ORDER BY id", contextKey)
+            : all<{ data: string }>("SELECT data FROM (SELECT id, data FROM messages WHERE context_key = ? ORDER BY id DESC LIMIT ?) ORDER BY id", contextKey, limit);
+        return rows.map((row) => JSON.parse(row.data) as ConversationMessage);
+      });
     },
     async getMarker(key) {
       return read(() => get<{ value: string }>("SELECT value FROM markers WHERE key = ?", key)?.value);
@@ -262,12 +284,16 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       });
     },
     async renewJob(runId, workerId, now, leaseMs) {
-      await tx(() => run("UPDATE jobs SET lease_until = ?, available_at = ? WHERE run_id = ? AND worker_id = ?", now + leaseMs, now + leaseMs, runId, workerId));
+      return tx(() => Number(run("UPDATE jobs SET lease_until = ?, available_at = ? WHERE run_id = ? AND worker_id = ?", now + leaseMs, now + leaseMs, runId, workerId).changes) === 1);
     },
-    async completeJob(runId) {
-      await tx(() => {
-        run("DELETE FROM jobs WHERE run_id = ? AND requeue = 0", runId);
-        run("UPDATE jobs SET requeue = 0, worker_id = NULL, lease_until = NULL, available_at = run_at WHERE run_id = ?", runId);
+    async completeJob(runId, workerId) {
+      return tx(() => {
+        // only the current lease holder: a stale worker's complete touches nothing
+        const deleted = Number(run("DELETE FROM jobs WHERE run_id = ? AND worker_id = ? AND requeue = 0", runId, workerId).changes);
+        const released = Number(
+          run("UPDATE jobs SET requeue = 0, worker_id = NULL, lease_until = NULL, available_at = run_at WHERE run_id = ? AND worker_id = ? AND requeue = 1", runId, workerId).changes,
+        );
+        return deleted + released > 0;
       });
     },
     async queueStats(now) {

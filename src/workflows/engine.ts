@@ -11,7 +11,7 @@ import { executeRun } from "./execute-run.ts";
 import { RunAbort } from "./run-step.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { JobHandler } from "./ports.ts";
-import { asRunId, TERMINAL_RUN_STATUSES, type RunId, type RunPlan, type RunRecord, type RunSummary, type StepRecord, type Trigger } from "./types.ts";
+import { asRunId, TERMINAL_RUN_STATUSES, type RunEvent, type RunFinishedEvent, type RunId, type RunPlan, type RunRecord, type RunSummary, type StepRecord, type Trigger } from "./types.ts";
 
 export type { EngineDeps } from "./engine-deps.ts";
 
@@ -21,6 +21,11 @@ export interface StartOptions {
   /** GitHub surfaces created before the run starts (e.g. a queued check run). */
   checkRunId?: number;
   commentId?: number;
+  /**
+   * Write the run's queue job with it (default true). The CLI, which executes the run in its own
+   * process, passes false so that no queue worker sharing the store picks it up too.
+   */
+  enqueue?: boolean;
 }
 
 export interface RunStatusView {
@@ -36,9 +41,17 @@ export interface Engine {
    * otherwise the new run waits (status `queued`) until the active one finishes.
    */
   start(plan: RunPlan, trigger: Trigger, options?: StartOptions): Promise<RunRecord>;
-  /** The queue's job handler: executes (or resumes) a run. `signal` means shutdown: the run stays resumable. */
+  /**
+   * The queue's job handler: executes (or resumes) a run, or finishes a cancelled one whose executor
+   * died. `signal` means shutdown or a lost lease: in-flight steps are interrupted (not failed), no final
+   * state is written, and the run stays resumable.
+   */
   execute: JobHandler;
-  /** Cancels a run from any process; in-flight steps are aborted within about a poll interval. Returns false when it had already finished. */
+  /**
+   * Cancels a run from any process; in-flight steps are aborted within about a poll interval. A queued
+   * run is finished at once; a running one by its executor, or — when no process executes it (its
+   * worker died) — by the worker that claims its job next. Returns false when it had already finished.
+   */
   cancel(runId: RunId, reason?: string): Promise<boolean>;
   /** Task-level retry: re-runs failed, cancelled and skipped steps (succeeded outputs are kept) and re-enqueues the run. */
   retry(runId: RunId): Promise<RunRecord>;
@@ -74,22 +87,40 @@ export function createEngine(input: EngineDeps): Engine {
     if (first && first.status === "queued") await enqueue(first.id);
   };
 
-  const finalizeQueued = async (run: RunRecord, reason: string) => {
+  /**
+   * Finishes a cancelled run that no process executes (cancelled while queued, or its executor died):
+   * its unfinished steps become cancelled, and its final state and `run.finished` event are written in
+   * one transaction — once, even when its executor (alive after all) finishes it at the same time.
+   */
+  const finalizeCancelled = async (runId: RunId) => {
+    const run = await store.getRun(runId);
+    if (!run || run.status !== "cancelled" || run.finishedAt !== undefined) return;
+    const reason = run.error ?? "run cancelled";
     const now = clock.now();
-    const steps = await store.getSteps(run.id);
-    for (const step of steps) {
-      if (step.status === "pending" || step.status === "running") await store.updateStep(run.id, step.stepId, { status: "cancelled", error: reason, finishedAt: now });
+    const events: RunEvent[] = [];
+    for (const step of await store.getSteps(runId)) {
+      if (step.status !== "pending" && step.status !== "running") continue;
+      await store.updateStep(runId, step.stepId, { status: "cancelled", error: reason, finishedAt: now });
+      // a run cancelled before it ever started gets only its run.finished (nothing was shown for its steps)
+      if (run.startedAt === undefined) continue;
+      const event: RunEvent = { type: "step.finished", runId, stepId: step.stepId, status: "cancelled", attempts: step.attempts, durationMs: 0, error: reason, at: now };
+      await store.appendEvent(event);
+      events.push(event);
     }
-    const latest = (await store.getRun(run.id)) ?? run;
-    const summary = summarizeRun(latest, await store.getSteps(run.id), now);
-    const event = { type: "run.finished" as const, runId: run.id, status: latest.status, at: now, summary, error: reason };
-    await store.appendEvent(event);
-    try {
-      const emitted = deps.progress.emit(event, latest);
-      if (emitted) await drainSinks([emitted.catch((error: unknown) => log.warn({ err: error, runId: run.id }, "progress sink failed"))], deps.sinkDrainMs, log);
-    } catch (error) {
-      log.warn({ err: error, runId: run.id }, "progress sink failed");
+    const latest: RunRecord = { ...run, finishedAt: now };
+    const summary = summarizeRun(latest, await store.getSteps(runId), now);
+    const finished: RunFinishedEvent = { type: "run.finished", runId, status: "cancelled", at: now, summary, error: reason };
+    if (!(await store.finishRun(runId, ["cancelled"], finished, { finishedAt: now }))) return;
+    const emitted: Promise<unknown>[] = [];
+    for (const event of [...events, finished]) {
+      try {
+        const result = deps.progress.emit(event, latest);
+        if (result) emitted.push(result.catch((error: unknown) => log.warn({ err: error, runId }, "progress sink failed")));
+      } catch (error) {
+        log.warn({ err: error, runId }, "progress sink failed");
+      }
     }
+    if (emitted.length > 0) await drainSinks(emitted, deps.sinkDrainMs, log);
     deps.metrics?.runs.inc({ workflow: latest.workflow, conclusion: "cancelled" });
   };
 
@@ -115,8 +146,9 @@ export function createEngine(input: EngineDeps): Engine {
         ...(options.commentId !== undefined ? { commentId: options.commentId } : {}),
       };
       const steps: StepRecord[] = plan.steps.map((step) => ({ runId: id, stepId: step.id, status: "pending", attempts: 0 }));
-      await store.createRun(run, steps, { enqueue: true });
-      deps.queue?.notify?.();
+      const enqueueJob = options.enqueue ?? true;
+      await store.createRun(run, steps, { enqueue: enqueueJob });
+      if (enqueueJob) deps.queue?.notify?.();
       log.info({ runId: id, workflow: plan.workflow, concurrencyKey: key }, "run queued");
       return run;
     },
@@ -127,7 +159,15 @@ export function createEngine(input: EngineDeps): Engine {
         log.warn({ runId }, "job for an unknown run ignored");
         return;
       }
-      if (isTerminal(run) || executing.has(runId)) return;
+      if (executing.has(runId)) return;
+      if (isTerminal(run)) {
+        // Cancelled while the process executing it died: nobody else will finish it.
+        if (run.status === "cancelled" && run.finishedAt === undefined) {
+          await finalizeCancelled(runId);
+          await promoteNext(run.concurrencyKey);
+        }
+        return;
+      }
       const [oldest] = await store.findActiveRuns(run.concurrencyKey);
       if (oldest && oldest.id !== runId) {
         log.info({ runId, waitingFor: oldest.id }, "run waits for the active run of its concurrency group");
@@ -150,21 +190,25 @@ export function createEngine(input: EngineDeps): Engine {
     },
 
     async cancel(runId, reason = "cancelled") {
-      const finishedAt = clock.now();
-      if (await store.transitionRun(runId, ["queued"], "cancelled", { error: reason, finishedAt })) {
+      // No finishedAt yet: it is written with the run.finished event (`finishRun`), and a cancelled run
+      // without one is finished by whoever claims its job next (`execute`, `resumeUnfinished`).
+      if (await store.transitionRun(runId, ["queued"], "cancelled", { error: reason })) {
+        await finalizeCancelled(runId);
         const run = await store.getRun(runId);
-        if (run) {
-          await finalizeQueued(run, reason);
-          await promoteNext(run.concurrencyKey);
-        }
+        if (run) await promoteNext(run.concurrencyKey);
         return true;
       }
       if (await store.transitionRun(runId, ["running"], "cancelled", { error: reason })) {
-        executing.get(runId)?.abort(new RunAbort("cancelled", reason));
+        const local = executing.get(runId);
+        local?.abort(new RunAbort("cancelled", reason));
         // The executing process (if it is still alive) promotes the next run when it winds down; do it
         // here too, so a run whose executor died does not leave its group's queued runs waiting forever.
         const run = await store.getRun(runId);
         if (run) await promoteNext(run.concurrencyKey);
+        // Executed elsewhere, or by nobody (its worker died): its job, claimable once the lease of that
+        // worker is released or expires, finishes it — marks its steps cancelled and writes run.finished
+        // — unless a live executor did so first.
+        if (!local) await enqueue(runId);
         return true;
       }
       return false;

@@ -11,7 +11,7 @@ import { renderPrompt } from "./render-prompt.ts";
 import { PersistenceError, RunAbort, runStep, type StepResult } from "./run-step.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import { ancestors, topologicalOrder } from "./dag.ts";
-import type { PlannedStep, RunEvent, RunRecord, RunStatus, StepId, StepOutput, StepRecord } from "./types.ts";
+import type { PlannedStep, RunEvent, RunFinishedEvent, RunRecord, RunStatus, StepId, StepOutput, StepRecord } from "./types.ts";
 
 export interface ExecuteHooks {
   /** Called once the run's final state is stored (to start the next run of its concurrency group). */
@@ -314,25 +314,45 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
       const steps = [...records.values()];
       const failedStep = steps.find((s) => s.status === "failed");
       const unreachable = steps.find((s) => s.status === "skipped" && s.error?.startsWith("never became ready"));
-      let status: RunStatus = cancelled ? "cancelled" : failedStep || budgetStop || unreachable ? "failed" : "succeeded";
+      const status: RunStatus = cancelled ? "cancelled" : failedStep || budgetStop || unreachable ? "failed" : "succeeded";
       const error = cancelled
         ? reason instanceof Error ? reason.message : "run cancelled"
         : budgetStop ?? (failedStep ? `step "${failedStep.stepId}" failed: ${failedStep.error ?? "unknown error"}` : unreachable ? `step "${unreachable.stepId}" ${unreachable.error}` : undefined);
       const finishedAt = clock.now();
+      /** The final status and the run.finished event, in one store transaction (a crash keeps both or neither). */
+      const finish = async (from: RunStatus[], final: RunRecord, patch: Partial<RunRecord>): Promise<RunFinishedEvent | undefined> => {
+        const at = clock.now();
+        const summary = summarizeRun(final, [...records.values()], at);
+        const event: RunFinishedEvent = { type: "run.finished", runId, status: final.status, at, summary, ...(final.error !== undefined ? { error: final.error } : {}) };
+        return (await persist(() => store.finishRun(runId, from, event, { finishedAt, ...patch }))) ? event : undefined;
+      };
+      let finished: RunFinishedEvent | undefined;
       if (!cancelled) {
-        const moved = await persist(() => store.transitionRun(runId, ["running"], status, { finishedAt, ...(error !== undefined ? { error } : {}) }));
-        if (!moved) status = "cancelled";
+        const { error: _previous, ...current } = run;
+        const final: RunRecord = { ...current, status, finishedAt, ...(error !== undefined ? { error } : {}) };
+        finished = await finish(["running"], final, error !== undefined ? { error } : {});
+        if (finished) run = final;
       }
-      const latest = await persist(() => store.getRun(runId));
-      if (latest) run = latest;
-      // A cancel from another process sets no finishedAt (the run was still executing); record it here,
-      // also when the cancel is noticed only because the final transition above lost the race.
-      if (run.status === "cancelled" && run.finishedAt === undefined) {
-        await persist(() => store.updateRun(runId, { finishedAt }));
-        run = { ...run, finishedAt };
+      if (!finished) {
+        // Cancelled (here, or by another process — the final transition above then lost the race). The
+        // canceller wrote the status and its reason; this executor finishes the run unless someone did.
+        const latest = await persist(() => store.getRun(runId));
+        if (latest) run = latest;
+        if (latest?.status === "cancelled" && latest.finishedAt === undefined) {
+          const final: RunRecord = { ...latest, finishedAt };
+          finished = await finish(["cancelled"], final, {});
+          if (finished) run = final;
+        }
       }
-      const summary = summarizeRun(run, [...records.values()], clock.now());
-      await recordEvent({ type: "run.finished", runId, status: run.status, at: clock.now(), summary, ...(run.error !== undefined ? { error: run.error } : {}) });
+      if (!finished) {
+        log.info({ status: run.status }, "run was already finished by another process");
+        await hooks.onFinished(run);
+        return;
+      }
+      // the stored record (with fields other writers set meanwhile, such as the check run id) for the sinks
+      run = (await persist(() => store.getRun(runId))) ?? run;
+      emit(finished);
+      const summary = finished.summary;
       deps.metrics?.runs.inc({ workflow: run.workflow, conclusion: run.status });
       deps.metrics?.runDuration.observe({ workflow: run.workflow, conclusion: run.status }, summary.durationMs / 1000);
       span.setStatus(run.status === "succeeded" ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: run.error ?? run.status });

@@ -6,6 +6,7 @@
 import type {
   PlannedStep,
   RunEvent,
+  RunFinishedEvent,
   RunId,
   RunRecord,
   RunStatus,
@@ -87,6 +88,9 @@ export interface ConversationMessage {
   runId?: string;
 }
 
+/** Retention of conversation history: messages kept per context key (the newest ones). */
+export const MESSAGES_KEPT_PER_CONTEXT = 200;
+
 export interface QueueJob {
   runId: RunId;
   attempts: number;
@@ -116,8 +120,20 @@ export interface RunStore {
   transitionRun(id: RunId, from: RunStatus[], to: RunStatus, patch?: Partial<Omit<RunRecord, "id" | "status">>): Promise<boolean>;
   /** Runs with this concurrency key that are queued or running, oldest first. */
   findActiveRuns(concurrencyKey: string): Promise<RunRecord[]>;
-  /** Runs not in a terminal state (for resume on start-up). */
+  /**
+   * Runs to resume on start-up: those not in a terminal state, and cancelled runs that were never
+   * finished (no `finishedAt`, so no `run.finished` event yet: cancelled while a process that has
+   * since died was executing them).
+   */
   listUnfinishedRuns(): Promise<RunRecord[]>;
+  /**
+   * Finishes a run in ONE transaction: moves it from one of `from` to `event.status` with `patch`,
+   * sets `finishedAt` (the patch's, else `event.at`) and appends the `run.finished` event — so a crash
+   * never leaves a final status without its event. A run already finished (terminal with a
+   * `finishedAt`) is left alone, so an executor and a canceller may both try: one event is written.
+   * Returns false when nothing was written (not in `from`, already finished, or unknown).
+   */
+  finishRun(id: RunId, from: RunStatus[], event: RunFinishedEvent, patch?: Partial<Omit<RunRecord, "id" | "status">>): Promise<boolean>;
 
   /** Steps of a run in plan order. */
   getSteps(runId: RunId): Promise<StepRecord[]>;
@@ -133,9 +149,13 @@ export interface RunStore {
   /** Records a webhook delivery id; returns false when it was already seen (a redelivery). */
   recordDelivery(deliveryId: string, event: string): Promise<boolean>;
 
+  /**
+   * Appends a message. Retention: only the newest `MESSAGES_KEPT_PER_CONTEXT` messages of a key are
+   * kept; older ones are deleted on append, so a long thread's history stays bounded.
+   */
   appendMessage(contextKey: string, message: ConversationMessage): Promise<void>;
-  /** Messages for a conversation, oldest first. */
-  listMessages(contextKey: string): Promise<ConversationMessage[]>;
+  /** Messages for a conversation, oldest first; with `limit`, only the newest `limit` of them (still oldest first). */
+  listMessages(contextKey: string, options?: { limit?: number }): Promise<ConversationMessage[]>;
 
   /** Small idempotency records for GitHub side effects (sticky comment id, PR number, review fingerprints). */
   getMarker(key: string): Promise<string | undefined>;
@@ -151,9 +171,17 @@ export interface RunStore {
   enqueueJob(runId: RunId, runAt: number): Promise<void>;
   /** Claims the oldest runnable job, leasing it for `leaseMs`; expired leases are claimable again. */
   claimJob(workerId: string, now: number, leaseMs: number): Promise<QueueJob | undefined>;
-  /** Extends a lease (heartbeat). */
-  renewJob(runId: RunId, workerId: string, now: number, leaseMs: number): Promise<void>;
-  completeJob(runId: RunId): Promise<void>;
+  /**
+   * Extends a lease (heartbeat). Returns false when `workerId` no longer holds the job (another worker
+   * claimed it after this lease expired, or it is gone): the caller must stop executing the run.
+   */
+  renewJob(runId: RunId, workerId: string, now: number, leaseMs: number): Promise<boolean>;
+  /**
+   * Completes the job held by `workerId` (deletes it, or releases it when it was enqueued again while
+   * leased). Only the current lease holder completes: a stale worker whose job was claimed again by
+   * another worker changes nothing and gets false.
+   */
+  completeJob(runId: RunId, workerId: string): Promise<boolean>;
   /** Queue depth and the age of the oldest runnable job. */
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }>;
 

@@ -227,6 +227,9 @@ export type RunEvent =
       error?: string;
     };
 
+/** The last event of a run. */
+export type RunFinishedEvent = Extract<RunEvent, { type: "run.finished" }>;
+
 /** Result aggregation over a run. */
 export interface RunSummary {
   steps: number;

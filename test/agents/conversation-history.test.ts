@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { contextKeyOf, loadConversation, trimToBudget } from "../../src/agents/conversation-history.ts";
+import { contextKeyOf, HISTORY_READ_LIMIT, loadConversation, trimToBudget } from "../../src/agents/conversation-history.ts";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import { createInMemoryRepoReader } from "./support/in-memory-repo-reader.ts";
 import { startModelServer } from "../fakes/model-server.ts";
 import { harness, request } from "./support/fixtures.ts";
@@ -25,6 +26,18 @@ describe("conversation history", () => {
   it("loads from the store", async () => {
     const store = { listMessages: async () => [msg("user", "q", 1), msg("assistant", "a", 2)] };
     expect((await loadConversation(store, "k", 100)).messages).toHaveLength(2);
+  });
+
+  it("reads only the newest messages of a long thread, not its whole history", async () => {
+    const store = createMemoryRunStore();
+    for (let i = 0; i < 150; i++) await store.appendMessage("k", msg(i % 2 ? "assistant" : "user", `m${i}`, i));
+    const asked: (number | undefined)[] = [];
+    const spying = { listMessages: (key: string, options?: { limit?: number }) => (asked.push(options?.limit), store.listMessages(key, options)) };
+    const { messages } = await loadConversation(spying, "k", 1_000_000);
+    expect(asked).toEqual([HISTORY_READ_LIMIT]);
+    expect(messages).toHaveLength(HISTORY_READ_LIMIT);
+    expect(messages.at(-1)?.content).toBe("m149");
+    expect(messages[0]?.content).toBe(`m${150 - HISTORY_READ_LIMIT}`);
   });
 
   it("a follow-up step sees the earlier exchange of the same thread", async () => {

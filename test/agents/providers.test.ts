@@ -172,6 +172,26 @@ describe("ModelProvider port", () => {
     }
   });
 
+  it("structured output streamed in many deltas: every delta reaches onText, the object is validated once at the end", async () => {
+    const pool = createHttpPool();
+    try {
+      const provider = createAiSdkProvider({ kind: "openai", apiKey: "sk-test", baseURL: suite.server.baseURL, fetch: pool.fetchFor("openai"), openaiApi: "chat" });
+      const schema = z.object({ items: z.array(z.object({ path: z.string(), body: z.string() })) });
+      const answer = { items: Array.from({ length: 60 }, (_, i) => ({ path: `src/f${i}.ts`, body: "x".repeat(40) })) };
+      const text = JSON.stringify(answer);
+      suite.server.expect("openai.chat", { kind: "text", text, chunkSize: 5 }, { kind: "text", text: JSON.stringify({ items: [{ path: 1 }] }), chunkSize: 5 });
+      const deltas: string[] = [];
+      const call = { model: "gpt-4.1", system: "s", messages: [{ role: "user" as const, content: "list" }], schema, signal: new AbortController().signal, onText: (d: string) => deltas.push(d) };
+      const result = await provider.call(call);
+      expect(result.object).toEqual(answer);
+      expect(deltas.join("")).toBe(text);
+      expect(deltas.length).toBe(Math.ceil(text.length / 5)); // not held back until the partial object changes
+      await expect(provider.call(call)).rejects.toMatchObject({ name: "AI_NoObjectGeneratedError" });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("executes tools in a loop when they have execute (maxSteps)", async () => {
     const pool = createHttpPool();
     try {

@@ -24,6 +24,34 @@ describe("stream progress", () => {
     expect(seen.every((p) => p.tail.length <= 50)).toBe(true);
   });
 
+  it("reports exactly the last characters whatever the delta sizes", () => {
+    let now = 0;
+    const seen: AgentProgress[] = [];
+    let all = "";
+    const progress = createStreamProgress({
+      onProgress: (p) => {
+        expect(p.tail).toBe(all.slice(-64)); // every report carries exactly the newest text
+        seen.push(p);
+      },
+      now: () => now,
+      intervalMs: 250,
+      maxChars: 1_000,
+      tailChars: 64,
+    });
+    let seed = 7;
+    for (let i = 0; i < 2_000; i++) {
+      seed = (seed * 48271) % 2147483647;
+      const delta = String.fromCharCode(97 + (i % 26)).repeat(seed % 150);
+      all += delta;
+      progress.text(delta);
+      if (i % 97 === 0) now += 300;
+    }
+    progress.flush();
+    expect(seen.length).toBeGreaterThan(20);
+    expect(seen.at(-1)!.tail).toBe(all.slice(-64));
+    expect(seen.at(-1)!.tokens).toBe(Math.ceil(all.length / 4));
+  });
+
   it("a throwing consumer does not break the stream", () => {
     const progress = createStreamProgress({ onProgress: () => { throw new Error("slow GitHub"); }, now: () => 0 });
     expect(() => progress.text("x")).not.toThrow();

@@ -6,9 +6,9 @@
  * It pins the behaviour the engine, the queues and the GitHub edge rely on.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RunStore } from "../../src/workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type RunStore } from "../../src/workflows/ports.ts";
 import { issueTrigger } from "../engine/fakes/triggers.ts";
-import { asRunId, asStepId, type RunEvent, type RunId, type RunRecord, type StepRecord } from "../../src/workflows/types.ts";
+import { asRunId, asStepId, type RunEvent, type RunFinishedEvent, type RunId, type RunRecord, type RunStatus, type StepRecord } from "../../src/workflows/types.ts";
 
 let counter = 0;
 
@@ -43,6 +43,12 @@ export function sampleSteps(runId: RunId): StepRecord[] {
     { runId, stepId: asStepId("a"), status: "pending", attempts: 0 },
     { runId, stepId: asStepId("b"), status: "pending", attempts: 0 },
   ];
+}
+
+function finishedEvent(runId: RunId, status: RunStatus, at: number): RunFinishedEvent {
+  const usage = { inputTokens: 1, outputTokens: 2, cachedTokens: 0 };
+  const summary = { steps: 2, succeeded: 2, failed: 0, skipped: 0, cancelled: 0, successRate: 1, durationMs: 45, criticalPath: [asStepId("a")], criticalPathMs: 45, usage, costUsd: 0.5 };
+  return { type: "run.finished", runId, status, at, summary };
 }
 
 /**
@@ -226,6 +232,21 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
         { role: "assistant", content: "hello", at: 3, runId: "r1" },
       ]);
       expect(await store.listMessages("none")).toEqual([]);
+      expect(await store.listMessages("acme/widgets#7", { limit: 1 })).toEqual([{ role: "assistant", content: "hello", at: 3, runId: "r1" }]);
+      expect(await store.listMessages("acme/widgets#7", { limit: 0 })).toEqual([]);
+      expect(await store.listMessages("acme/widgets#7", { limit: 10 })).toHaveLength(2);
+    });
+
+    it("conversation history is bounded: the newest messages per key are kept, a limit returns the newest oldest first", async () => {
+      const total = MESSAGES_KEPT_PER_CONTEXT + 15;
+      for (let i = 0; i < total; i++) await store.appendMessage("acme/widgets#9", { role: i % 2 ? "assistant" : "user", content: `m${i}`, at: i });
+      await store.appendMessage("acme/widgets#10", { role: "user", content: "other thread", at: 1 });
+      const kept = await store.listMessages("acme/widgets#9");
+      expect(kept).toHaveLength(MESSAGES_KEPT_PER_CONTEXT);
+      expect(kept[0]?.at).toBe(total - MESSAGES_KEPT_PER_CONTEXT);
+      expect(kept.at(-1)?.at).toBe(total - 1);
+      expect((await store.listMessages("acme/widgets#9", { limit: 3 })).map((m) => m.content)).toEqual([`m${total - 3}`, `m${total - 2}`, `m${total - 1}`]);
+      expect(await store.listMessages("acme/widgets#10")).toHaveLength(1);
     });
 
     it("markers: putMarkerIfAbsent keeps the first writer, setMarker overwrites", async () => {
@@ -258,13 +279,13 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       const first = await store.claimJob("w1", 1000, 500);
       expect(first).toEqual({ runId: a.id, attempts: 1, runAt: 100 });
       expect(await store.claimJob("w2", 1200, 500)).toBeUndefined();
-      await store.renewJob(a.id, "w1", 1400, 500); // lease now until 1900
+      expect(await store.renewJob(a.id, "w1", 1400, 500)).toBe(true); // lease now until 1900
       expect(await store.claimJob("w2", 1800, 500)).toBeUndefined();
-      await store.renewJob(a.id, "w2", 1800, 10_000); // not the holder: ignored
+      expect(await store.renewJob(a.id, "w2", 1800, 10_000)).toBe(false); // not the holder: ignored
       const again = await store.claimJob("w2", 1900, 500);
       expect(again).toEqual({ runId: a.id, attempts: 2, runAt: 100 });
       expect((await store.claimJob("w3", 6000, 500))?.runId).toBe(a.id);
-      await store.completeJob(a.id);
+      expect(await store.completeJob(a.id, "w3")).toBe(true);
       expect((await store.claimJob("w3", 6000, 500))?.runId).toBe(b.id);
     });
 
@@ -276,13 +297,62 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       await store.claimJob("w1", 10_000_000, 1000);
       expect(await store.queueStats(10_000_000)).toEqual({ depth: 0, oldestAgeMs: 0 });
       await store.enqueueJob(run.id, 10_000_000);
-      await store.completeJob(run.id);
+      expect(await store.completeJob(run.id, "w1")).toBe(true);
       const again = await store.claimJob("w1", 10_000_000, 1000);
       expect(again?.runId).toBe(run.id);
-      await store.completeJob(run.id);
+      expect(await store.completeJob(run.id, "w1")).toBe(true);
       expect(await store.claimJob("w1", 10_000_000, 1000)).toBeUndefined();
-      await store.completeJob(run.id); // idempotent
+      expect(await store.completeJob(run.id, "w1")).toBe(false); // idempotent: nothing left
       await expect(store.enqueueJob(asRunId("missing"), 1)).rejects.toThrow();
+    });
+
+    it("completeJob and renewJob by a stale worker (its lease expired and the job was claimed again) change nothing", async () => {
+      const run = sampleRun();
+      await store.createRun(run, []);
+      await store.enqueueJob(run.id, 100);
+      expect((await store.claimJob("stale", 1000, 100))?.runId).toBe(run.id);
+      expect((await store.claimJob("owner", 1200, 1000))?.runId).toBe(run.id); // stale's lease expired at 1100
+      expect(await store.renewJob(run.id, "stale", 1300, 1000)).toBe(false);
+      expect(await store.completeJob(run.id, "stale")).toBe(false);
+      // still the owner's: leased until 2200, neither deleted nor released
+      expect(await store.claimJob("third", 1500, 1000)).toBeUndefined();
+      expect(await store.renewJob(run.id, "owner", 1500, 1000)).toBe(true);
+      // also when the run was enqueued again while leased: the stale complete does not release it
+      await store.enqueueJob(run.id, 1500);
+      expect(await store.completeJob(run.id, "stale")).toBe(false);
+      expect(await store.claimJob("third", 1600, 1000)).toBeUndefined();
+      expect(await store.completeJob(run.id, "owner")).toBe(true); // released for the requeue
+      expect(await store.completeJob(run.id, "stale")).toBe(false); // an unleased job is nobody's to complete
+      expect((await store.claimJob("third", 1700, 1000))?.runId).toBe(run.id);
+    });
+
+    it("finishRun writes the final status, finishedAt and the run.finished event together, once", async () => {
+      const run = sampleRun({ status: "running", startedAt: 5 });
+      await store.createRun(run, sampleSteps(run.id));
+      const event = finishedEvent(run.id, "succeeded", 50);
+      expect(await store.finishRun(run.id, ["queued"], event)).toBe(false); // not in `from`: nothing written
+      expect(await store.listEvents(run.id)).toEqual([]);
+      expect(await store.finishRun(run.id, ["running"], event, { finishedAt: 40 })).toBe(true);
+      expect(await store.getRun(run.id)).toMatchObject({ status: "succeeded", finishedAt: 40, startedAt: 5 });
+      expect(await store.listEvents(run.id)).toEqual([event]);
+      // already finished: a second finisher (a canceller, a stale executor) writes nothing
+      expect(await store.finishRun(run.id, ["running", "succeeded"], finishedEvent(run.id, "succeeded", 60))).toBe(false);
+      expect(await store.listEvents(run.id)).toHaveLength(1);
+      expect(await store.finishRun(asRunId("missing"), ["running"], finishedEvent(asRunId("missing"), "failed", 1))).toBe(false);
+      expect((await store.listUnfinishedRuns()).map((r) => r.id)).not.toContain(run.id);
+    });
+
+    it("a run cancelled while executing (no finishedAt) is unfinished until finishRun; concurrent finishers write one event", async () => {
+      const run = sampleRun({ status: "running" });
+      await store.createRun(run, []);
+      expect(await store.transitionRun(run.id, ["running"], "cancelled", { error: "cancelled by @octocat" })).toBe(true);
+      expect((await store.listUnfinishedRuns()).map((r) => r.id)).toEqual([run.id]);
+      const results = await Promise.all([1, 2, 3].map((i) => store.finishRun(run.id, ["cancelled"], finishedEvent(run.id, "cancelled", 100 + i))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.getRun(run.id)).toMatchObject({ status: "cancelled", error: "cancelled by @octocat" });
+      expect((await store.getRun(run.id))?.finishedAt).toBeGreaterThan(100);
+      expect((await store.listEvents(run.id)).filter((e) => e.type === "run.finished")).toHaveLength(1);
+      expect(await store.listUnfinishedRuns()).toEqual([]);
     });
 
     it("ping answers on an open store", async () => {

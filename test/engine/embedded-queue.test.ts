@@ -8,7 +8,7 @@ import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
-import type { RunStore } from "../../src/workflows/ports.ts";
+import { systemClock, type RunStore } from "../../src/workflows/ports.ts";
 import type { RunId, RunRecord } from "../../src/workflows/types.ts";
 import { createScriptedAgent } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";
@@ -135,6 +135,36 @@ describe("embedded queue", () => {
     await until(() => handled.length === 1, "re-claim after lease expiry");
     await queue.stop();
     expect(handled).toEqual([run.id]);
+  });
+});
+
+describe("embedded queue: lease loss", () => {
+  it("a worker that missed its lease stops executing once another worker claimed the job, and cannot complete it", async () => {
+    const store = createMemoryRunStore();
+    let now = 1_000_000;
+    const clock = { now: () => now, sleep: (ms: number, signal?: AbortSignal) => systemClock.sleep(Math.min(ms, 5), signal) };
+    const agents = createScriptedAgent({ b: [{ kind: "block" }] });
+    const queue = createEmbeddedQueue({ store, clock, pollMs: 1, leaseMs: 60, workerId: "stale" });
+    const engine = createEngine({ store, queue, agents, clock });
+    await queue.start(engine.execute);
+    const run = await engine.start(planRun(template(), issueTrigger()), issueTrigger());
+    await agents.started("b");
+    // The stale worker's process stalls past its lease; another worker claims the job meanwhile.
+    now += 1_000;
+    expect((await store.claimJob("owner", now, 60_000))?.runId).toBe(run.id);
+    await until(() => agents.callsOf("b")[0]?.signal.aborted === true, "the stale execution is aborted");
+    await until(() => agents.inFlight === 0, "the stale execution wound down");
+    await new Promise((r) => setTimeout(r, 20));
+    await queue.stop();
+    // nothing of the stale execution overwrote the state the new owner resumes from
+    expect((await store.getRun(run.id))?.status).toBe("running");
+    const steps = await store.getSteps(run.id);
+    expect(steps.map((s) => s.status)).toEqual(["succeeded", "running"]);
+    expect((await store.listEvents(run.id)).some((e) => e.type === "run.finished" || e.type === "step.finished" && e.stepId === "b")).toBe(false);
+    // the job is still the owner's: the stale worker neither completed nor released it
+    expect(await store.claimJob("third", now + 100, 1000)).toBeUndefined();
+    expect(await store.completeJob(run.id, "stale")).toBe(false);
+    expect(await store.completeJob(run.id, "owner")).toBe(true);
   });
 });
 

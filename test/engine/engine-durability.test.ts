@@ -5,7 +5,7 @@ import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
 import type { ProgressSink, RunStore } from "../../src/workflows/ports.ts";
-import type { RunPlan, StepRecord } from "../../src/workflows/types.ts";
+import { asStepId, type RunPlan, type StepRecord } from "../../src/workflows/types.ts";
 import { crashingStore } from "./fakes/crashing-store.ts";
 import { createFakeClock } from "../fakes/fake-clock.ts";
 import { createRecordingSink } from "./fakes/recording-sink.ts";
@@ -67,9 +67,9 @@ describe("engine: cancel", () => {
     // Another process cancels between the executing engine's last watcher poll and its final write.
     const racing: RunStore = {
       ...store,
-      async transitionRun(id, from, to, patch) {
-        if (to !== "running" && to !== "cancelled") await store.transitionRun(id, ["running"], "cancelled", { error: "cancelled by @octocat" });
-        return store.transitionRun(id, from, to, patch);
+      async finishRun(id, from, event, patch) {
+        if (event.status !== "cancelled") await store.transitionRun(id, ["running"], "cancelled", { error: "cancelled by @octocat" });
+        return store.finishRun(id, from, event, patch);
       },
     };
     const { engine, sink } = engineOn(racing);
@@ -88,14 +88,73 @@ describe("engine: cancel", () => {
     const second = await engine.start(diamond(), issueTrigger());
     await store.claimJob("w", Date.now() + 1e12, 1000);
     await store.claimJob("w", Date.now() + 1e12, 1000);
-    await store.completeJob(first.id);
-    await store.completeJob(second.id);
+    await store.completeJob(first.id, "w");
+    await store.completeJob(second.id, "w");
     expect(await engine.cancel(first.id, "not needed")).toBe(true);
     expect((await store.getRun(first.id))?.status).toBe("cancelled");
     expect((await store.getSteps(first.id)).every((s) => s.status === "cancelled")).toBe(true);
     expect(sink.events.at(-1)).toMatchObject({ type: "run.finished", runId: first.id, status: "cancelled" });
     expect((await store.claimJob("w", Date.now() + 1e12, 1000))?.runId).toBe(second.id);
   });
+  it("cancelling a running run whose executor died marks its steps cancelled and writes run.finished once its job is claimed", async () => {
+    const store = createMemoryRunStore();
+    const { engine, sink } = engineOn(store);
+    const run = await engine.start(diamond(), issueTrigger());
+    // A worker claimed the job, started the run and step a, then died (its lease is never renewed).
+    const t = Date.now() + 1e12;
+    expect((await store.claimJob("dead", t, 500))?.runId).toBe(run.id);
+    expect(await store.transitionRun(run.id, ["queued"], "running", { startedAt: 1 })).toBe(true);
+    await store.updateStep(run.id, asStepId("a"), { status: "running", attempts: 1, startedAt: 1 });
+    expect(await engine.cancel(run.id, "cancelled by @octocat")).toBe(true);
+    expect((await store.getRun(run.id))?.status).toBe("cancelled");
+    // the dead worker's lease expires; whichever worker claims the job next finishes the run
+    const job = await store.claimJob("live", t + 1000, 500);
+    expect(job?.runId).toBe(run.id);
+    const resumer = engineOn(store);
+    await resumer.engine.execute(run.id, new AbortController().signal);
+    expect(await store.getRun(run.id)).toMatchObject({ status: "cancelled", error: "cancelled by @octocat" });
+    expect((await store.getRun(run.id))?.finishedAt).toBeDefined();
+    const steps = await store.getSteps(run.id);
+    expect(steps.map((s) => s.status)).toEqual(["cancelled", "cancelled", "cancelled", "cancelled"]);
+    expect(steps[0]).toMatchObject({ error: "cancelled by @octocat", attempts: 1 });
+    const finished = (await store.listEvents(run.id)).filter((e) => e.type === "run.finished");
+    expect(finished).toEqual([expect.objectContaining({ status: "cancelled", error: "cancelled by @octocat" })]);
+    expect(resumer.sink.events.at(-1)).toMatchObject({ type: "run.finished", status: "cancelled" });
+    // the check run and comment (built from events) see every step end, too
+    expect(resumer.sink.events.filter((e) => e.type === "step.finished").map((e) => e.type === "step.finished" && [e.stepId, e.status])).toEqual([
+      ["a", "cancelled"],
+      ["b", "cancelled"],
+      ["c", "cancelled"],
+      ["d", "cancelled"],
+    ]);
+    expect(resumer.agents.calls).toHaveLength(0);
+    expect(sink.events.filter((e) => e.type === "run.finished")).toHaveLength(0);
+    // finishing is idempotent: a second claim (or start-up resume) writes nothing more
+    expect(await store.completeJob(run.id, "live")).toBe(true);
+    expect(await resumer.engine.resumeUnfinished()).toBe(0);
+    await resumer.engine.execute(run.id, new AbortController().signal);
+    expect((await store.listEvents(run.id)).filter((e) => e.type === "run.finished")).toHaveLength(1);
+  });
+
+  it("a run cancelled while its executor died is finished by resumeUnfinished on the next start-up", async () => {
+    const store = createMemoryRunStore();
+    const { engine } = engineOn(store);
+    const run = await engine.start(diamond(), issueTrigger());
+    await store.claimJob("dead", Date.now() + 1e12, 1000);
+    expect(await store.transitionRun(run.id, ["queued"], "running", { startedAt: 1 })).toBe(true);
+    await store.updateStep(run.id, asStepId("a"), { status: "running", attempts: 1, startedAt: 1 });
+    // cancelled by a process that died before anything else was written
+    expect(await store.transitionRun(run.id, ["running"], "cancelled", { error: "stuck" })).toBe(true);
+    expect(await store.completeJob(run.id, "dead")).toBe(true);
+    const next = engineOn(store);
+    expect(await next.engine.resumeUnfinished()).toBe(1);
+    expect((await store.claimJob("w", Date.now() + 1e12, 1000))?.runId).toBe(run.id);
+    await next.engine.execute(run.id, new AbortController().signal);
+    expect(byId(await store.getSteps(run.id)).a).toMatchObject({ status: "cancelled", error: "stuck" });
+    expect((await store.listEvents(run.id)).filter((e) => e.type === "run.finished")).toHaveLength(1);
+    expect(await store.listUnfinishedRuns()).toEqual([]);
+  });
+
   it("cancelling a queued run does not wait forever on a sink that never answers", async () => {
     const store = createMemoryRunStore();
     const never: ProgressSink = { emit: () => new Promise<void>(() => {}) };
@@ -130,8 +189,8 @@ describe("engine: concurrency groups", () => {
     // first was claimed and marked running by a process that then died; second looked, waited, and let its job go
     expect(await store.transitionRun(first.id, ["queued"], "running", { startedAt: 1 })).toBe(true);
     for (let i = 0; i < 2; i++) await store.claimJob("dead", Date.now() + 1e12, 1000);
-    await store.completeJob(first.id);
-    await store.completeJob(second.id);
+    await store.completeJob(first.id, "dead");
+    await store.completeJob(second.id, "dead");
     expect(await engine.cancel(first.id, "stuck")).toBe(true);
     expect((await store.claimJob("w", Date.now() + 1e12, 1000))?.runId).toBe(second.id);
     await engine.execute(second.id, new AbortController().signal);
@@ -178,6 +237,9 @@ describe("engine: durability", () => {
       await second.engine.execute(run.id, new AbortController().signal);
       const after = byId(await store.getSteps(run.id));
       expect((await store.getRun(run.id))?.status, `crash after ${n} writes`).toBe("succeeded");
+      // The final status and its run.finished event are one write: a crash never loses the event.
+      const finishedEvents = (await store.listEvents(run.id)).filter((e) => e.type === "run.finished");
+      expect(finishedEvents, `run.finished events after a crash at ${n}`).toHaveLength(1);
       for (const id of ["a", "b", "c", "d"]) {
         expect(after[id]?.status).toBe("succeeded");
         const reRun = second.agents.callsOf(id).length;

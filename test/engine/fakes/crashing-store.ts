@@ -4,7 +4,7 @@
  */
 import type { RunStore } from "../../../src/workflows/ports.ts";
 
-const WRITES = new Set(["createRun", "updateRun", "transitionRun", "updateStep", "appendEvent", "enqueueJob", "completeJob", "renewJob", "claimJob"]);
+const WRITES = new Set(["createRun", "updateRun", "transitionRun", "finishRun", "updateStep", "appendEvent", "enqueueJob", "completeJob", "renewJob", "claimJob"]);
 
 export class SimulatedCrash extends Error {
   override readonly name = "SimulatedCrash";
