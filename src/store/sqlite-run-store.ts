@@ -10,6 +10,7 @@ import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery
 import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 import { applyPatch, wholeLimit } from "./memory-run-store.ts";
+import { startWalCheckpointer } from "./sqlite-checkpointer.ts";
 import { migrateSqlite } from "./sqlite-migrations.ts";
 
 export interface SqliteRunStoreOptions {
@@ -17,6 +18,8 @@ export interface SqliteRunStoreOptions {
   path: string;
   /** How long a writer waits for the lock held by another process (default 5 s). */
   busyTimeoutMs?: number;
+  /** Checkpoint the WAL from a worker thread instead of inside a commit (default true for files). */
+  checkpointInWorker?: boolean;
 }
 
 const ACTIVE: RunStatus[] = ["queued", "running"];
@@ -33,6 +36,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
   const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
   migrateSqlite(db);
+  const checkpointer = options.path !== ":memory:" && options.checkpointInWorker !== false ? startWalCheckpointer(db, options.path) : undefined;
   let closed = false;
 
   const statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
@@ -314,6 +318,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       if (scheduled) clearImmediate(scheduled);
       flush();
       closed = true;
+      await checkpointer?.stop();
       db.close();
     },
   };

@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, describe, expect, it } from "vitest";
+import { startWalCheckpointer } from "../../src/store/sqlite-checkpointer.ts";
+
+const autocheckpoint = (db: DatabaseSync) => Number((db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint);
+
+describe("startWalCheckpointer", () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it("checkpoints the WAL from a worker while the main connection's automatic checkpoint is off, and restores it on stop", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "octoflow-ckpt-"));
+    dirs.push(dir);
+    const path = join(dir, "x.db");
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, data TEXT)");
+    const checkpointer = startWalCheckpointer(db, path, { intervalMs: 20 });
+    expect(autocheckpoint(db)).toBe(0);
+    const insert = db.prepare("INSERT INTO t (data) VALUES (?)");
+    // 20 bursts of 100 commits (≈ 10 MB of WAL frames in all). The main connection never checkpoints,
+    // so the WAL stays small only if the worker checkpoints between bursts (the next writer then
+    // starts the WAL over from its beginning).
+    for (let burst = 0; burst < 20; burst++) {
+      for (let i = 0; i < 100; i++) insert.run("x".repeat(2000));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    expect(statSync(`${path}-wal`).size).toBeLessThan(3_000_000);
+    await checkpointer.stop();
+    expect(autocheckpoint(db)).toBe(1000);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n).toBe(2000);
+    db.close();
+  });
+});
