@@ -51,8 +51,8 @@ describe("action.yml", () => {
   });
 });
 
-describe("docs/readme/cli.md example workflows", () => {
-  const doc = readFileSync(`${ROOT}docs/readme/cli.md`, "utf8");
+describe("README.md example workflows", () => {
+  const doc = readFileSync(`${ROOT}README.md`, "utf8");
   const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1] ?? "") as { on: unknown; jobs: Record<string, { steps: Step[] }> });
 
   it("parse and use the action only with inputs it declares", () => {
