@@ -53,7 +53,11 @@ describe("action.yml", () => {
 
 describe("README.md example workflows", () => {
   const doc = readFileSync(`${ROOT}README.md`, "utf8");
-  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1] ?? "") as { on: unknown; jobs: Record<string, { steps: Step[] }> });
+  // the Actions workflow examples: YAML blocks with jobs (the README also shows templates and config)
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1] ?? "")
+    .filter((text) => /^jobs:/m.test(text))
+    .map((text) => parse(text) as { on: unknown; jobs: Record<string, { steps: Step[] }> });
 
   it("parse and use the action only with inputs it declares", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(2);
