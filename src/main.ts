@@ -11,6 +11,9 @@ import { setupTracing } from "./observability/tracing.ts";
 import { octokitInstrumentation } from "./observability/instrument-octokit.ts";
 import { createRuntime, octoflowApp } from "./app.ts";
 
+/** How long a signal's shutdown may take before the process exits anyway (Kubernetes' default grace is 30 s). */
+const SHUTDOWN_GRACE_MS = 25_000;
+
 async function main(): Promise<void> {
   // The setup flow writes credentials to .env; read it before validating (existing variables win).
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -42,21 +45,50 @@ async function main(): Promise<void> {
   const tracing = setupTracing({ env, serviceName: "octoflow", log });
   const runtime = await createRuntime(env, log);
   runtime.closers.unshift(() => tracing.shutdown()); // closers run in reverse: tracing flushes last
+  const probotSigint = new Set(process.listeners("SIGINT"));
   const server = await run(octoflowApp(runtime), {
     log,
     Octokit: ProbotOctokit.plugin(octokitInstrumentation({ metrics: runtime.metrics })),
   });
+  // Probot's `run` adds a SIGINT listener that stops the server and exits at once, racing the
+  // hand-over below (the queue and the store would never close): ours is the only one.
+  for (const listener of process.listeners("SIGINT")) if (!probotSigint.has(listener)) process.off("SIGINT", listener);
+  let shuttingDown = false;
   const shutdown = async (signal: string) => {
+    if (shuttingDown) {
+      // a second signal (Ctrl-C twice) does not wait: unfinished runs stay resumable
+      log.warn({ signal }, "second signal during shutdown; exiting now");
+      process.exit(1);
+    }
+    shuttingDown = true;
     log.info({ signal }, "shutting down");
+    // Bounded: past the grace period the process exits anyway (unfinished runs stay resumable).
+    // Not unref'd: it also keeps the process alive if a closer waits on a promise nothing settles.
+    setTimeout(() => {
+      log.error({ signal }, "shutdown timed out; exiting");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    let code = 0;
     try {
       await server.stop();
-      for (const close of [...runtime.closers].reverse()) await close();
-    } finally {
-      process.exit(0);
+    } catch (error) {
+      code = 1;
+      log.error({ err: error }, "stopping the HTTP server failed");
     }
+    // Every closer runs even when an earlier one fails: stop the workers, then close the store.
+    for (const close of [...runtime.closers].reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        code = 1;
+        log.error({ err: error }, "closing a component failed");
+      }
+    }
+    log.info({ signal }, "shut down");
+    process.exit(code);
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
 main().catch((error: unknown) => {

@@ -3,11 +3,13 @@
  * retry (failed steps only), review, run <workflow> and `commands:` aliases.
  */
 import { workflowForCommand } from "../config/repo-config.ts";
+import { scrubSecrets } from "../observability/logger.ts";
 import { renderStepTable, renderTitle } from "../progress/render.ts";
 import { createRunView } from "../progress/run-view.ts";
 import type { RepoRef } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
 import { helpText, type Command } from "./command-parser.ts";
+import { neutralizeMarkdown } from "./neutralize-markdown.ts";
 import type { Actor } from "./permission-gate.ts";
 import { runsOf } from "./run-control.ts";
 import { comment, firstDelivery, loadSetupOrReply, startWorkflow, type HandlerDeps } from "./start-run.ts";
@@ -32,11 +34,11 @@ async function react(e: CommandEvent): Promise<void> {
 }
 
 /** The `/octoflow status` answer: the newest run's table, or a note that there is none. */
-export async function statusReply(deps: HandlerDeps, repo: RepoRef, number: number): Promise<string> {
+export async function statusReply(deps: Pick<HandlerDeps, "store">, repo: RepoRef, number: number): Promise<string> {
   const [run] = await runsOf(deps.store, repo, number, 200);
   if (!run) return "No Octoflow run on this thread yet. Comment `/octoflow help` to see what I can do.";
   const view = createRunView(run, await deps.store.getSteps(run.id));
-  return [`**Octoflow: ${renderTitle(view)}** (run \`${run.id}\`)`, "", renderStepTable(view), ...(run.error ? ["", `> ${run.error.split("\n")[0]?.slice(0, 500)}`] : [])].join("\n");
+  return [`**Octoflow: ${renderTitle(view)}** (run \`${run.id}\`)`, "", renderStepTable(view), ...(run.error ? ["", `> ${neutralizeMarkdown(scrubSecrets(run.error.split("\n")[0] ?? "")).slice(0, 500)}`] : [])].join("\n");
 }
 
 /**

@@ -21,31 +21,33 @@ const INPUT_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const MAX_INPUTS = 20;
 const MAX_INPUT_VALUE = 1000;
 
-/** The lines of a markdown comment that are prose (not quoted, not code, not HTML comments). */
+/**
+ * The lines of a markdown comment that are prose (not quoted, not code, not HTML comments).
+ * A quote runs on over the lines that follow it until a blank line (CommonMark's lazy
+ * continuation), and an HTML comment opened mid-line hides everything up to its `-->`.
+ */
 export function proseLines(markdown: string): string[] {
   const out: string[] = [];
   let fence: string | undefined;
   let inHtmlComment = false;
+  let inQuote = false;
   let previousBlank = true;
-  for (const raw of markdown.replace(/\r\n?/g, "\n").split("\n")) {
-    const line = raw;
+  for (const line of markdown.replace(/\r\n?/g, "\n").split("\n")) {
     if (fence) {
-      const t = line.trim();
-      const marker = fence;
-      if (t.length >= marker.length && [...t].every((c) => c === marker[0])) fence = undefined;
+      // A closing fence: the same character, at least as long, at most 3 spaces in, nothing after it.
+      const close = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(line)?.[1];
+      if (close && close[0] === fence[0] && close.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (inHtmlComment) {
+      if (line.includes("-->")) inHtmlComment = false;
+      previousBlank = false;
       continue;
     }
     const fenceMatch = /^ {0,3}(`{3,}|~{3,})/.exec(line);
     if (fenceMatch?.[1]) {
       fence = fenceMatch[1];
-      continue;
-    }
-    if (inHtmlComment) {
-      if (line.includes("-->")) inHtmlComment = false;
-      continue;
-    }
-    if (/^\s*<!--/.test(line) && !line.includes("-->")) {
-      inHtmlComment = true;
+      inQuote = false;
       continue;
     }
     const blank = line.trim() === "";
@@ -54,12 +56,18 @@ export function proseLines(markdown: string): string[] {
       previousBlank = false;
       continue;
     }
-    if (/^ {0,3}>/.test(line)) {
+    if (/^ {0,3}>/.test(line) || (inQuote && !blank)) {
+      inQuote = true;
       previousBlank = false;
       continue;
     }
+    inQuote = false;
     previousBlank = blank;
-    if (!blank) out.push(line.replace(/<!--.*?-->/g, ""));
+    const visible = line.replace(/<!--[\s\S]*?-->/g, "");
+    const open = visible.indexOf("<!--");
+    if (open >= 0) inHtmlComment = true;
+    const prose = open >= 0 ? visible.slice(0, open) : visible;
+    if (prose.trim() !== "") out.push(prose);
   }
   return out;
 }
@@ -111,7 +119,7 @@ export function parseCommand(body: string): Command | undefined {
         return parseRun(args);
       default: {
         const alias = (verb ?? "").toLowerCase();
-        if (!/^[a-z][a-z0-9-]{0,39}$/.test(alias)) return { name: "help", problem: `\`${(verb ?? "").slice(0, 40)}\` is not an Octoflow command.` };
+        if (!/^[a-z][a-z0-9-]{0,39}$/.test(alias)) return { name: "help", problem: `${inlineCode((verb ?? "").slice(0, 40))} is not an Octoflow command.` };
         const parsed = parseInputs(args);
         return "problem" in parsed ? { name: "help", problem: parsed.problem } : { name: "alias", alias, inputs: parsed.inputs };
       }
@@ -134,12 +142,17 @@ function parseInputs(args: string[]): { inputs: Record<string, string> } | { pro
   for (const arg of args) {
     const eq = arg.indexOf("=");
     const key = eq > 0 ? arg.slice(0, eq) : "";
-    if (!INPUT_KEY.test(key)) return { problem: `\`${arg.slice(0, 64)}\` is not a key=value input.` };
+    if (!INPUT_KEY.test(key)) return { problem: `${inlineCode(arg.slice(0, 64))} is not a key=value input.` };
     const value = arg.slice(eq + 1);
     if (value.length > MAX_INPUT_VALUE) return { problem: `The value of \`${key}\` is longer than ${MAX_INPUT_VALUE} characters.` };
     inputs[key] = value;
   }
   return { inputs };
+}
+
+/** Echoes a word the commenter typed as inline code it cannot break out of (no backticks, so no live @mention). */
+function inlineCode(word: string): string {
+  return `\`${word.replace(/`/g, "'")}\``;
 }
 
 /** The help text posted for `/octoflow help` and unknown commands. */

@@ -90,14 +90,22 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
 
   const finish = async (active: ActiveRun, run: RunRecord) => {
     const { ctx } = active;
-    const fresh = (await options.store.getRun(run.id)) ?? run;
-    const applied = await applyOutputs({ octokit: ctx.octokit, store: options.store, log: ctx.log }, { ...fresh, status: ctx.view.status }, await options.store.getSteps(run.id));
-    // "neutral" is for review runs whose result is findings only; a run that delivered a PR is a success.
-    active.findings = applied.pullRequest ? 0 : applied.findings;
-    if (applied.pullRequest) ctx.view.links.pullRequest = applied.pullRequest.url;
-    if (applied.review?.url && applied.review.url !== "none") ctx.view.links.review = applied.review.url;
-    ctx.view.results = applied.results;
-    ctx.view.notes = applied.notes;
+    try {
+      const fresh = (await options.store.getRun(run.id)) ?? run;
+      const applied = await applyOutputs({ octokit: ctx.octokit, store: options.store, log: ctx.log }, { ...fresh, status: ctx.view.status }, await options.store.getSteps(run.id));
+      // "neutral" is for review runs whose result is findings only; a run that delivered a PR is a success.
+      active.findings = applied.pullRequest ? 0 : applied.findings;
+      if (applied.pullRequest) ctx.view.links.pullRequest = applied.pullRequest.url;
+      if (applied.review?.url && applied.review.url !== "none") ctx.view.links.review = applied.review.url;
+      ctx.view.results = applied.results;
+      ctx.view.notes = applied.notes;
+    } catch (error) {
+      // The surfaces must still get their final write: a run never stays "in progress" on GitHub.
+      ctx.log.warn({ err: error }, "delivering the run's outputs to GitHub failed");
+      const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.slice(0, 300) ?? "";
+      ctx.view.status = "failed";
+      ctx.view.error = `Octoflow could not deliver this run's results to GitHub: ${reason}`;
+    }
     for (const s of active.surfaces) {
       s.coalescer.close();
       await s.coalescer.flush();

@@ -1,6 +1,7 @@
 /**
  * Markdown rendering of a run for the check run and the sticky comment, within GitHub's limits.
  */
+import { neutralizeMarkdown } from "../github/neutralize-markdown.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import type { StepStatus } from "../workflows/types.ts";
 import type { RunView } from "./run-view.ts";
@@ -65,12 +66,17 @@ export function renderTitle(view: RunView): string {
 
 function renderProblems(view: RunView): string[] {
   const out: string[] = [];
-  if (view.error) out.push("", "**What went wrong:**", "", quote(scrubSecrets(view.error)));
+  if (view.error) out.push("", "**What went wrong:**", "", quote(untrusted(view.error)));
   const failed = view.steps.filter((s) => s.error && (s.status === "failed" || s.status === "running"));
-  for (const s of failed) out.push("", `**${cell(s.name)}:** ${cell(scrubSecrets(s.error ?? "").slice(0, 2000))}`);
+  for (const s of failed) out.push("", `**${cell(s.name)}:** ${cell(untrusted(s.error ?? "").slice(0, 2000))}`);
   if (view.status === "failed") out.push("", "Comment `/octoflow retry` (or use the check run's **Retry** button) to re-run the failed steps.");
-  for (const note of view.notes) out.push("", `> [!NOTE]\n> ${cell(note)}`);
+  for (const note of view.notes) out.push("", `> [!NOTE]\n> ${cell(untrusted(note))}`);
   return out;
+}
+
+/** Text that may come from a model or a user: no secrets, no @mentions, no HTML comments. */
+function untrusted(text: string): string {
+  return neutralizeMarkdown(scrubSecrets(text));
 }
 
 function quote(text: string): string {
@@ -107,7 +113,7 @@ export function renderStickyComment(view: RunView): string {
   ].filter((l): l is string => l !== undefined);
   if (links.length > 0) lines.push("", links.join(" · "));
   lines.push(...renderProblems(view));
-  for (const result of view.results) lines.push("", `<details open><summary>${cell(result.step)}</summary>`, "", scrubSecrets(result.text), "", "</details>");
+  for (const result of view.results) lines.push("", `<details open><summary>${cell(result.step)}</summary>`, "", untrusted(result.text), "", "</details>");
   return truncate(lines.join("\n"), COMMENT_LIMIT);
 }
 

@@ -123,6 +123,7 @@ export async function migratePostgres(pool: Pool, schema: string, migrations: re
   const q = quoteIdent(schema);
   const client = await pool.connect();
   const applied: number[] = [];
+  let broken: Error | undefined;
   try {
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [`octoflow:migrate:${schema}`]);
     try {
@@ -140,16 +141,23 @@ export async function migratePostgres(pool: Pool, schema: string, migrations: re
           await client.query(`INSERT INTO ${q}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
           await client.query("COMMIT");
         } catch (error) {
-          await client.query("ROLLBACK");
-          throw new Error(`PostgreSQL migration ${migration.version} (${migration.name}) failed`, { cause: error });
+          await client.query("ROLLBACK").catch((rollbackError: unknown) => (broken = rollbackError as Error));
+          // the reason goes into the message: start-up prints one line, not the cause chain
+          const reason = error instanceof Error ? error.message : String(error);
+          throw new Error(`PostgreSQL migration ${migration.version} (${migration.name}) failed: ${reason}`, { cause: error });
         }
         applied.push(migration.version);
       }
     } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`octoflow:migrate:${schema}`]);
+      // a failed unlock must not hide the migration's own error; dropping the connection below
+      // releases the session lock on the server
+      await client
+        .query("SELECT pg_advisory_unlock(hashtext($1))", [`octoflow:migrate:${schema}`])
+        .catch((unlockError: unknown) => (broken = unlockError as Error));
     }
   } finally {
-    client.release();
+    // a connection whose rollback or unlock failed is destroyed, not returned to the pool
+    client.release(broken);
   }
   return applied;
 }

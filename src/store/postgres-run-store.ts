@@ -29,6 +29,8 @@ export interface PostgresRunStoreOptions {
   pool?: Pool;
   /** Pool size when the store creates its pool; default 10. */
   max?: number;
+  /** How long getting a connection may take before the query fails; default 10 000 ms. */
+  connectionTimeoutMs?: number;
   /** Run migrations on open; default true. */
   migrate?: boolean;
 }
@@ -83,14 +85,22 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
   if (!options.pool && !options.connectionString) throw new Error("createPostgresRunStore needs a connectionString or a pool");
   const pool =
     options.pool ??
-    new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 10, application_name: "octoflow" });
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.max ?? 10,
+      application_name: "octoflow",
+      // a server that accepts the connection but never answers (or a dropped route) fails the query
+      // instead of hanging start-up or a webhook forever
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    });
   if (ownsPool) pool.on("error", () => undefined); // an idle client lost its connection; the next query reconnects
   if (options.migrate !== false) {
     try {
       await migratePostgres(pool, schema);
     } catch (error) {
       if (ownsPool) await pool.end().catch(() => undefined);
-      throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`cannot open the PostgreSQL store (schema ${schema}): ${reason}`, { cause: error });
     }
   }
   let enqueuer: TransactionalEnqueuer | undefined;

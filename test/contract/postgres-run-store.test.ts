@@ -90,6 +90,20 @@ if (url === undefined) {
       }
     });
 
+    it("a failing migration names its cause, rolls back, and leaves the pool's connections usable", async () => {
+      const schema = uniqueSchema("badmig");
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      try {
+        const bad = [{ version: 1, name: "broken", sql: "CREATE TABLE {schema}.t (id int); SELEC 1" }];
+        await expect(migratePostgres(pool, schema, bad)).rejects.toThrow(/migration 1 \(broken\) failed: syntax error at or near "SELEC"/);
+        // the one connection came back (or was replaced) and the advisory lock is free: a good pass applies
+        expect(await migratePostgres(pool, schema, [{ version: 1, name: "fixed", sql: "CREATE TABLE {schema}.t (id int)" }])).toEqual([1]);
+      } finally {
+        await pool.end();
+        await dropSchemas(url, schema);
+      }
+    });
+
     it("rejects a schema name that is not a plain identifier", async () => {
       await expect(createPostgresRunStore({ connectionString: url, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/schema name/);
     });

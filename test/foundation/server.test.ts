@@ -3,7 +3,7 @@
  * credentials, signed webhooks with credentials, operational endpoints, readable start-up errors.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
@@ -50,7 +50,10 @@ describe("npm start with credentials", () => {
       OPENAI_API_KEY: "sk-test-not-used",
     });
   });
-  afterAll(() => app?.stop());
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1, hook: { type: "App", id: 1, events: [] } });
 

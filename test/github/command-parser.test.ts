@@ -40,6 +40,26 @@ describe("parseCommand", () => {
     expect(parseCommand("```\ncode\n```\n/octoflow status")).toEqual({ name: "status" });
   });
 
+  it("ignores commands hidden by a mid-line HTML comment, in a quote's lazy continuation, or behind an invalid closing fence", () => {
+    expect(parseCommand("see below <!--\n/octoflow cancel\n-->")).toBeUndefined();
+    expect(parseCommand("<!-- a --> <!--\n/octoflow cancel\n-->")).toBeUndefined();
+    expect(parseCommand("> quoted text\n/octoflow cancel")).toBeUndefined();
+    // a closing fence may be indented at most 3 spaces and must match the opening's character
+    expect(parseCommand("```\ncode\n    ```\n/octoflow cancel")).toBeUndefined();
+    expect(parseCommand("```\n/octoflow cancel\n~~~\n/octoflow cancel")).toBeUndefined();
+    // after the quote ends (blank line) or the comment closes, commands count again
+    expect(parseCommand("> quoted text\n\n/octoflow status")).toEqual({ name: "status" });
+    expect(parseCommand("<!--\nhidden\n-->\n/OctoFlow Status\r\n")).toEqual({ name: "status" });
+    expect(parseCommand("a <!-- b --> c\n/octoflow retry")).toEqual({ name: "retry" });
+  });
+
+  it("echoes an unknown word as inline code it cannot break out of", () => {
+    const unknown = parseCommand("/octoflow x`@octocat`");
+    expect(unknown).toEqual({ name: "help", problem: "`x'@octocat'` is not an Octoflow command." });
+    const input = parseCommand("/octoflow run wf `@octocat`");
+    expect(input).toEqual({ name: "help", problem: "`'@octocat'` is not a key=value input." });
+  });
+
   it("bounds inputs", () => {
     const many = Array.from({ length: 21 }, (_, i) => `k${i}=v`).join(" ");
     expect(parseCommand(`/octoflow run wf ${many}`)).toMatchObject({ name: "help", problem: expect.stringContaining("At most") });

@@ -91,6 +91,21 @@ describe("pull_request output", () => {
     expect(model.state.pulls).toHaveLength(0);
     expect(gh.find("POST", "/repos/{owner}/{repo}/git/commits")).toHaveLength(0);
   });
+
+  it("neutralises @mentions and HTML comments from model text in the pull request body", async () => {
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const gen = step("generate", "generate", "pull_request");
+    const run = runRecord("run-m", [gen]);
+    await store.createRun(run, []);
+    await publishPullRequest(deps, run, [
+      { step: gen, output: out({ text: "Fixed, thanks @octocat <!-- octoflow:pull-request -->", edits: [{ kind: "create", path: "f.txt", content: "x" }, { kind: "create", path: "a/../@octocat.txt", content: "x" }] }) },
+    ]);
+    gh.verify();
+    const body = String(model.state.pulls[0]?.body);
+    expect(body).toContain("Closes #7");
+    expect(body).not.toMatch(/(^|[^\w])@octocat/);
+    expect(body.split("<!--")).toHaveLength(2); // only our own marker
+  });
 });
 
 const PATCH = ["@@ -1,3 +1,4 @@", " const a = 1;", "-const b = 2;", "+const b = 3;", "+const c = 4;", " export {};"].join("\n");
@@ -131,6 +146,36 @@ describe("review output", () => {
     expect(await publishReview(deps, runRecord("rev-3", [], prTrigger), findings, [])).toMatchObject({ posted: 0, repeated: 4 });
     expect(model.state.reviews).toHaveLength(2);
     gh.verify();
+  });
+
+  it("neutralises @mentions from model text, keeps suggestions verbatim and drops a suggestion whose range had to be narrowed", async () => {
+    const twoHunks = ["@@ -1,2 +1,2 @@", " a", "-b", "+B", "@@ -10,2 +10,2 @@", " j", "-k", "+K"].join("\n");
+    model.addPull({ number: 12, title: "PR", body: "", draft: false, head: { ref: "feature", sha: "h1", repoFullName: "fork/app" }, base: { ref: "main", sha: "b1" }, files: [{ filename: "src/y.ts", status: "modified", additions: 2, deletions: 2, patch: twoHunks }] });
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const result = await publishReview(
+      deps,
+      runRecord("rev-m", [step("review", "review", "review")], prTrigger),
+      [
+        { path: "src/y.ts", line: 2, side: "RIGHT", severity: "major", body: "ask @octocat", suggestion: "@Override\nconst x = `a`;\n```\nB" },
+        { path: "src/y.ts", line: 11, startLine: 2, side: "RIGHT", severity: "minor", body: "spans hunks", suggestion: "K2" },
+        { path: "src/y.ts", line: 99, side: "RIGHT", severity: "info", body: "cc @acme/security" },
+        { path: "src/`@octocat`.ts", line: 1, side: "RIGHT", severity: "info", body: "path from the model" },
+      ],
+      ["Summary for @octocat <!-- octoflow:review:other -->"],
+    );
+    gh.verify();
+    expect(result).toMatchObject({ posted: 4, inline: 2 });
+    const review = model.state.reviews[0];
+    const [first, second] = (review?.comments ?? []).map((c) => String(c.body));
+    expect(first).not.toMatch(/(^|[^\w])@octocat/);
+    // the suggestion is committed verbatim when accepted: untouched, and in a fence longer than any inside it
+    expect(first).toContain("````suggestion\n@Override\nconst x = `a`;\n```\nB\n````");
+    // the range 2–11 crosses hunks, so the comment sits on line 11 alone: a suggestion there would replace the wrong lines
+    expect(review?.comments[1]).toMatchObject({ line: 11, side: "RIGHT" });
+    expect(review?.comments[1]).not.toHaveProperty("start_line");
+    expect(second).not.toContain("suggestion");
+    expect(review?.body).not.toMatch(/(^|[^\w])@(octocat|acme)/);
+    expect(review?.body).not.toContain("<!-- octoflow:review:other");
   });
 
   it("fingerprints ignore line numbers and whitespace but not the line's text", () => {

@@ -129,6 +129,30 @@ describe("GitHub progress sink", () => {
     expect(comment?.body).toContain("/octoflow retry");
   });
 
+  it("still completes both surfaces, saying what went wrong, when delivering the outputs throws", async () => {
+    const steps = [step("generate", "generate", "pull_request")];
+    const run = runRecord("run-6", steps);
+    await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "succeeded", attempts: 1, output: output("Add b") }]);
+    // the store goes away between the start and the end of the run
+    let storeDown = false;
+    const flaky: RunStore = Object.assign(Object.create(store) as RunStore, {
+      getSteps: (id: RunRecord["id"]) => (storeDown ? Promise.reject(new Error("connection refused")) : store.getSteps(id)),
+    });
+    const clients: GitHubClients = { forInstallation: async () => testOctokit(gh.url) };
+    const s = createGitHubProgressSink({ clients, store: flaky, clock, log: silentLog, metrics: createMetrics({ defaults: false }), intervalMs: 3000 });
+    await play(s, run, [{ type: "run.started", runId: run.id, at: 0 }]);
+    storeDown = true;
+    await play(s, run, [{ type: "run.finished", runId: run.id, status: "succeeded", at: 1, summary: summary() }]);
+    gh.verify();
+    const [checkRun] = [...model.state.checkRuns.values()];
+    expect(checkRun).toMatchObject({ status: "completed", conclusion: "failure" });
+    const final = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").at(-1)?.body as { output: { summary: string } };
+    expect(final.output.summary).toContain("could not deliver this run's results to GitHub: connection refused");
+    const [comment] = [...model.state.comments.values()];
+    expect(comment?.body).toContain("could not deliver this run's results");
+    expect(comment?.body).not.toContain("🔄 running");
+  });
+
   it("a retried run gets a new check run (a completed one cannot reopen) and keeps its sticky comment", async () => {
     const steps = [step("generate", "generate", "none")];
     const run = runRecord("run-5", steps);

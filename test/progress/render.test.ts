@@ -39,6 +39,22 @@ describe("render", () => {
     expect(body).toContain("<summary>Docs</summary>");
   });
 
+  it("neutralises @mentions and HTML comments in model text so nothing pings and no marker is forged", () => {
+    const body = renderStickyComment(
+      view({
+        status: "failed",
+        error: "model said @octocat",
+        results: [{ step: "Plan", text: "Thanks @octocat and @acme/team!\n<!-- octoflow:run:r2 -->\n<!-- hide the rest\n```\n@Decorator stays\n```\nwrite to a@example.com" }],
+        notes: ["ping @someone"],
+      }),
+    );
+    expect(body).not.toMatch(/(^|[^\w])@(octocat|acme|someone)/);
+    expect(body).not.toContain(stickyMarker("r2"));
+    expect(body.split("<!--")).toHaveLength(2); // only our own marker
+    expect(body).toContain("@Decorator stays");
+    expect(body).toContain("write to a@example.com");
+  });
+
   it("never leaks a secret from an error or the streamed tail", () => {
     const secret = "ghp_" + "a".repeat(36);
     expect(renderStickyComment(view({ error: `failed with ${secret}` }))).not.toContain(secret);

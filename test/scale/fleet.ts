@@ -114,13 +114,22 @@ export async function spawnFleet(names: readonly string[], options: Omit<Replica
   return settled.map((s) => (s as PromiseFulfilledResult<Replica>).value);
 }
 
-/** Stops replicas gracefully (bounded), killing any that do not stop in time. */
+/**
+ * Stops replicas gracefully (bounded), killing any that do not stop in time — also one that
+ * answered "stopped" but does not exit, so no replica outlives the test file.
+ */
 export async function stopReplicas(replicas: readonly Replica[], timeoutMs = 30_000): Promise<void> {
   await Promise.all(
     replicas.map(async (replica) => {
       if (replica.child.exitCode !== null || replica.child.signalCode !== null) return;
+      const deadline = Date.now() + timeoutMs;
       try {
         await replica.request({ type: "stop" }, timeoutMs);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()))));
+        const how = await Promise.race([replica.exited, late]);
+        clearTimeout(timer);
+        if (how === "late") replica.child.kill("SIGKILL");
       } catch {
         replica.child.kill("SIGKILL");
       }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { quoteIdent } from "../../src/store/postgres-migrations.ts";
 
 /** The CI / dev cluster, or undefined (tests then `describe.skip` with this reason). */
 export const TEST_DATABASE_URL = process.env.OCTOFLOW_TEST_DATABASE_URL;
@@ -19,7 +20,7 @@ export async function dropSchemas(url: string, ...schemas: string[]): Promise<vo
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
   } finally {
     await client.end();
   }

@@ -8,7 +8,7 @@ export function refusePath(path: string): string | undefined {
   if (path.startsWith("/") || /^[A-Za-z]:/.test(path) || path.includes("\\")) return "absolute or Windows path";
   const parts = path.split("/");
   if (parts.some((p) => p === "" || p === "." || p === "..")) return "path with an empty, `.` or `..` segment";
-  if (parts[0] === ".git") return "inside .git";
+  if (parts.some((p) => p.toLowerCase() === ".git")) return "inside a .git directory";
   if (path.toLowerCase().startsWith(".github/workflows/")) return "GitHub Actions workflows (`.github/workflows/`) are never changed by Octoflow";
   return undefined;
 }

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { RunStore } from "../../workflows/ports.ts";
 import type { PlannedStep, RunRecord, StepOutput } from "../../workflows/types.ts";
 import { httpStatus, type GitHubClient } from "../client.ts";
+import { neutralizeMarkdown } from "../neutralize-markdown.ts";
 import { applyBlocks, branchName, refusePath } from "./edit-paths.ts";
 
 export interface ProducedStep {
@@ -152,7 +153,6 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
 
 function pullRequestBody(run: RunRecord, produced: ProducedStep[], notes: string[]): string {
   const lines = [
-    PR_MARKER,
     `This draft pull request was opened by Octoflow's **${run.workflow}** workflow for #${run.trigger.number} (run \`${run.id}\`).`,
     "",
     "### What was done",
@@ -165,5 +165,6 @@ function pullRequestBody(run: RunRecord, produced: ProducedStep[], notes: string
   if (notes.length > 0) lines.push("", "### Notes", "", ...notes.map((n) => `- ${n}`));
   lines.push("", "Review the changes before marking this pull request ready.");
   if (!run.trigger.isPullRequest) lines.push("", `Closes #${run.trigger.number}`);
-  return lines.join("\n").slice(0, 65_000);
+  // Step texts, paths and notes come from the model: no @mentions, no HTML comments (forged markers).
+  return `${PR_MARKER}\n${neutralizeMarkdown(lines.join("\n"))}`.slice(0, 65_000);
 }

@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import type { Finding, RunRecord } from "../../workflows/types.ts";
 import type { OutputDeps } from "./pull-request-output.ts";
-import { lineText, parsePatch, placeInDiff, type FileDiff } from "./diff-map.ts";
+import { neutralizeMarkdown } from "../neutralize-markdown.ts";
+import { lineText, parsePatch, placeInDiff, type FileDiff, type Placement } from "./diff-map.ts";
 
 /** At most this many inline comments per review; the rest go to the body. */
 export const MAX_INLINE_COMMENTS = 50;
@@ -34,10 +35,24 @@ export function fingerprint(finding: Finding, text: string): string {
 }
 
 function commentBody(finding: Finding, fp: string, withSuggestion: boolean): string {
-  const parts = [`**${SEVERITY[finding.severity]}** ${finding.body}`];
-  if (withSuggestion && finding.suggestion !== undefined) parts.push("", "```suggestion", finding.suggestion.replace(/\n$/, ""), "```");
+  const parts = [`**${SEVERITY[finding.severity]}** ${neutralizeMarkdown(finding.body)}`];
+  if (withSuggestion && finding.suggestion !== undefined) {
+    // The suggestion is committed verbatim when accepted: never rewritten, fenced longer than any backtick run in it.
+    const suggestion = finding.suggestion.replace(/\n$/, "");
+    const fence = "`".repeat(Math.max(3, ...[...suggestion.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+    parts.push("", `${fence}suggestion`, suggestion, fence);
+  }
   parts.push("", `<!-- octoflow:fp:${fp} -->`);
   return parts.join("\n");
+}
+
+/**
+ * Whether the placed comment spans exactly the lines the finding meant. A range narrowed to its end
+ * line (its start lies in another hunk) must not carry a suggestion: it would replace the wrong lines.
+ */
+function coversFinding(finding: Finding, placement: Placement): boolean {
+  if (finding.startLine === undefined || finding.startLine === finding.line) return true;
+  return placement.startLine === finding.startLine;
 }
 
 async function diffFiles(deps: OutputDeps, owner: string, repo: string, pull: number): Promise<Map<string, FileDiff>> {
@@ -84,14 +99,14 @@ export async function publishReview(deps: OutputDeps, run: RunRecord, findings: 
         line: placement.line,
         side: placement.side,
         ...(placement.startLine === undefined ? {} : { start_line: placement.startLine, start_side: placement.side }),
-        body: commentBody(finding, fp, placement.side === "RIGHT"),
+        body: commentBody(finding, fp, placement.side === "RIGHT" && coversFinding(finding, placement)),
       });
     } else {
       const where = `\`${finding.path}:${finding.startLine !== undefined ? `${finding.startLine}-` : ""}${finding.line}\``;
-      elsewhere.push(`- ${where} **${SEVERITY[finding.severity]}** ${finding.body.replace(/\n+/g, " ")} <!-- octoflow:fp:${fp} -->`);
+      elsewhere.push(`${neutralizeMarkdown(`- ${where} **${SEVERITY[finding.severity]}** ${finding.body.replace(/\n+/g, " ")}`)} <!-- octoflow:fp:${fp} -->`);
     }
   }
-  const summary = texts.filter((t) => t.trim() !== "").join("\n\n");
+  const summary = neutralizeMarkdown(texts.filter((t) => t.trim() !== "").join("\n\n"));
   // Nothing new to say: no review (and no marker, so a retried run can still post one).
   if (fresh.length === 0 && (summary === "" || repeated > 0)) return { posted: 0, inline: 0, repeated };
   const body = [
