@@ -14,10 +14,9 @@ import { repoReaderFor } from "./github/repo-reader.ts";
 import { createRepoSetupLoader } from "./github/repo-setup-loader.ts";
 import type { HandlerDeps } from "./github/start-run.ts";
 import { createHealth, type Health } from "./observability/health.ts";
-import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { createMetrics, type BreakerStatesSource, type Metrics } from "./observability/metrics.ts";
 import { setupOperations } from "./observability/setup-operations.ts";
 import { traceWebhooks } from "./observability/trace-webhooks.ts";
-import { registerReadinessChecks } from "./observability/readiness-checks.ts";
 import { createGitHubProgressSink, type GitHubProgressSink } from "./progress/github-progress-sink.ts";
 import { createQueueFor } from "./queue/create-queue.ts";
 import { openStore } from "./store/open-store.ts";
@@ -38,6 +37,8 @@ export interface Runtime {
   /** Installation clients for work done outside a webhook (bound to Probot when the app loads). */
   clients: GitHubClients & { bind(auth: (installationId: number) => Promise<GitHubClient>): void };
   progress: GitHubProgressSink;
+  /** Circuit-breaker state per provider, for /readyz, alerts and /metrics (absent with injected agents). */
+  breakerStates?: BreakerStatesSource;
   handlerDeps: HandlerDeps;
   /** Whether `octoflowApp` starts the queue worker and resumes unfinished runs (default true). */
   startWorkers: boolean;
@@ -81,6 +82,7 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
 
   const clients = createLateBoundClients();
   let agents = options.agents;
+  let breakerStates: BreakerStatesSource | undefined;
   if (!agents) {
     // On PostgreSQL the per-provider rate limits hold for the whole fleet, not per replica.
     const rateLimiterFor = rateLimiterForStore(store, clock);
@@ -94,7 +96,7 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
       ...(rateLimiterFor ? { rateLimiterFor } : {}),
     });
     closers.push(() => service.close());
-    registerReadinessChecks(health, { breakerStates: async () => service.breakerStates() });
+    breakerStates = () => service.breakerStates();
     agents = service;
   }
   const progress = createGitHubProgressSink({
@@ -106,7 +108,6 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
     ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
   });
   const engine = createEngine({ store, queue, agents, progress: composeSinks([progress], log), clock, log, metrics, concurrency: 4 });
-  registerReadinessChecks(health, { store, queue });
 
   const handlerDeps: HandlerDeps = {
     store,
@@ -117,7 +118,21 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
     log,
     metrics,
   };
-  return { env, log, metrics, health, store, queue, engine, clients, progress, handlerDeps, startWorkers: options.startWorkers ?? true, closers };
+  return {
+    env,
+    log,
+    metrics,
+    health,
+    store,
+    queue,
+    engine,
+    clients,
+    progress,
+    ...(breakerStates ? { breakerStates } : {}),
+    handlerDeps,
+    startWorkers: options.startWorkers ?? true,
+    closers,
+  };
 }
 
 /**

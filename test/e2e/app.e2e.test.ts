@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
+import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuntime, octoflowApp, type Runtime } from "../../src/app.ts";
 import { loadEnv } from "../../src/config/env.ts";
@@ -19,7 +19,7 @@ import { TERMINAL_RUN_STATUSES, type RunRecord } from "../../src/workflows/types
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
-import { example, testPrivateKey, WEBHOOK_SECRET } from "../github/app-harness.ts";
+import { createTestProbot, example, testPrivateKey, WEBHOOK_SECRET } from "../github/app-harness.ts";
 import { silentLog } from "../github/support.ts";
 
 type Json = Record<string, unknown>;
@@ -86,14 +86,7 @@ beforeAll(async () => {
     OPENAI_BASE_URL: models.baseURL,
   });
   runtime = await createRuntime(env, silentLog, { metrics: createMetrics({ defaults: false }), progressIntervalMs: 200 });
-  const probot = new Probot({
-    appId: 123,
-    privateKey: testPrivateKey(),
-    secret: WEBHOOK_SECRET,
-    baseUrl: gh.url,
-    log: silentLog,
-    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false }, retry: { enabled: false } })),
-  });
+  const probot = createTestProbot(gh.url);
   const middleware = await createNodeMiddleware(octoflowApp(runtime), { probot });
   server = createServer((req, res) => {
     void middleware(req, res, () => {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runApp, spawnApp, type SpawnedApp } from "../helpers/spawn-app.ts";
-import { parsePrometheusText } from "../helpers/prometheus-text.ts";
+import { parsePrometheusText } from "../observability/prometheus-text.ts";
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const PEM = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
@@ -90,7 +90,7 @@ describe("npm start with credentials", () => {
     const report = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
     expect(["ok", "unavailable"]).toContain(report.status);
     expect(ready.status).toBe(report.status === "ok" ? 200 : 503);
-    expect(typeof report.checks).toBe("object");
+    expect(Object.keys(report.checks).sort()).toEqual(["alerts", "providers", "queue", "store"]);
 
     const metrics = await fetch(`${app.baseUrl}/metrics`);
     expect(metrics.status).toBe(200);

@@ -24,6 +24,22 @@ export function testPrivateKey(): string {
 
 export const WEBHOOK_SECRET = "test-webhook-secret";
 
+/**
+ * A Probot instance for tests, talking to a fake GitHub at `baseUrl`. Probot layers its own throttle
+ * options over the class defaults, so throttling and retries are switched off last (production keeps both).
+ */
+export function createTestProbot(baseUrl: string, options: { Octokit?: typeof ProbotOctokit } = {}): Probot {
+  const Base = options.Octokit ?? ProbotOctokit;
+  return new Probot({
+    appId: 123,
+    privateKey: testPrivateKey(),
+    secret: WEBHOOK_SECRET,
+    baseUrl,
+    log: silentLog,
+    Octokit: Base.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false }, retry: { enabled: false } })),
+  });
+}
+
 /** A working fake agent: answers per role, reports a little streamed progress. */
 export function scriptedAgents(answer: (req: AgentRequest) => StepOutput | Promise<StepOutput>): AgentRunner & { calls: AgentRequest[] } {
   const calls: AgentRequest[] = [];
@@ -68,15 +84,7 @@ export async function startHarness(options: {
     progressIntervalMs: 1000,
     startWorkers: options.startWorkers ?? false,
   });
-  const probot = new Probot({
-    appId: 123,
-    privateKey: testPrivateKey(),
-    secret: WEBHOOK_SECRET,
-    baseUrl: gh.url,
-    log: silentLog,
-    // Probot layers its own throttle options over the class defaults, so disable throttling last.
-    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false }, retry: { enabled: false } })),
-  });
+  const probot = createTestProbot(gh.url);
   await probot.load(octoflowApp(runtime), { cwd: process.cwd(), addHandler: () => undefined });
   return {
     gh,

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
-import { Probot, ProbotOctokit } from "probot";
+import { ProbotOctokit } from "probot";
 import { createRuntime, octoflowApp, type Runtime } from "../../src/app.ts";
 import { loadEnv } from "../../src/config/env.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
@@ -21,7 +21,7 @@ import { TERMINAL_RUN_STATUSES } from "../../src/workflows/types.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { installRepoModel } from "../fakes/github-repo-model.ts";
 import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
-import { example, testPrivateKey, WEBHOOK_SECRET } from "../github/app-harness.ts";
+import { createTestProbot, example, testPrivateKey, WEBHOOK_SECRET } from "../github/app-harness.ts";
 import { silentLog } from "../github/support.ts";
 import { parsePrometheusText } from "./prometheus-text.ts";
 
@@ -74,18 +74,7 @@ describe("the running app", () => {
       progressIntervalMs: 0,
       startWorkers: true,
     });
-    const probot = new Probot({
-      appId: 123,
-      privateKey: testPrivateKey(),
-      secret: WEBHOOK_SECRET,
-      baseUrl: gh.url,
-      log: silentLog,
-      Octokit: ProbotOctokit.plugin(octokitInstrumentation({ metrics })).defaults((o: Record<string, unknown>) => ({
-        ...o,
-        throttle: { ...(o.throttle as object), enabled: false },
-        retry: { enabled: false },
-      })),
-    });
+    const probot = createTestProbot(gh.url, { Octokit: ProbotOctokit.plugin(octokitInstrumentation({ metrics })) });
     const handlers: Handler[] = [];
     await probot.load(octoflowApp(runtime), { cwd: process.cwd(), addHandler: (h: Handler) => void handlers.push(h) });
     server = createServer(async (req, res) => {
