@@ -1,0 +1,51 @@
+/**
+ * The run workspace (DESIGN D11): a snapshot of the run's base commit plus one edit layer per step.
+ * A step's view is the base with the layers of its transitive `needs` applied in plan order (three-way
+ * merged where two of them changed the same file) and its own, initially empty, layer on top.
+ *
+ * These are the contracts between the workspace (`src/workspace/`), the agents' tools
+ * (`src/agents/tools/`) and publishing (`src/github/outputs/`).
+ */
+
+/** One file as a layer leaves it: its full new content, or `null` when the layer deleted it. */
+export interface FileChange {
+  path: string;
+  content: string | null;
+}
+
+/** A line that matched a workspace search (1-based line number). */
+export interface SearchHit {
+  path: string;
+  line: number;
+  text: string;
+}
+
+/**
+ * What a step sees and edits. Writes go to the step's own layer only; reads see base + upstream
+ * layers + the step's layer. Path rules (normalised, relative, no `..`, no `.git/`, protected paths
+ * such as `.github/workflows/` refused) are enforced here and reported as a `WorkspacePathError`.
+ */
+export interface WorkspaceView {
+  /**
+   * `snapshot`: every file of the base is readable and searchable locally.
+   * `lazy`: the archive was unavailable or too large; files are read one by one from GitHub, and
+   * `search` only covers files already read (say so to the model and in the step output).
+   */
+  readonly mode: "snapshot" | "lazy";
+  /** The commit the run started from (recorded on the run, so a resume sees the same base). */
+  readonly baseSha: string;
+  /** File paths (blobs only) under `dir` (default: the root), optionally filtered by a glob, sorted. */
+  listFiles(dir?: string, glob?: string): Promise<string[]>;
+  /** The file's content in this view, or undefined when it does not exist. */
+  readFile(path: string): Promise<string | undefined>;
+  /** Lines matching `pattern` across the view (bounded by `limit`, default 200). */
+  search(pattern: RegExp, options?: { glob?: string; limit?: number }): Promise<SearchHit[]>;
+  /** Creates or replaces a file in this step's layer. */
+  writeFile(path: string, content: string): Promise<void>;
+  /** Deletes a file in this step's layer (an error when it does not exist in the view). */
+  deleteFile(path: string): Promise<void>;
+  /** This step's own layer so far, sorted by path. */
+  changes(): FileChange[];
+  /** Unified diff of this view (upstream layers and this step's layer) against the base. */
+  diff(options?: { paths?: string[] }): Promise<string>;
+}
