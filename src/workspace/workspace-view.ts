@@ -6,6 +6,7 @@
  * These are the contracts between the workspace (`src/workspace/`), the agents' tools
  * (`src/agents/tools/`) and publishing (`src/github/outputs/`).
  */
+import type { PlannedStep, RunPlan, StepOutput, Trigger } from "../workflows/types.ts";
 
 /** One file as a layer leaves it: its full new content, or `null` when the layer deleted it. */
 export interface FileChange {
@@ -48,4 +49,17 @@ export interface WorkspaceView {
   changes(): FileChange[];
   /** Unified diff of this view (upstream layers and this step's layer) against the base. */
   diff(options?: { paths?: string[] }): Promise<string>;
+}
+
+/**
+ * Hands out step views. Implemented by `src/workspace/` over the repository archive (or lazy reads);
+ * the agent runner asks for a view per step attempt.
+ */
+export interface RunWorkspaces {
+  /**
+   * The view for one step of a run: base + the layers of the step's transitive needs (taken from the
+   * persisted upstream step outputs), merged three-way; throws a non-retriable error naming the file,
+   * the lines and both steps when two upstream layers conflict.
+   */
+  viewFor(request: { runId: string; trigger: Trigger; plan: RunPlan; step: PlannedStep; upstream: Readonly<Record<string, StepOutput>> }): Promise<WorkspaceView>;
 }
