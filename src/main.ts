@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { ProbotOctokit, run } from "probot";
 import { loadEnv } from "./config/env.ts";
-import { ConfigError } from "./config/config-error.ts";
+import { ConfigError } from "./errors/config-error.ts";
 import { createLogger } from "./observability/logger.ts";
 import { setupTracing } from "./observability/tracing.ts";
 import { octokitInstrumentation } from "./observability/instrument-octokit.ts";

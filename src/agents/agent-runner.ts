@@ -23,6 +23,7 @@ import { createAiSdkProvider } from "./providers/ai-sdk-provider.ts";
 import { createCodegenBackend, type CodegenBackend } from "./providers/codegen-backend.ts";
 import { resolveRole } from "./roles/builtin-roles.ts";
 import { runRoleStep } from "./run-role-step.ts";
+import { codegenRunKey } from "../store/marker-keys.ts";
 
 /** The environment variables the agents read. */
 export type AgentEnv = Pick<
@@ -153,7 +154,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
 
   const runCodegen = async (request: AgentRequest, contextKey: string, log: Logger): Promise<StepOutput> => {
     const backend = codegenBackend();
-    const markerKey = `codegen-run:${contextKey}`;
+    const markerKey = codegenRunKey(contextKey);
     const previous = await deps.store.getMarker(markerKey);
     const trail: string[] = [];
     const onMessage = (message: string) => {

@@ -3,6 +3,7 @@
  * OpenTelemetry span, per-attempt metrics and coalesced streaming progress.
  */
 import { SpanStatusCode, trace } from "@opentelemetry/api";
+import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ProviderResilience } from "../resilience/provider-resilience.ts";
@@ -76,7 +77,7 @@ export async function callModel(ctx: ModelCallContext, call: Omit<ModelCall, "on
         span.setStatus({ code: SpanStatusCode.OK });
         return result;
       } catch (error) {
-        if (error instanceof Error && error.name === "ProviderUnavailableError") ctx.metrics.agentRequests.inc({ provider: providerName, outcome: "rejected" });
+        if (error instanceof ProviderUnavailableError) ctx.metrics.agentRequests.inc({ provider: providerName, outcome: "rejected" });
         span.setAttribute("octoflow.attempts", attempts);
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
         throw error;

@@ -4,7 +4,7 @@
  * speak only this.
  */
 import type { z } from "zod";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import type { Usage } from "../workflows/types.ts";
 
 export interface ChatMessage {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { workflowName } from "../config/template-schema.ts";
-import { UsageError } from "./usage-error.ts";
+import { UsageError } from "../errors/usage-error.ts";
 
 export const ACTION_USAGE =
   "usage: octoflow action   (inside GitHub Actions: reads GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_TOKEN, and OCTOFLOW_WORKFLOW / OCTOFLOW_INPUTS / OCTOFLOW_MODEL from the action's inputs)";

@@ -7,24 +7,13 @@ import { Octokit } from "@octokit/rest";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { scrubSecrets } from "../observability/logger.ts";
+import { ReadOnlyViolationError } from "../errors/read-only-violation-error.ts";
 
 /** @octokit/rest with retry + throttling: the type every CLI command passes to the app's GitHub code. */
 export const CliOctokit = Octokit.plugin(retry, throttling);
 export type CliOctokit = InstanceType<typeof CliOctokit>;
 
 export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
-
-/** A write (POST/PATCH/PUT/DELETE) attempted through a read-only client. */
-export class ReadOnlyViolationError extends Error {
-  override readonly name = "ReadOnlyViolationError";
-  readonly method: string;
-  readonly route: string;
-  constructor(method: string, route: string) {
-    super(`refused ${method} ${route}: this command never writes to GitHub`);
-    this.method = method;
-    this.route = route;
-  }
-}
 
 export interface RestClientOptions {
   /** Personal access token, `GITHUB_TOKEN` of Actions, or a fine-grained token; none = anonymous. */

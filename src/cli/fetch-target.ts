@@ -6,11 +6,7 @@ import { httpStatus } from "../github/client.ts";
 import { buildTrigger, pullRequestInfo } from "../github/triggers.ts";
 import type { RepoRef, Trigger } from "../workflows/types.ts";
 import type { CliOctokit } from "./create-rest-client.ts";
-
-/** The target cannot be read: a missing repository / issue, a rejected token. Exit 1 with this message. */
-export class TargetError extends Error {
-  override readonly name = "TargetError";
-}
+import { TargetError } from "../errors/target-error.ts";
 
 export interface TargetRequest {
   owner: string;

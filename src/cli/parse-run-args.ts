@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { envSchema } from "../config/env.ts";
-import { UsageError } from "./usage-error.ts";
+import { UsageError } from "../errors/usage-error.ts";
 
 export const RUN_USAGE =
   "usage: octoflow run <workflow> --repo owner/name (--issue N | --pr N) [--input key=value]... [--model provider:model] [--dry-run] [--replace] [--progress auto|table|plain]";

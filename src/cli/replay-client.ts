@@ -4,6 +4,7 @@
  * never sent, so the app's handlers run to the end and replay can say what they would have written.
  */
 import { createRestClient, type CliOctokit } from "./create-rest-client.ts";
+import { NeedsTokenError } from "../errors/needs-token-error.ts";
 
 export interface InterceptedWrite {
   method: string;
@@ -12,16 +13,6 @@ export interface InterceptedWrite {
   /** The route template, e.g. `POST /repos/{owner}/{repo}/issues/{issue_number}/comments`. */
   route: string;
   body: Record<string, unknown>;
-}
-
-/** A GET that needs GitHub while replay runs without a token. */
-export class NeedsTokenError extends Error {
-  override readonly name = "NeedsTokenError";
-  readonly route: string;
-  constructor(route: string) {
-    super(`${route} needs GitHub: set GITHUB_TOKEN (or GH_TOKEN) to let replay read it`);
-    this.route = route;
-  }
 }
 
 export interface ReplayClient {

@@ -3,7 +3,7 @@
  * can report what they decided, an empty in-memory store, and a RunControl that records the runs the
  * app would start instead of starting them.
  */
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import { defaultRepoConfig } from "../config/repo-config.ts";
 import { createPermissionGate, type GateDecision, type PermissionGate } from "../github/permission-gate.ts";
 import { createRepoSetupLoader, type RepoSetupLoader } from "../github/repo-setup-loader.ts";

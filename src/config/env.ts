@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createPrivateKey } from "node:crypto";
 import { z } from "zod";
-import { ConfigError } from "./config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 
 const optionalString = z
   .string()

@@ -4,7 +4,7 @@
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { z } from "zod";
-import { ConfigError } from "./config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 
 export const YAML_LIMITS = {
   /** Largest file accepted, in bytes. */

@@ -1,7 +1,7 @@
 /**
  * Adapts the workflow engine to the narrow `RunControl` the GitHub edge uses.
  */
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import type { Engine } from "../workflows/engine.ts";
 import type { RunControl } from "./run-control.ts";
 

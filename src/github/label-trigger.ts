@@ -2,7 +2,7 @@
  * Labels as triggers: `octoflow` → the default workflow, `octoflow:<workflow>` → that workflow,
  * and the `labels:` map of `.github/octoflow.yml`. Shared by issue and pull-request label events.
  */
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import { workflowForLabel } from "../config/repo-config.ts";
 import type { RepoRef, Trigger } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";

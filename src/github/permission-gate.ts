@@ -8,6 +8,7 @@ import type { RepoConfig } from "../config/repo-config.ts";
 import type { Clock, RunStore } from "../workflows/ports.ts";
 import type { RepoRef } from "../workflows/types.ts";
 import { httpStatus, type GitHubClient } from "./client.ts";
+import { refusalNoticeKey } from "../store/marker-keys.ts";
 
 export const PERMISSION_ORDER = ["none", "read", "triage", "write", "maintain", "admin"] as const;
 export type PermissionLevel = (typeof PERMISSION_ORDER)[number];
@@ -86,7 +87,7 @@ export function createPermissionGate(deps: { store: RunStore; clock: Clock; ttlM
     },
     async refuseOnce(octokit, repo, number, actor, decision) {
       if (decision.allowed || decision.reason === "bot") return false;
-      const key = `refused:${repo.owner}/${repo.name}#${number}:${actor.login.toLowerCase()}`;
+      const key = refusalNoticeKey(repo.owner, repo.name, number, actor.login);
       const value = `${deps.clock.now()}:${randomUUID()}`;
       if ((await deps.store.putMarkerIfAbsent(key, value)) !== value) return false;
       await octokit.rest.issues.createComment({

@@ -6,11 +6,11 @@
  * output is a PR review, nothing is ever pushed to the fork.
  */
 import { matchesGlob } from "node:path";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import type { RepoConfig } from "../config/repo-config.ts";
 import type { RepoRef } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
-import { reviewedShaKey } from "./outputs/apply-outputs.ts";
+import { reviewedShaKey } from "../store/marker-keys.ts";
 import { isBot } from "./permission-gate.ts";
 import { firstDelivery, startWorkflow, type HandlerDeps } from "./start-run.ts";
 import { buildTrigger, pullRequestInfo, type PullRequestPayload } from "./triggers.ts";

@@ -4,7 +4,7 @@
  * and builds the workflow catalog. Results are cached per repository for `ttlMs` (default 30 s) so
  * a burst of webhooks costs one read; errors are not cached.
  */
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import { checkRepoConfigWorkflows, parseRepoConfig, REPO_CONFIG_PATH, REPO_WORKFLOWS_DIR, type RepoConfig } from "../config/repo-config.ts";
 import { loadWorkflowCatalog, type LoadedTemplate, type WorkflowCatalog } from "../workflows/load-template.ts";
 import type { Clock } from "../workflows/ports.ts";

@@ -3,7 +3,7 @@
  * workflow and hand it to the engine — answering the user in plain words when something is wrong.
  */
 import type { Logger } from "pino";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { planRun } from "../workflows/plan.ts";
 import type { Clock, RunStore } from "../workflows/ports.ts";

@@ -10,6 +10,7 @@ import type { RunStore } from "../workflows/ports.ts";
 import type { RunRecord } from "../workflows/types.ts";
 import { renderCheckRunSummary, renderCheckRunText, renderTitle } from "./render.ts";
 import type { RunView } from "./run-view.ts";
+import { checkRunCompletedKey, checkRunMarkerKey } from "../store/marker-keys.ts";
 
 export interface SurfaceContext {
   octokit: GitHubClient;
@@ -40,14 +41,6 @@ export const CHECK_RUN_ACTIONS = {
 /** `Octoflow: <workflow>` — the check run's name. */
 export function checkRunName(workflow: string): string {
   return `Octoflow: ${workflow}`.slice(0, 100);
-}
-
-export function checkRunMarkerKey(runId: string): string {
-  return `checkrun:${runId}`;
-}
-
-function completedKey(runId: string): string {
-  return `checkrun:${runId}:completed`;
 }
 
 /** The commit a run's check run is attached to: the PR head, else the default branch head. */
@@ -93,7 +86,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         if (marker) id = Number(marker);
       }
       // A retried run gets a fresh check run: a completed one cannot go back to in_progress.
-      if (id !== undefined && !(options.runStarting && (await ctx.store.getMarker(completedKey(ctx.view.runId))) === String(id))) return;
+      if (id !== undefined && !(options.runStarting && (await ctx.store.getMarker(checkRunCompletedKey(ctx.view.runId))) === String(id))) return;
       const headSha = await headShaFor(ctx);
       ctx.metrics.githubWrites.inc({ surface: "check_run" });
       const { data } = await ctx.octokit.rest.checks.create({
@@ -125,7 +118,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         output: output(),
         actions: ctx.view.status === "failed" ? [CHECK_RUN_ACTIONS.retry] : [],
       });
-      if (id !== undefined) await ctx.store.setMarker(completedKey(ctx.view.runId), String(id));
+      if (id !== undefined) await ctx.store.setMarker(checkRunCompletedKey(ctx.view.runId), String(id));
     },
   };
 }

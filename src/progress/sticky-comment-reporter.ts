@@ -5,10 +5,7 @@
  */
 import type { Surface, SurfaceContext } from "./check-run-reporter.ts";
 import { renderStickyComment, stickyMarker } from "./render.ts";
-
-export function commentMarkerKey(runId: string): string {
-  return `comment:${runId}`;
-}
+import { commentMarkerKey } from "../store/marker-keys.ts";
 
 /** Searches an issue's comments (newest pages first is not offered by the API; bounded to 10 pages). */
 async function findByMarker(ctx: SurfaceContext): Promise<{ id: number; url: string } | undefined> {

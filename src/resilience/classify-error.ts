@@ -15,7 +15,7 @@ import { ProviderUnavailableError } from "../errors/provider-unavailable-error.t
 import { RetryAfterError } from "../errors/retry-after-error.ts";
 import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
 import { scrubSecrets } from "../observability/logger.ts";
-import { HttpResponseError } from "./http-response-error.ts";
+import { HttpResponseError } from "../errors/http-response-error.ts";
 import { parseRetryAfter } from "./retry-after.ts";
 
 const RETRIABLE_STATUSES = new Set([408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529]);

@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import type { RunStore } from "../workflows/ports.ts";
 import { createSqliteRunStore } from "./sqlite-run-store.ts";
 import { createPostgresRunStore } from "./postgres-run-store.ts";

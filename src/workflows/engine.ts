@@ -4,14 +4,14 @@
  * It knows only ports (store, queue, agents, progress sink, clock, logger, metrics).
  */
 import { context, propagation } from "@opentelemetry/api";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import { drainSinks } from "./compose-sinks.ts";
 import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
 import { executeRun } from "./execute-run.ts";
-import { RunAbort } from "./run-step.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { JobHandler } from "./ports.ts";
 import { asRunId, TERMINAL_RUN_STATUSES, type RunEvent, type RunFinishedEvent, type RunId, type RunPlan, type RunRecord, type RunSummary, type StepRecord, type Trigger } from "./types.ts";
+import { RunAbort } from "../errors/run-abort.ts";
 
 export type { EngineDeps } from "./engine-deps.ts";
 

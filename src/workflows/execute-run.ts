@@ -8,10 +8,12 @@ import { drainSinks } from "./compose-sinks.ts";
 import type { ResolvedEngineDeps } from "./engine-deps.ts";
 import { conditionRefs, evaluateCondition, parseCondition, type Expr } from "./expression.ts";
 import { renderPrompt } from "./render-prompt.ts";
-import { PersistenceError, RunAbort, runStep, type StepResult } from "./run-step.ts";
+import { runStep, type StepResult } from "./run-step.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import { ancestors, topologicalOrder } from "./dag.ts";
 import type { PlannedStep, RunEvent, RunFinishedEvent, RunRecord, RunStatus, StepId, StepOutput, StepRecord } from "./types.ts";
+import { RunAbort } from "../errors/run-abort.ts";
+import { PersistenceError } from "../errors/persistence-error.ts";
 
 export interface ExecuteHooks {
   /** Called once the run's final state is stored (to start the next run of its concurrency group). */

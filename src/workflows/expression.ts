@@ -1,3 +1,4 @@
+import { ExpressionError } from "../errors/expression-error.ts";
 /**
  * The `if:` condition language: a tiny, safe expression language parsed at load time.
  *
@@ -20,16 +21,6 @@ export type Expr =
   | { kind: "not"; operand: Expr }
   | { kind: "and" | "or"; left: Expr; right: Expr }
   | { kind: "eq" | "ne"; left: Expr; right: Expr };
-
-/** A condition that cannot be parsed; `position` is the 0-based offset in the source. */
-export class ExpressionError extends Error {
-  override readonly name = "ExpressionError";
-  readonly position: number;
-  constructor(message: string, position: number) {
-    super(message);
-    this.position = position;
-  }
-}
 
 type Token = { type: "op" | "str" | "num" | "name" | "end"; text: string; value?: string | number; pos: number };
 

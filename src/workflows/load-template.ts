@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import { formatProblem, parseYaml, throwProblems, zodProblems, type ParsedYaml } from "../config/load-yaml.ts";
 import { TEMPLATE_LIMITS, workflowTemplateSchema, type WorkflowTemplate } from "../config/template-schema.ts";
 import { validateTemplate, type ValidateOptions } from "./validate-template.ts";

@@ -2,7 +2,7 @@
  * The planner: a validated template plus a trigger (plus the repo config) becomes a RunPlan —
  * the DAG the engine executes, with inputs, models, outputs and the concurrency key resolved.
  */
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import type { RepoConfig } from "../config/repo-config.ts";
 import type { WorkflowTemplate } from "../config/template-schema.ts";
 import { PLACEHOLDER_PATTERN } from "./render-prompt.ts";

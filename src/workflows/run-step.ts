@@ -10,31 +10,15 @@ import { ExternalServiceError } from "../errors/external-service-error.ts";
 import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
-import { ConfigError } from "../config/config-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { ResolvedEngineDeps } from "./engine-deps.ts";
 import type { AgentProgress } from "./ports.ts";
-import { StepTimeoutError } from "./step-timeout-error.ts";
+import { StepTimeoutError } from "../errors/step-timeout-error.ts";
 import type { PlannedStep, RunEvent, RunRecord, StepOutcome, StepOutput, StepRecord } from "./types.ts";
-
-/** Why a run's signal was aborted. */
-export class RunAbort extends Error {
-  override readonly name = "RunAbort";
-  readonly kind: "cancelled" | "shutdown";
-  constructor(kind: "cancelled" | "shutdown", message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
-
-/** A store write failed: the execution stops (the run resumes later); the step is not failed. */
-export class PersistenceError extends Error {
-  override readonly name = "PersistenceError";
-  constructor(cause: unknown) {
-    super(`persisting run state failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
-}
+import { RunAbort } from "../errors/run-abort.ts";
+import { PersistenceError } from "../errors/persistence-error.ts";
 
 export interface StepRunInput {
   deps: ResolvedEngineDeps;

@@ -6,8 +6,9 @@
 import type { CustomRoleConfig, WorkflowTemplate } from "../config/template-schema.ts";
 import { BUILTIN_ROLES } from "./types.ts";
 import { ancestors, findCycle } from "./dag.ts";
-import { checkConditionRefs, ExpressionError, parseCondition } from "./expression.ts";
+import { checkConditionRefs, parseCondition } from "./expression.ts";
 import { checkPromptVariables, promptVariables } from "./render-prompt.ts";
+import { ExpressionError } from "../errors/expression-error.ts";
 
 export interface TemplateProblem {
   path: (string | number)[];

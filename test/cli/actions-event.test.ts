@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseInputLines, readActionsEvent, targetOfEvent } from "../../src/cli/actions-event.ts";
-import { UsageError } from "../../src/cli/usage-error.ts";
+import { UsageError } from "../../src/errors/usage-error.ts";
 
 let dir: string;
 beforeAll(() => {

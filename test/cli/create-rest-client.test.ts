@@ -1,8 +1,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createRestClient, githubApiUrl, ReadOnlyViolationError } from "../../src/cli/create-rest-client.ts";
+import { createRestClient, githubApiUrl } from "../../src/cli/create-rest-client.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
+import { ReadOnlyViolationError } from "../../src/errors/read-only-violation-error.ts";
 
 const repoBody = (full: string) => ({ id: 1, full_name: full, name: full.split("/")[1], default_branch: "trunk" });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRunArgs, resolveToken, RUN_USAGE } from "../../src/cli/parse-run-args.ts";
-import { UsageError } from "../../src/cli/usage-error.ts";
+import { UsageError } from "../../src/errors/usage-error.ts";
 
 const usageError = (args: string[]): UsageError => {
   try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkConditionRefs, evaluateCondition, ExpressionError, parseCondition, type ConditionScope } from "../../src/workflows/expression.ts";
+import { checkConditionRefs, evaluateCondition, parseCondition, type ConditionScope } from "../../src/workflows/expression.ts";
+import { ExpressionError } from "../../src/errors/expression-error.ts";
 
 const scope: ConditionScope = {
   inputs: { docs: "false", count: "3", name: "it's" },

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config/config-error.ts";
+import { ConfigError } from "../../src/errors/config-error.ts";
 import { parseRepoConfig } from "../../src/config/repo-config.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { parseWorkflowTemplate } from "../../src/workflows/load-template.ts";

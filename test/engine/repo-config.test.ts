@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config/config-error.ts";
+import { ConfigError } from "../../src/errors/config-error.ts";
 import { checkRepoConfigWorkflows, defaultRepoConfig, parseRepoConfig, workflowForCommand, workflowForLabel } from "../../src/config/repo-config.ts";
 
 describe(".github/octoflow.yml", () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config/config-error.ts";
+import { ConfigError } from "../../src/errors/config-error.ts";
 import { YAML_LIMITS } from "../../src/config/load-yaml.ts";
 import { parseDuration } from "../../src/config/template-schema.ts";
 import { workflow } from "../../src/workflows/builder.ts";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config/config-error.ts";
+import { ConfigError } from "../../src/errors/config-error.ts";
 import { createRepoSetupLoader } from "../../src/github/repo-setup-loader.ts";
 import { loadBuiltinTemplates } from "../../src/workflows/load-template.ts";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";

@@ -4,7 +4,7 @@ import { ExternalServiceError } from "../../src/errors/external-service-error.ts
 import { NonRetriableError } from "../../src/errors/non-retriable-error.ts";
 import { RetryAfterError } from "../../src/errors/retry-after-error.ts";
 import { classifyError } from "../../src/resilience/classify-error.ts";
-import { HttpResponseError } from "../../src/resilience/http-response-error.ts";
+import { HttpResponseError } from "../../src/errors/http-response-error.ts";
 import { parseRetryAfter } from "../../src/resilience/retry-after.ts";
 import { backoffDelay, DEFAULT_RETRY_POLICY, withRetry } from "../../src/resilience/retry-policy.ts";
 

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { NonRetriableError } from "../../errors/non-retriable-error.ts";
 import type { ProviderResilience } from "../../resilience/provider-resilience.ts";
-import { httpResponseError } from "../../resilience/http-response-error.ts";
+import { httpResponseError } from "../../errors/http-response-error.ts";
 import { createTokenBucketLimiter, type RateLimiter } from "../../resilience/token-bucket-limiter.ts";
 import type { Clock } from "../../workflows/ports.ts";
 

@@ -3,7 +3,7 @@
  * triggers — the same handlers, trust gate, configuration and outputs — or, with the `workflow`
  * input, runs that workflow on the event's issue or pull request; then executes the runs here.
  */
-import { ConfigError } from "../../config/config-error.ts";
+import { ConfigError } from "../../errors/config-error.ts";
 import { createPermissionGate } from "../../github/permission-gate.ts";
 import { createRepoSetupLoader, type RepoSetupLoader } from "../../github/repo-setup-loader.ts";
 import type { RunControl } from "../../github/run-control.ts";
@@ -20,15 +20,16 @@ import { asGitHubClient, createCliRuntime, type CliRuntime } from "../cli-runtim
 import { createRestClient, githubApiUrl, type CliOctokit } from "../create-rest-client.ts";
 import { dispatchWebhook } from "../dispatch-webhook.ts";
 import { EXIT } from "../exit-codes.ts";
-import { fetchTarget, TargetError } from "../fetch-target.ts";
+import { fetchTarget } from "../fetch-target.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { cliEnvSource, loadCliEnv } from "../load-cli-env.ts";
 import { openCliStore } from "../open-cli-store.ts";
 import { resolveToken } from "../parse-run-args.ts";
 import { progressOutput } from "../terminal.ts";
 import { createTerminalProgress } from "../terminal-progress.ts";
-import { UsageError } from "../usage-error.ts";
+import { UsageError } from "../../errors/usage-error.ts";
 import { githubWebUrl, runLinksOf } from "../web-url.ts";
+import { TargetError } from "../../errors/target-error.ts";
 
 interface Context {
   event: ActionsEvent;

@@ -17,9 +17,10 @@ import { dispatchWebhook, type DispatchOutcome } from "../dispatch-webhook.ts";
 import { EXIT } from "../exit-codes.ts";
 import { describePlan, formatPlanTable, formatStepChain, type PlannedStepView } from "../format-plan.ts";
 import { cliEnvSource, loadCliEnv } from "../load-cli-env.ts";
-import { createReplayClient, NeedsTokenError, type InterceptedWrite } from "../replay-client.ts";
+import { createReplayClient, type InterceptedWrite } from "../replay-client.ts";
 import { createReplayDeps, type ReplayFacts } from "../replay-deps.ts";
-import { UsageError } from "../usage-error.ts";
+import { UsageError } from "../../errors/usage-error.ts";
+import { NeedsTokenError } from "../../errors/needs-token-error.ts";
 
 export const REPLAY_USAGE = "usage: octoflow replay <event> <payload.json> [--json]";
 

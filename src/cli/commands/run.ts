@@ -2,7 +2,7 @@
  * `octoflow run <workflow> --repo owner/name (--issue N | --pr N)`: one workflow run from a
  * terminal, with the app's engine, agents, reporters and outputs, authenticated by a token.
  */
-import { ConfigError } from "../../config/config-error.ts";
+import { ConfigError } from "../../errors/config-error.ts";
 import { createRepoSetupLoader, type RepoSetup } from "../../github/repo-setup-loader.ts";
 import { scrubSecrets } from "../../observability/logger.ts";
 import { loadBuiltinTemplates } from "../../workflows/load-template.ts";
@@ -16,7 +16,7 @@ import { createCliRuntime } from "../cli-runtime.ts";
 import { asGitHubClient } from "../cli-runtime.ts";
 import { createRestClient, githubApiUrl, type CliOctokit } from "../create-rest-client.ts";
 import { EXIT } from "../exit-codes.ts";
-import { fetchTarget, TargetError } from "../fetch-target.ts";
+import { fetchTarget } from "../fetch-target.ts";
 import { describePlan, formatPlanTable } from "../format-plan.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { cliEnvSource, loadCliEnv } from "../load-cli-env.ts";
@@ -24,8 +24,9 @@ import { openCliStore } from "../open-cli-store.ts";
 import { parseRunArgs, resolveToken, RUN_USAGE, type RunArgs } from "../parse-run-args.ts";
 import { progressOutput } from "../terminal.ts";
 import { createTerminalProgress } from "../terminal-progress.ts";
-import { UsageError } from "../usage-error.ts";
+import { UsageError } from "../../errors/usage-error.ts";
 import { githubWebUrl, runLinksOf } from "../web-url.ts";
+import { TargetError } from "../../errors/target-error.ts";
 
 /** Prints a usage error: the usage line, then the reason. */
 export function printUsageError(io: CliIo, command: string, error: UsageError | ConfigError): number {

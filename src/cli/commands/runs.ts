@@ -10,7 +10,7 @@ import type { CliCommand, CliIo } from "../cli-io.ts";
 import { EXIT } from "../exit-codes.ts";
 import { describeStoreLocation, openCliStore } from "../open-cli-store.ts";
 import { formatCost, formatDuration } from "../terminal-progress.ts";
-import { UsageError } from "../usage-error.ts";
+import { UsageError } from "../../errors/usage-error.ts";
 
 export const RUNS_USAGE = "usage: octoflow runs [--limit N] [--status STATUS] [--repo owner/name] [--workflow NAME] [--json]";
 

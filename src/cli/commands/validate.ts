@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { ConfigError } from "../../config/config-error.ts";
+import { ConfigError } from "../../errors/config-error.ts";
 import { checkRepoConfigWorkflows, parseRepoConfig, type RepoConfig } from "../../config/repo-config.ts";
 import { YAML_LIMITS } from "../../config/load-yaml.ts";
 import { loadBuiltinTemplates, parseWorkflowTemplate } from "../../workflows/load-template.ts";

@@ -7,6 +7,7 @@ import { scrubSecrets } from "../../observability/logger.ts";
 import type { Finding, RunRecord, StepRecord } from "../../workflows/types.ts";
 import { publishPullRequest, type OutputDeps, type ProducedStep, type PullRequestResult } from "./pull-request-output.ts";
 import { publishReview, type ReviewResult } from "./review-output.ts";
+import { reviewedShaKey } from "../../store/marker-keys.ts";
 
 export interface AppliedOutputs {
   pullRequest?: PullRequestResult;
@@ -17,11 +18,6 @@ export interface AppliedOutputs {
   notes: string[];
   /** Number of review findings the run produced (new or repeated). */
   findings: number;
-}
-
-/** Marker holding the last head SHA a review run covered for a pull request. */
-export function reviewedShaKey(owner: string, repo: string, pull: number): string {
-  return `reviewed:${owner}/${repo}#${pull}`;
 }
 
 /**

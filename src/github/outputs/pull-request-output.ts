@@ -11,6 +11,7 @@ import type { PlannedStep, RunRecord, StepOutput } from "../../workflows/types.t
 import { httpStatus, type GitHubClient } from "../client.ts";
 import { neutralizeMarkdown } from "../neutralize-markdown.ts";
 import { applyBlocks, branchName, refusePath } from "./edit-paths.ts";
+import { pullRequestKey, stepCommitKey, workBranchKey } from "../../store/marker-keys.ts";
 
 export interface ProducedStep {
   step: PlannedStep;
@@ -58,7 +59,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
   const gh = deps.octokit.rest;
   const title = run.trigger.issue?.title ?? run.workflow;
   // The first branch name chosen for an issue sticks, even when its title changes later.
-  const branch = await deps.store.putMarkerIfAbsent(`branch:${owner}/${repo}#${run.trigger.number}`, branchName(run.trigger.number, title));
+  const branch = await deps.store.putMarkerIfAbsent(workBranchKey(owner, repo, run.trigger.number), branchName(run.trigger.number, title));
   if (branch === defaultBranch) throw new Error(`refusing to push to the default branch ${defaultBranch}`);
   const notes: string[] = [];
 
@@ -75,7 +76,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
   const commits: string[] = [];
   const committedSteps: string[] = [];
   for (const { step, output } of produced) {
-    const markerKey = `commit:${run.id}:${step.id}`;
+    const markerKey = stepCommitKey(run.id, step.id);
     if (await deps.store.getMarker(markerKey)) continue;
     const entries: { path: string; mode: "100644"; type: "blob"; sha: string | null }[] = [];
     for (const edit of output.edits ?? []) {
@@ -125,7 +126,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
   if (!branchExists) return undefined;
 
   const body = pullRequestBody(run, produced, notes);
-  const prKey = `pr:${owner}/${repo}:${branch}`;
+  const prKey = pullRequestKey(owner, repo, branch);
   let number = Number((await deps.store.getMarker(prKey)) ?? NaN);
   let url: string | undefined;
   if (Number.isNaN(number)) {

@@ -9,6 +9,7 @@ import type { Finding, RunRecord } from "../../workflows/types.ts";
 import type { OutputDeps } from "./pull-request-output.ts";
 import { neutralizeMarkdown } from "../neutralize-markdown.ts";
 import { lineText, parsePatch, placeInDiff, type FileDiff, type Placement } from "./diff-map.ts";
+import { findingKey, reviewMarkerKey } from "../../store/marker-keys.ts";
 
 /** At most this many inline comments per review; the rest go to the body. */
 export const MAX_INLINE_COMMENTS = 50;
@@ -73,7 +74,7 @@ export async function publishReview(deps: OutputDeps, run: RunRecord, findings: 
   const { owner, name: repo } = run.trigger.repo;
   const pull = run.trigger.number;
   if (!run.trigger.isPullRequest) return undefined;
-  const reviewKey = `review:${run.id}`;
+  const reviewKey = reviewMarkerKey(run.id);
   const existing = await deps.store.getMarker(reviewKey);
   if (existing) return { url: existing, posted: 0, inline: 0, repeated: 0 };
 
@@ -86,7 +87,7 @@ export async function publishReview(deps: OutputDeps, run: RunRecord, findings: 
   const seen = new Set<string>();
   for (const finding of findings) {
     const fp = fingerprint(finding, lineText(files, finding));
-    if (seen.has(fp) || (await deps.store.getMarker(`fp:${owner}/${repo}#${pull}:${fp}`))) {
+    if (seen.has(fp) || (await deps.store.getMarker(findingKey(owner, repo, pull, fp)))) {
       repeated++;
       continue;
     }
@@ -116,7 +117,7 @@ export async function publishReview(deps: OutputDeps, run: RunRecord, findings: 
     ...(elsewhere.length > 0 ? ["", "**Outside the diff:**", "", ...elsewhere] : []),
   ].join("\n");
   const { data } = await deps.octokit.rest.pulls.createReview({ owner, repo, pull_number: pull, commit_id: headSha, event: "COMMENT", body: body.slice(0, 65_000), comments });
-  for (const fp of fresh) await deps.store.setMarker(`fp:${owner}/${repo}#${pull}:${fp}`, String(run.id));
+  for (const fp of fresh) await deps.store.setMarker(findingKey(owner, repo, pull, fp), String(run.id));
   await deps.store.setMarker(reviewKey, data.html_url);
   return { url: data.html_url, posted: fresh.length, inline: comments.length, repeated };
 }

@@ -1,0 +1,77 @@
+/**
+ * The keys of the store's markers (`RunStore.getMarker` / `putMarkerIfAbsent` / `setMarker`), one
+ * function per kind of marker. Every key a marker is written or read under comes from here, so two
+ * modules cannot disagree on a spelling and a new kind cannot collide with an old one.
+ *
+ * The strings are persisted: changing one orphans the markers already stored under the old spelling
+ * (a resumed run would open a second pull request, post a review twice…). Add kinds; never rename.
+ *
+ * | prefix | value | written by |
+ * |---|---|---|
+ * | `checkrun:` | check run id | check run reporter |
+ * | `checkrun:…:completed` | check run id last completed | check run reporter |
+ * | `comment:` | sticky comment id | sticky comment reporter |
+ * | `codegen-run:` | Codegen agent run id to resume | agent runner |
+ * | `refused:` | first refusal (time:uuid) | permission gate |
+ * | `reviewed:` | last head SHA a review covered | outputs |
+ * | `branch:` | the bot's branch for an issue / PR | pull request output |
+ * | `commit:` | run id whose commit holds the step's edits | pull request output |
+ * | `pr:` | pull request number opened for a branch | pull request output |
+ * | `review:` | URL of the review a run posted | review output |
+ * | `fp:` | run id that posted a finding (by fingerprint) | review output |
+ */
+
+/** The check run opened for a run; value: the check run id. */
+export function checkRunMarkerKey(runId: string): string {
+  return `checkrun:${runId}`;
+}
+
+/** The check run id a run's last completion was written to (a retry re-opens the run). */
+export function checkRunCompletedKey(runId: string): string {
+  return `checkrun:${runId}:completed`;
+}
+
+/** The run's sticky comment; value: the comment id. */
+export function commentMarkerKey(runId: string): string {
+  return `comment:${runId}`;
+}
+
+/** The Codegen agent run a conversation resumes; `contextKey` is `contextKeyOf(trigger)`. */
+export function codegenRunKey(contextKey: string): string {
+  return `codegen-run:${contextKey}`;
+}
+
+/** Set once the refusal notice was posted for this actor on this issue / PR (posted once). */
+export function refusalNoticeKey(owner: string, repo: string, number: number, login: string): string {
+  return `refused:${owner}/${repo}#${number}:${login.toLowerCase()}`;
+}
+
+/** The last head SHA a review run covered on a pull request. */
+export function reviewedShaKey(owner: string, repo: string, pull: number): string {
+  return `reviewed:${owner}/${repo}#${pull}`;
+}
+
+/** The branch the bot works on for an issue or pull request number; value: the branch name. */
+export function workBranchKey(owner: string, repo: string, number: number): string {
+  return `branch:${owner}/${repo}#${number}`;
+}
+
+/** A step's edits were committed; value: the run id. Guards against committing them twice on resume. */
+export function stepCommitKey(runId: string, stepId: string): string {
+  return `commit:${runId}:${stepId}`;
+}
+
+/** The pull request opened for the bot's branch; value: its number. */
+export function pullRequestKey(owner: string, repo: string, branch: string): string {
+  return `pr:${owner}/${repo}:${branch}`;
+}
+
+/** The review a run posted; value: the review URL. */
+export function reviewMarkerKey(runId: string): string {
+  return `review:${runId}`;
+}
+
+/** A review finding (by fingerprint) already posted on a pull request; value: the run id. */
+export function findingKey(owner: string, repo: string, pull: number, fingerprint: string): string {
+  return `fp:${owner}/${repo}#${pull}:${fingerprint}`;
+}

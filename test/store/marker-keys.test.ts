@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import * as keys from "../../src/store/marker-keys.ts";
+
+// The keys are persisted: a database written by an earlier version must keep resolving to the same
+// markers (a resumed run must find its check run, its branch, its pull request, its posted findings).
+describe("marker keys", () => {
+  it("keep the spellings existing databases were written with", () => {
+    expect(keys.checkRunMarkerKey("r1")).toBe("checkrun:r1");
+    expect(keys.checkRunCompletedKey("r1")).toBe("checkrun:r1:completed");
+    expect(keys.commentMarkerKey("r1")).toBe("comment:r1");
+    expect(keys.codegenRunKey("acme/widgets#7")).toBe("codegen-run:acme/widgets#7");
+    expect(keys.refusalNoticeKey("acme", "widgets", 7, "Mallory")).toBe("refused:acme/widgets#7:mallory");
+    expect(keys.reviewedShaKey("acme", "widgets", 7)).toBe("reviewed:acme/widgets#7");
+    expect(keys.workBranchKey("acme", "widgets", 7)).toBe("branch:acme/widgets#7");
+    expect(keys.stepCommitKey("r1", "generate")).toBe("commit:r1:generate");
+    expect(keys.pullRequestKey("acme", "widgets", "octoflow/7-fix")).toBe("pr:acme/widgets:octoflow/7-fix");
+    expect(keys.reviewMarkerKey("r1")).toBe("review:r1");
+    expect(keys.findingKey("acme", "widgets", 7, "abc123")).toBe("fp:acme/widgets#7:abc123");
+  });
+
+  it("give every kind its own prefix, so two kinds never share a key", () => {
+    const made = [
+      keys.checkRunMarkerKey("x"),
+      keys.checkRunCompletedKey("x"),
+      keys.commentMarkerKey("x"),
+      keys.codegenRunKey("x"),
+      keys.refusalNoticeKey("x", "x", 1, "x"),
+      keys.reviewedShaKey("x", "x", 1),
+      keys.workBranchKey("x", "x", 1),
+      keys.stepCommitKey("x", "x"),
+      keys.pullRequestKey("x", "x", "x"),
+      keys.reviewMarkerKey("x"),
+      keys.findingKey("x", "x", 1, "x"),
+    ];
+    expect(new Set(made).size).toBe(made.length);
+    expect(Object.keys(keys)).toHaveLength(made.length);
+  });
+});
