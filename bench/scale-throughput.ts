@@ -14,7 +14,7 @@ import { dropSchemas, uniqueSchema } from "../test/scale/pg-harness.ts";
 
 const url = process.env["OCTOFLOW_TEST_DATABASE_URL"];
 if (url === undefined) {
-  console.error("Set OCTOFLOW_TEST_DATABASE_URL to a PostgreSQL database (see README.md, 'Scaling out' and 'Performance').");
+  console.error("Set OCTOFLOW_TEST_DATABASE_URL to a PostgreSQL database (see docs/scaling.md and docs/performance.md).");
   process.exit(2);
 }
 const RUNS = Number(process.env["RUNS"] ?? 180);

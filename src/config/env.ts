@@ -1,6 +1,6 @@
 /**
  * Environment configuration, parsed once at start-up. zod is the single source of truth;
- * `.env.example` and the README's configuration table document the same variables.
+ * `.env.example` and docs/configuration.md document the same variables.
  */
 import { readFileSync } from "node:fs";
 import { createPrivateKey } from "node:crypto";
