@@ -15,7 +15,7 @@ function anchorsOf(markdown: string): Set<string> {
   let inFence = false;
   for (const line of markdown.split("\n")) {
     if (line.startsWith("```")) inFence = !inFence;
-    const heading = !inFence && /^#{1,6} (.+)$/.exec(line);
+    const heading = inFence ? null : /^#{1,6} (.+)$/.exec(line);
     if (heading?.[1]) anchors.add(heading[1].toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-"));
   }
   return anchors;
