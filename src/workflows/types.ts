@@ -122,6 +122,15 @@ export type FileEdit =
   | { kind: "modify"; path: string; blocks: { search: string; replace: string }[] }
   | { kind: "delete"; path: string };
 
+/**
+ * One file as a step's workspace layer leaves it: its full new content, or `null` when the step deleted
+ * it (DESIGN D11). Paths are normalised repository paths.
+ */
+export interface FileChange {
+  path: string;
+  content: string | null;
+}
+
 /** A review finding produced by a review step. */
 export interface Finding {
   path: string;
@@ -138,6 +147,11 @@ export interface StepOutput {
   /** Human-readable summary / free text answer. */
   text: string;
   edits?: FileEdit[];
+  /**
+   * The step's workspace layer (`WorkspaceView.changes()`), sorted by path: what downstream views and
+   * publishing use. When absent, the layer is derived from `edits` applied to the step's view.
+   */
+  changes?: FileChange[];
   findings?: Finding[];
   /** Anything else a backend wants to surface (e.g. Codegen web URL, PR links). */
   data?: Record<string, unknown>;

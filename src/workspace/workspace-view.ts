@@ -6,13 +6,10 @@
  * These are the contracts between the workspace (`src/workspace/`), the agents' tools
  * (`src/agents/tools/`) and publishing (`src/github/outputs/`).
  */
-import type { PlannedStep, RunPlan, StepOutput, Trigger } from "../workflows/types.ts";
+import type { FileChange, PlannedStep, RunPlan, StepOutput, Trigger } from "../workflows/types.ts";
 
-/** One file as a layer leaves it: its full new content, or `null` when the layer deleted it. */
-export interface FileChange {
-  path: string;
-  content: string | null;
-}
+/** One file as a layer leaves it (defined beside `StepOutput`, which persists a step's layer). */
+export type { FileChange };
 
 /** A line that matched a workspace search (1-based line number). */
 export interface SearchHit {
@@ -24,7 +21,11 @@ export interface SearchHit {
 /**
  * What a step sees and edits. Writes go to the step's own layer only; reads see base + upstream
  * layers + the step's layer. Path rules (normalised, relative, no `..`, no `.git/`, protected paths
- * such as `.github/workflows/` refused) are enforced here and reported as a `WorkspacePathError`.
+ * such as `.github/workflows/` refused) are enforced here and reported as a `WorkspacePathError`
+ * (`src/errors/`), as are a missing file to delete and a binary file read as text.
+ *
+ * The runner persists `changes()` as the step's `StepOutput.changes`: downstream views and publishing
+ * are rebuilt from those persisted layers, on any replica.
  */
 export interface WorkspaceView {
   /**
@@ -33,13 +34,22 @@ export interface WorkspaceView {
    * `search` only covers files already read (say so to the model and in the step output).
    */
   readonly mode: "snapshot" | "lazy";
+  /**
+   * What this view cannot do, in words for the model and the step output (set in `lazy` mode, e.g.
+   * "search covers only the 12 files read so far"); undefined when the view is complete.
+   */
+  readonly notice?: string;
   /** The commit the run started from (recorded on the run, so a resume sees the same base). */
   readonly baseSha: string;
-  /** File paths (blobs only) under `dir` (default: the root), optionally filtered by a glob, sorted. */
+  /**
+   * File paths (blobs only) under `dir` (default: the root), optionally filtered by a glob matched
+   * against the full path (`*` stays inside one folder, `**` spans folders; a glob without `/` such as
+   * `*.ts` matches the file name in any folder), sorted.
+   */
   listFiles(dir?: string, glob?: string): Promise<string[]>;
-  /** The file's content in this view, or undefined when it does not exist. */
+  /** The file's content in this view, or undefined when it does not exist (binary files throw). */
   readFile(path: string): Promise<string | undefined>;
-  /** Lines matching `pattern` across the view (bounded by `limit`, default 200). */
+  /** Lines matching `pattern` across the view's text files, in path order (bounded by `limit`, default 200). */
   search(pattern: RegExp, options?: { glob?: string; limit?: number }): Promise<SearchHit[]>;
   /** Creates or replaces a file in this step's layer. */
   writeFile(path: string, content: string): Promise<void>;
