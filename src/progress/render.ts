@@ -4,6 +4,7 @@
 import { neutralizeMarkdown } from "../github/neutralize-markdown.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import type { StepStatus } from "../workflows/types.ts";
+import { renderMermaidGraph } from "./mermaid.ts";
 import type { RunView } from "./run-view.ts";
 
 /** GitHub's limits: check-run `output.summary` / `output.text` and issue-comment bodies. */
@@ -103,9 +104,10 @@ export function renderCheckRunText(view: RunView): string {
   return truncate(`Latest output${view.tailStep ? ` of **${cell(view.tailStep)}**` : ""}:\n\n\`\`\`\n${tail}\n\`\`\``, CHECK_RUN_TEXT_LIMIT);
 }
 
-/** The sticky comment: marker, headline, table, links, results and problems. */
+/** The sticky comment: marker, headline, graph, table, links, results and problems. */
 export function renderStickyComment(view: RunView): string {
-  const lines = [stickyMarker(view.runId), `### Octoflow: ${renderTitle(view)}`, "", renderStepTable(view)];
+  const graph = renderMermaidGraph(view.steps);
+  const lines = [stickyMarker(view.runId), `### Octoflow: ${renderTitle(view)}`, ...(graph ? ["", graph] : []), "", renderStepTable(view)];
   const links = [
     view.links.checkRun ? `[check run](${view.links.checkRun})` : undefined,
     view.links.pullRequest ? `[pull request](${view.links.pullRequest})` : undefined,

@@ -8,6 +8,8 @@ export interface StepView {
   id: string;
   name: string;
   role: string;
+  /** Ids of the steps this one waits for (from the plan). */
+  needs?: string[];
   status: StepStatus;
   attempts: number;
   startedAt?: number;
@@ -49,6 +51,7 @@ export function createRunView(run: RunRecord, records: StepRecord[] = []): RunVi
         id: String(s.id),
         name: s.name || String(s.id),
         role: s.role,
+        needs: s.needs.map(String),
         status: r?.status ?? "pending",
         attempts: r?.attempts ?? 0,
         ...(r?.startedAt === undefined ? {} : { startedAt: r.startedAt }),
