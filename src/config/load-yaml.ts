@@ -2,13 +2,17 @@
  * Safe YAML loading with locations. Hostile input (huge files, alias bombs, deep nesting) is refused
  * before or during parsing with a clear message; every problem reads `file:line: key.path: message`.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import { Composer, CST, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, visit, type Document, type Node, type Pair, type YAMLMap } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors/config-error.ts";
 
 export const YAML_LIMITS = {
   /** Largest file accepted, in bytes. */
   maxBytes: 1_000_000,
+  /** YAML nodes (scalars, collections, list items) per file, counted while the file is tokenised. */
+  maxNodes: 10_000,
+  /** Keys in one mapping. */
+  maxKeysPerMapping: 1_000,
   /** Alias nodes allowed (and the expansion budget passed to the parser). */
   maxAliases: 100,
   /** Deepest flow (`[` / `{`) nesting. */
@@ -106,12 +110,23 @@ function nodeLine(node: { range?: [number, number, number] | null | undefined } 
 }
 
 function makeLineOf(doc: Document, counter: LineCounter) {
+  // Pairs by key, per mapping, built on first use: looking up every problem's path stays linear.
+  const index = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, key: string): Pair | undefined => {
+    let byKey = index.get(map);
+    if (!byKey) {
+      byKey = new Map();
+      for (const item of map.items) if (isPair(item) && isScalar(item.key) && !byKey.has(String(item.key.value))) byKey.set(String(item.key.value), item);
+      index.set(map, byKey);
+    }
+    return byKey.get(key);
+  };
   return (path: YamlPath): number | undefined => {
     let node: unknown = doc.contents;
     let line = nodeLine(node as Node, counter) ?? 1;
     for (const segment of path) {
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+        const pair = pairOf(node, String(segment));
         if (!pair) break;
         line = nodeLine(pair.key as Node, counter) ?? line;
         node = pair.value;
@@ -127,9 +142,85 @@ function makeLineOf(doc: Document, counter: LineCounter) {
   };
 }
 
+/** Lexer tokens that start a node: counting them bounds the work of composing the document. */
+const NODE_TOKENS: ReadonlySet<CST.TokenType | null> = new Set<CST.TokenType | null>([
+  "scalar",
+  "single-quoted-scalar",
+  "double-quoted-scalar",
+  "block-scalar-header",
+  "flow-map-start",
+  "flow-seq-start",
+  "seq-item-ind",
+  "explicit-key-ind",
+  "alias",
+]);
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * Tokenises and parses `content` in one pass, refusing the file as soon as it holds more than
+ * `maxNodes` nodes, so a huge flat mapping costs at most `maxNodes` tokens before it is refused.
+ */
+function composeBounded(content: string, file: string, counter: LineCounter): Document {
+  const parser = new Parser(counter.addNewLine);
+  counter.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  let nodes = 0;
+  for (const lexeme of new Lexer().lex(content)) {
+    if (NODE_TOKENS.has(CST.tokenType(lexeme)) && ++nodes > YAML_LIMITS.maxNodes) {
+      throwProblems(file, [formatProblem(file, counter.lineStarts.length, [], `more than ${count(YAML_LIMITS.maxNodes)} YAML nodes (keys, values and list items); the limit is ${count(YAML_LIMITS.maxNodes)}`)]);
+    }
+    for (const token of parser.next(lexeme)) tokens.push(token);
+  }
+  for (const token of parser.end()) tokens.push(token);
+  // Duplicate keys are checked below with a Set: the library's own check is quadratic in the keys of a mapping.
+  const docs = [...new Composer({ uniqueKeys: false, prettyErrors: false, strict: true }).compose(tokens, true, content.length)];
+  const [doc, extra] = docs;
+  if (!doc) throwProblems(file, [formatProblem(file, undefined, [], "cannot be parsed")]);
+  if (extra) throwProblems(file, [`${file}:${counter.linePos(extra.range[0]).line}: only one YAML document per file is accepted (found a second one after ---)`]);
+  return doc;
+}
+
+/** The tag as the user wrote it, from the library's "Unresolved tag: tag:yaml.org,2002:js/function". */
+function tagOf(message: string): string {
+  const tag = /Unresolved tag: (\S+)/.exec(message)?.[1] ?? "";
+  return tag.startsWith("tag:yaml.org,2002:") ? `!!${tag.slice("tag:yaml.org,2002:".length)}` : tag;
+}
+
+/** Duplicate keys, oversized mappings and aliases, in one walk over the document. */
+function checkStructure(doc: Document, file: string, counter: LineCounter): string[] {
+  const problems: string[] = [];
+  let aliases = 0;
+  visit(doc, {
+    Map(_, map: YAMLMap) {
+      if (map.items.length > YAML_LIMITS.maxKeysPerMapping) {
+        const first = map.items[YAML_LIMITS.maxKeysPerMapping] as Pair | undefined;
+        problems.push(`${file}:${nodeLine(first?.key as Node, counter) ?? nodeLine(map, counter) ?? 1}: a mapping with ${count(map.items.length)} keys; the limit is ${count(YAML_LIMITS.maxKeysPerMapping)} keys per mapping`);
+        return visit.BREAK;
+      }
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) problems.push(`${file}:${nodeLine(pair.key, counter) ?? 1}: duplicate key "${key}" (map keys must be unique)`);
+        seen.add(key);
+      }
+      return problems.length > YAML_LIMITS.maxProblems ? visit.BREAK : undefined;
+    },
+    Alias() {
+      aliases++;
+      return aliases > YAML_LIMITS.maxAliases ? visit.BREAK : undefined;
+    },
+  });
+  if (aliases > YAML_LIMITS.maxAliases) problems.push(formatProblem(file, 1, [], `more than ${YAML_LIMITS.maxAliases} YAML aliases (*refs) are not accepted`));
+  return problems;
+}
+
 /**
  * Parses YAML safely. Throws a ConfigError (never hangs, never a bare exception) for oversized files,
- * syntax errors, duplicate keys, alias bombs and excessive nesting.
+ * too many nodes or keys, syntax errors, duplicate keys, unknown tags (`!!js/function`,
+ * `!!python/object`, any custom tag), alias bombs and excessive nesting. Cost is linear in the size
+ * of the file and bounded by YAML_LIMITS.
  *
  * @example
  * const { value, lineOf } = parseYaml(text, ".github/octoflow.yml");
@@ -140,30 +231,31 @@ export function parseYaml(content: string, file: string): ParsedYaml {
   const counter = new LineCounter();
   let doc: Document;
   try {
-    doc = parseDocument(content, { lineCounter: counter, uniqueKeys: true, prettyErrors: false, strict: true });
+    doc = composeBounded(content, file, counter);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throwProblems(file, [formatProblem(file, undefined, [], error instanceof RangeError ? "nesting is too deep to parse" : `cannot be parsed (${(error as Error).message})`)]);
   }
-  if (doc.errors.length > 0) {
+  // An unresolved tag is only a warning to the library (the value would silently become a string).
+  const unknownTags = doc.warnings.filter((w) => w.code === "TAG_RESOLVE_FAILED");
+  const errors = [...doc.errors, ...unknownTags].sort((a, b) => a.pos[0] - b.pos[0]);
+  if (errors.length > 0) {
     throwProblems(
       file,
-      doc.errors.map((e) => {
-        const line = e.linePos?.[0]?.line ?? counter.linePos(e.pos[0]).line;
-        const message = /call stack/i.test(e.message) ? "nesting is too deep to parse" : (e.message.split("\n")[0] ?? e.code);
-        return `${file}${line === undefined ? "" : `:${line}`}: ${message}`;
+      errors.map((e) => {
+        const line = counter.linePos(e.pos[0]).line;
+        const message =
+          e.code === "TAG_RESOLVE_FAILED"
+            ? `unknown YAML tag ${tagOf(e.message)}: tags are not accepted, write plain data`
+            : /call stack/i.test(e.message)
+              ? "nesting is too deep to parse"
+              : (e.message.split("\n")[0] ?? e.code);
+        return `${file}:${line}: ${message}`;
       }),
     );
   }
-  let aliases = 0;
-  visit(doc, {
-    Alias() {
-      aliases++;
-      return aliases > YAML_LIMITS.maxAliases ? visit.BREAK : undefined;
-    },
-  });
-  if (aliases > YAML_LIMITS.maxAliases) {
-    throwProblems(file, [formatProblem(file, 1, [], `more than ${YAML_LIMITS.maxAliases} YAML aliases (*refs) are not accepted`)]);
-  }
+  const structural = checkStructure(doc, file, counter);
+  if (structural.length > 0) throwProblems(file, structural);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliases });

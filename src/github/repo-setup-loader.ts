@@ -2,7 +2,9 @@
  * Loads a repository's `.github/octoflow.yml` and `.github/octoflow/workflows/*.yml` from its
  * DEFAULT BRANCH ONLY (never from a pull request's head, so a PR cannot change what runs on it),
  * and builds the workflow catalog. Results are cached per repository for `ttlMs` (default 30 s) so
- * a burst of webhooks costs one read; errors are not cached.
+ * a burst of webhooks costs one read and one parse. An invalid setup (a ConfigError) is cached like
+ * a good one, so a hostile or broken repository is parsed once per TTL, not once per delivery;
+ * transient failures (GitHub unreachable) are not cached.
  */
 import { ConfigError } from "../errors/config-error.ts";
 import { checkRepoConfigWorkflows, parseRepoConfig, REPO_CONFIG_PATH, REPO_WORKFLOWS_DIR, type RepoConfig } from "../config/repo-config.ts";
@@ -82,8 +84,8 @@ export function createRepoSetupLoader(deps: { builtins: readonly LoadedTemplate[
       if (hit && deps.clock.now() - hit.at < ttlMs) return hit.setup;
       const setup = read(octokit, repo);
       cache.set(key, { at: deps.clock.now(), setup });
-      setup.catch(() => {
-        if (cache.get(key)?.setup === setup) cache.delete(key);
+      setup.catch((error: unknown) => {
+        if (!(error instanceof ConfigError) && cache.get(key)?.setup === setup) cache.delete(key);
       });
       if (cache.size > 5000) cache.delete(cache.keys().next().value as string);
       return setup;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/config-error.ts";
+import { YAML_LIMITS } from "../../src/config/load-yaml.ts";
 import { checkRepoConfigWorkflows, defaultRepoConfig, parseRepoConfig, workflowForCommand, workflowForLabel } from "../../src/config/repo-config.ts";
 
 describe(".github/octoflow.yml", () => {
@@ -88,5 +89,45 @@ describe("trigger resolution with the catalog", () => {
     expect(workflowForCommand(config, "fix", catalog)).toBe("refactor");
     expect(workflowForCommand(config, "code-review", catalog)).toBe("code-review");
     expect(workflowForLabel(config, "constructor", catalog)).toBeUndefined();
+  });
+});
+
+describe("hostile configs are refused with a message naming the limit", () => {
+  const problemsOf = (content: string): string[] => {
+    try {
+      parseRepoConfig(content);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error("expected the config to be refused");
+  };
+  const topLevelKeys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: v\n`).join("");
+
+  it.each([20_000, 40_000, 100_000])("%i top-level keys (under the size limit): the node limit", (n) => {
+    const content = topLevelKeys(n);
+    expect(Buffer.byteLength(content)).toBeLessThan(YAML_LIMITS.maxBytes);
+    // 10,000 nodes are 5,000 key/value pairs: the limit is hit while line 5,001 is tokenised
+    expect(problemsOf(content)).toEqual([".github/octoflow.yml:5001: (root): more than 10,000 YAML nodes (keys, values and list items); the limit is 10,000"]);
+  });
+
+  it("a mapping past the per-mapping key limit, nested or at the root", () => {
+    expect(problemsOf(topLevelKeys(1500))).toEqual([".github/octoflow.yml:1001: a mapping with 1,500 keys; the limit is 1,000 keys per mapping"]);
+    const labels = `labels:\n${Array.from({ length: 1200 }, (_, i) => `  l${i}: bug-fix\n`).join("")}`;
+    expect(problemsOf(labels)).toEqual([".github/octoflow.yml:1002: a mapping with 1,200 keys; the limit is 1,000 keys per mapping"]);
+  });
+
+  it("unknown keys at the limit are reported one per line, capped, with the count of the rest", () => {
+    const problems = problemsOf(topLevelKeys(900));
+    expect(problems).toHaveLength(YAML_LIMITS.maxProblems + 1);
+    expect(problems[0]).toBe(".github/octoflow.yml:1: k0: unknown key (check the spelling)");
+    expect(problems.at(-1)).toBe(".github/octoflow.yml: … and 850 more problems");
+  });
+
+  it("duplicate keys and unknown tags", () => {
+    expect(problemsOf("trust:\n  minPermission: write\ntrust: {}\n")).toEqual(['.github/octoflow.yml:3: duplicate key "trust" (map keys must be unique)']);
+    expect(problemsOf("defaultWorkflow: !!js/function 'function () {}'\n")).toEqual([
+      ".github/octoflow.yml:1: unknown YAML tag !!js/function: tags are not accepted, write plain data",
+    ]);
   });
 });

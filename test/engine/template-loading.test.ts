@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/config-error.ts";
-import { YAML_LIMITS } from "../../src/config/load-yaml.ts";
+import { parseYaml, YAML_LIMITS } from "../../src/config/load-yaml.ts";
 import { parseDuration } from "../../src/config/template-schema.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { loadBuiltinTemplates, loadWorkflowCatalog, parseWorkflowTemplate } from "../../src/workflows/load-template.ts";
@@ -82,7 +82,7 @@ describe("fixtures", () => {
   it("reports YAML syntax errors and empty files with a line", () => {
     expect(problemsOf(fixture("malformed/syntax.yml"), "syntax.yml")[0]).toMatch(/^syntax\.yml:\d+: /);
     expect(problemsOf(fixture("malformed/empty.yml"), "empty.yml")).toEqual(["empty.yml:1: (root): the file is empty; a workflow needs a name and steps"]);
-    expect(problemsOf("name: x\nname: y\nsteps: []\n", "dup.yml")[0]).toBe("dup.yml:2: Map keys must be unique");
+    expect(problemsOf("name: x\nname: y\nsteps: []\n", "dup.yml")[0]).toBe('dup.yml:2: duplicate key "name" (map keys must be unique)');
   });
 
   it("treats template expressions as data: no code runs, the names are refused", () => {
@@ -104,9 +104,11 @@ describe("hostile input is refused quickly with a clear error", () => {
     const step = "- {id: s, role: generate, prompt: x}\n";
     const huge = `name: big\nsteps:\n${step.repeat(100_000)}`;
     expect(problemsOf(huge, "big.yml")).toEqual([expect.stringMatching(/^big\.yml:1: \(root\): file is 3\.\d MB; the limit is 1 MB$/)]);
-    const flow = `name: big\nsteps: [${Array.from({ length: 30_000 }, (_, i) => `{id: s${i}}`).join(",")}]\n`;
-    expect(flow.length).toBeLessThan(YAML_LIMITS.maxBytes);
-    expect(problemsOf(flow, "flow.yml")).toEqual(["flow.yml:2: steps: 30000 steps; a workflow may have at most 200"]);
+    const flow = `name: big\nsteps: [${Array.from({ length: 3000 }, (_, i) => `{id: s${i}}`).join(",")}]\n`;
+    expect(problemsOf(flow, "flow.yml")).toEqual(["flow.yml:2: steps: 3000 steps; a workflow may have at most 200"]);
+    const flowNodes = `name: big\nsteps: [${Array.from({ length: 30_000 }, (_, i) => `{id: s${i}}`).join(",")}]\n`;
+    expect(flowNodes.length).toBeLessThan(YAML_LIMITS.maxBytes);
+    expect(problemsOf(flowNodes, "flow.yml")).toEqual(["flow.yml:2: (root): more than 10,000 YAML nodes (keys, values and list items); the limit is 10,000"]);
     const built = workflow("big");
     for (let i = 0; i < 100_000; i++) built.step({ id: `s${i}`, role: "generate", prompt: "x" });
     expect(() => built.build()).toThrow(/100000 steps; a workflow may have at most 200/);
@@ -129,6 +131,25 @@ describe("hostile input is refused quickly with a clear error", () => {
     let block = "name: x\nsteps:\n";
     for (let i = 0; i < 1000; i++) block += `${" ".repeat(i + 1)}k${i}:\n`;
     expect(problemsOf(block, "block.yml")[0]).toMatch(/^block\.yml:\d+: \(root\): nesting deeper than 400 columns of indentation is not accepted$/);
+  });
+});
+
+describe("YAML tags and documents", () => {
+  it("unknown tags are an error at their line, not a string", () => {
+    const base = "name: x\nsteps:\n  - id: a\n    role: generate\n";
+    expect(problemsOf(`${base}    prompt: !!js/function 'function () { return 1 }'\n`, "fn.yml")).toEqual([
+      "fn.yml:5: unknown YAML tag !!js/function: tags are not accepted, write plain data",
+    ]);
+    expect(problemsOf(`${base}    prompt: !!js/regexp /x+/\n`, "re.yml")).toEqual(["re.yml:5: unknown YAML tag !!js/regexp: tags are not accepted, write plain data"]);
+    expect(problemsOf(`name: !!python/object/apply:os.system ["id"]\nsteps: []\n`, "py.yml")).toEqual([
+      "py.yml:1: unknown YAML tag !!python/object/apply:os.system: tags are not accepted, write plain data",
+    ]);
+    expect(problemsOf(`${base}    prompt: !secret {a: 1}\n`, "custom.yml")).toEqual(["custom.yml:5: unknown YAML tag !secret: tags are not accepted, write plain data"]);
+  });
+
+  it("the standard tags still work, and a second document is refused", () => {
+    expect(parseYaml("a: !!str 1\nb: !!int '2'\n", "std.yml").value).toEqual({ a: "1", b: 2 });
+    expect(problemsOf("name: x\nsteps: []\n---\nname: y\n", "two.yml")).toEqual(["two.yml:3: only one YAML document per file is accepted (found a second one after ---)"]);
   });
 });
 

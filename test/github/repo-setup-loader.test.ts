@@ -47,16 +47,31 @@ describe("repo setup loader", () => {
     gh.verify();
   });
 
-  it("reports an invalid template and a config naming an unknown workflow with file and line, and does not cache the error", async () => {
+  it("reports an invalid template and a config naming an unknown workflow with file and line, and caches the error for the TTL", async () => {
     model.commitFiles("trunk", { ".github/octoflow/workflows/triage.yml": "name: triage\ndescription: x\nsteps:\n  - id: look\n    role: nobody\n    prompt: hi\n" });
-    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock: createManualClock() });
+    const clock = createManualClock();
+    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock, ttlMs: 30_000 });
     const octokit = testOctokit(gh.url);
     const error = await loader.load(octokit, repo).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems.join("\n")).toMatch(/\.github\/octoflow\/workflows\/triage\.yml:5/);
+    const reads = gh.requests.length;
     model.commitFiles("trunk", { ".github/octoflow/workflows/triage.yml": "name: other\ndescription: x\nsteps:\n  - id: look\n    role: review\n    prompt: hi\n" });
+    // within the TTL the failed load is answered from the cache: no read, no parse
+    expect(await loader.load(octokit, repo).catch((e: unknown) => e)).toBe(error);
+    expect(gh.requests.length).toBe(reads);
+    await clock.advance(30_000);
     const again = await loader.load(octokit, repo).catch((e: unknown) => e);
     expect((again as ConfigError).problems.join("\n")).toContain('defaultWorkflow: unknown workflow "triage"');
     gh.verify();
+  });
+
+  it("does not cache a transient failure: the next delivery reads again", async () => {
+    gh.expect("GET", "/repos/octo/app/contents/{path}", () => ({ status: 502, body: { message: "Bad gateway" } }), { times: 1 });
+    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock: createManualClock() });
+    const octokit = testOctokit(gh.url);
+    const error = await loader.load(octokit, repo).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(ConfigError);
+    expect((await loader.load(octokit, repo)).config.defaultWorkflow).toBe("triage");
   });
 });
