@@ -12,7 +12,7 @@ import { pino } from "pino";
 import { ProbotOctokit } from "probot";
 import type { GitHubClient } from "../src/github/client.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
-import { createGitHubProgressSink } from "../src/progress/github-progress-sink.ts";
+import { createGitHubProgressSink } from "../src/github/progress/github-progress-sink.ts";
 import { createMemoryRunStore } from "../src/store/memory-run-store.ts";
 import { composeSinks } from "../src/workflows/compose-sinks.ts";
 import { createEngine } from "../src/workflows/engine.ts";

@@ -7,6 +7,7 @@ import type { Env } from "./config/env.ts";
 import { createAgentRunner } from "./agents/agent-runner.ts";
 import { rateLimiterForStore } from "./resilience/postgres-rate-limiter.ts";
 import { createLateBoundClients, type GitHubClient, type GitHubClients } from "./github/client.ts";
+import { createGitHubRunOutputs } from "./github/outputs/github-run-outputs.ts";
 import { engineRunControl } from "./github/engine-run-control.ts";
 import { createPermissionGate } from "./github/permission-gate.ts";
 import { registerHandlers } from "./github/register-handlers.ts";
@@ -17,7 +18,7 @@ import { createHealth, type Health } from "./observability/health.ts";
 import { createMetrics, type BreakerStatesSource, type Metrics } from "./observability/metrics.ts";
 import { setupOperations } from "./observability/setup-operations.ts";
 import { traceWebhooks } from "./observability/trace-webhooks.ts";
-import { createGitHubProgressSink, type GitHubProgressSink } from "./progress/github-progress-sink.ts";
+import { createGitHubProgressSink, type GitHubProgressSink } from "./github/progress/github-progress-sink.ts";
 import { createQueueFor } from "./queue/create-queue.ts";
 import { openStore } from "./store/open-store.ts";
 import { composeSinks } from "./workflows/compose-sinks.ts";
@@ -107,7 +108,8 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
     metrics,
     ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
   });
-  const engine = createEngine({ store, queue, agents, progress: composeSinks([progress], log), clock, log, metrics, concurrency: 4 });
+  const outputs = createGitHubRunOutputs({ clients, store, log });
+  const engine = createEngine({ store, queue, agents, outputs, progress: composeSinks([progress], log), clock, log, metrics, concurrency: 4 });
 
   const handlerDeps: HandlerDeps = {
     store,

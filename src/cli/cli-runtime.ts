@@ -12,7 +12,8 @@ import { repoReaderFor } from "../github/repo-reader.ts";
 import type { RunControl } from "../github/run-control.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
-import { createGitHubProgressSink, type GitHubProgressSink } from "../progress/github-progress-sink.ts";
+import { createGitHubRunOutputs } from "../github/outputs/github-run-outputs.ts";
+import { createGitHubProgressSink, type GitHubProgressSink } from "../github/progress/github-progress-sink.ts";
 import { composeSinks } from "../workflows/compose-sinks.ts";
 import { createEngine, type Engine } from "../workflows/engine.ts";
 import { systemClock, type Clock, type ProgressSink, type RunStore } from "../workflows/ports.ts";
@@ -89,7 +90,8 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     metrics,
     ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
   });
-  const engine = createEngine({ store, agents, progress: composeSinks([options.terminal, github], log), clock, log, metrics });
+  const outputs = createGitHubRunOutputs({ clients, store, log });
+  const engine = createEngine({ store, agents, outputs, progress: composeSinks([options.terminal, github], log), clock, log, metrics });
   const control = engineRunControl(engine);
 
   return {

@@ -9,7 +9,7 @@ import { createRunView } from "../progress/run-view.ts";
 import type { RepoRef } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
 import { helpText, type Command } from "./command-parser.ts";
-import { neutralizeMarkdown } from "./neutralize-markdown.ts";
+import { neutralizeMarkdown } from "../progress/neutralize-markdown.ts";
 import type { Actor } from "./permission-gate.ts";
 import { runsOf } from "./run-control.ts";
 import { comment, firstDelivery, loadSetupOrReply, startWorkflow, type HandlerDeps } from "./start-run.ts";

@@ -1,7 +1,7 @@
 /**
  * Markdown rendering of a run for the check run and the sticky comment, within GitHub's limits.
  */
-import { neutralizeMarkdown } from "../github/neutralize-markdown.ts";
+import { neutralizeMarkdown } from "./neutralize-markdown.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import type { StepStatus } from "../workflows/types.ts";
 import { renderMermaidGraph } from "./mermaid.ts";

@@ -35,12 +35,14 @@ export interface RunView {
   results: { step: string; text: string }[];
   /** Notes about outputs (e.g. an edit that could not be applied). */
   notes: string[];
+  /** Review findings the run delivered without a pull request (a review run with findings ends neutral). */
+  findings: number;
 }
 
 /** A view of a run before any event (all steps pending), or rebuilt from stored step records. */
 export function createRunView(run: RunRecord, records: StepRecord[] = []): RunView {
   const byId = new Map(records.map((r) => [String(r.stepId), r]));
-  return {
+  const view: RunView = {
     runId: String(run.id),
     workflow: run.workflow,
     status: run.status,
@@ -67,7 +69,24 @@ export function createRunView(run: RunRecord, records: StepRecord[] = []): RunVi
     links: {},
     results: [],
     notes: [],
+    findings: 0,
   };
+  return applyOutputsToView(view, run);
+}
+
+/**
+ * Copies what the run delivered (stored on the run by the engine's finaliser) into the view: links to
+ * the pull request and review, comment texts, notes, findings.
+ */
+export function applyOutputsToView(view: RunView, run: RunRecord): RunView {
+  const outputs = run.outputs;
+  if (!outputs) return view;
+  if (outputs.pullRequest) view.links.pullRequest = outputs.pullRequest.url;
+  if (outputs.review) view.links.review = outputs.review.url;
+  view.results = outputs.results;
+  view.notes = outputs.notes;
+  view.findings = outputs.pullRequest ? 0 : outputs.findings;
+  return view;
 }
 
 function stepOf(view: RunView, id: string): StepView {

@@ -6,7 +6,7 @@ import { pino, type Logger } from "pino";
 import type { Metrics } from "../observability/metrics.ts";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
 import { nullSink } from "./compose-sinks.ts";
-import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunStore } from "./ports.ts";
+import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunOutputs, type RunStore } from "./ports.ts";
 
 export interface EngineDeps {
   store: RunStore;
@@ -14,6 +14,13 @@ export interface EngineDeps {
   /** Used to re-enqueue runs (retry, resume, a queued run whose turn came). Without it, jobs go straight to the store. */
   queue?: Queue;
   progress?: ProgressSink;
+  /** Delivers a finished run's results (PR, review) before the run is recorded finished; none when absent. */
+  outputs?: RunOutputs;
+  /**
+   * How long transient delivery failures are retried, counted from the first attempt and across restarts,
+   * before the run fails (default 15 minutes).
+   */
+  deliveryDeadlineMs?: number;
   clock?: Clock;
   log?: Logger;
   metrics?: Metrics;
@@ -44,6 +51,8 @@ export interface ResolvedEngineDeps {
   agents: AgentRunner;
   queue: Queue | undefined;
   progress: ProgressSink;
+  outputs: RunOutputs | undefined;
+  deliveryDeadlineMs: number;
   clock: Clock;
   log: Logger;
   metrics: Metrics | undefined;
@@ -65,6 +74,8 @@ export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
     agents: deps.agents,
     queue: deps.queue,
     progress: deps.progress ?? nullSink,
+    outputs: deps.outputs,
+    deliveryDeadlineMs: deps.deliveryDeadlineMs ?? 15 * 60_000,
     clock: deps.clock ?? systemClock,
     log: deps.log ?? pino({ level: "silent" }),
     metrics: deps.metrics,

@@ -5,13 +5,13 @@
  */
 import { context, propagation } from "@opentelemetry/api";
 import { ConfigError } from "../errors/config-error.ts";
-import { drainSinks } from "./compose-sinks.ts";
 import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
 import { executeRun } from "./execute-run.ts";
+import { finaliseCancelled } from "./finalise-run.ts";
+import { RunAbort } from "../errors/run-abort.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { JobHandler } from "./ports.ts";
-import { asRunId, TERMINAL_RUN_STATUSES, type RunEvent, type RunFinishedEvent, type RunId, type RunPlan, type RunRecord, type RunSummary, type StepRecord, type Trigger } from "./types.ts";
-import { RunAbort } from "../errors/run-abort.ts";
+import { asRunId, TERMINAL_RUN_STATUSES, type RunId, type RunPlan, type RunRecord, type RunSummary, type StepRecord, type Trigger } from "./types.ts";
 
 export type { EngineDeps } from "./engine-deps.ts";
 
@@ -87,42 +87,7 @@ export function createEngine(input: EngineDeps): Engine {
     if (first && first.status === "queued") await enqueue(first.id);
   };
 
-  /**
-   * Finishes a cancelled run that no process executes (cancelled while queued, or its executor died):
-   * its unfinished steps become cancelled, and its final state and `run.finished` event are written in
-   * one transaction — once, even when its executor (alive after all) finishes it at the same time.
-   */
-  const finalizeCancelled = async (runId: RunId) => {
-    const run = await store.getRun(runId);
-    if (!run || run.status !== "cancelled" || run.finishedAt !== undefined) return;
-    const reason = run.error ?? "run cancelled";
-    const now = clock.now();
-    const events: RunEvent[] = [];
-    for (const step of await store.getSteps(runId)) {
-      if (step.status !== "pending" && step.status !== "running") continue;
-      await store.updateStep(runId, step.stepId, { status: "cancelled", error: reason, finishedAt: now });
-      // a run cancelled before it ever started gets only its run.finished (nothing was shown for its steps)
-      if (run.startedAt === undefined) continue;
-      const event: RunEvent = { type: "step.finished", runId, stepId: step.stepId, status: "cancelled", attempts: step.attempts, durationMs: 0, error: reason, at: now };
-      await store.appendEvent(event);
-      events.push(event);
-    }
-    const latest: RunRecord = { ...run, finishedAt: now };
-    const summary = summarizeRun(latest, await store.getSteps(runId), now);
-    const finished: RunFinishedEvent = { type: "run.finished", runId, status: "cancelled", at: now, summary, error: reason };
-    if (!(await store.finishRun(runId, ["cancelled"], finished, { finishedAt: now }))) return;
-    const emitted: Promise<unknown>[] = [];
-    for (const event of [...events, finished]) {
-      try {
-        const result = deps.progress.emit(event, latest);
-        if (result) emitted.push(result.catch((error: unknown) => log.warn({ err: error, runId }, "progress sink failed")));
-      } catch (error) {
-        log.warn({ err: error, runId }, "progress sink failed");
-      }
-    }
-    if (emitted.length > 0) await drainSinks(emitted, deps.sinkDrainMs, log);
-    deps.metrics?.runs.inc({ workflow: latest.workflow, conclusion: "cancelled" });
-  };
+  const finalizeCancelled = (runId: RunId) => finaliseCancelled(deps, runId);
 
   const engine: Engine = {
     async start(plan, trigger, options = {}) {

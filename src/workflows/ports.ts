@@ -4,6 +4,7 @@
  * implement these; tests use working fakes of the same interfaces.
  */
 import type {
+  DeliveredOutputs,
   PlannedStep,
   RunEvent,
   RunFinishedEvent,
@@ -42,6 +43,18 @@ export interface AgentRequest {
 /** Runs one step with a role over a model provider or a remote agent. */
 export interface AgentRunner {
   run(request: AgentRequest): Promise<StepOutput>;
+}
+
+/**
+ * Delivers a run's results — commits and a pull request, a review, comment texts (DESIGN D10). The
+ * engine's finaliser calls it after the last step and before `run.finished`, and stores what it returns
+ * on the run. It must be idempotent (every side effect guarded by a store marker): after a failed attempt
+ * or a crash it is called again and must not deliver twice. Failures carry the retry decision:
+ * `RetryAfterError` / `ExternalServiceError { retriable: true }` are retried until the delivery deadline,
+ * anything else fails the run with the error's message.
+ */
+export interface RunOutputs {
+  deliver(run: RunRecord, steps: StepRecord[], signal?: AbortSignal): Promise<DeliveredOutputs>;
 }
 
 /** Receives engine events (check run + sticky comment reporters, metrics, CLI table, tests). */

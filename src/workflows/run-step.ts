@@ -36,7 +36,7 @@ export interface StepRunInput {
   progress(event: RunEvent): void;
 }
 
-export type StepResult = { outcome: StepOutcome | { kind: "interrupted" }; attempts: number; startedAt: number };
+export type StepResult = { outcome: StepOutcome; attempts: number; startedAt: number };
 
 function isRetriable(error: unknown): boolean {
   // An open breaker fails the step fast (issue 4): retrying within seconds would only hit it again.

@@ -164,7 +164,9 @@ export type StepOutcome =
   | { kind: "succeeded"; output: StepOutput }
   | { kind: "failed"; error: string; retriable: boolean }
   | { kind: "skipped"; reason: string }
-  | { kind: "cancelled"; reason: string };
+  | { kind: "cancelled"; reason: string }
+  /** The worker stopped (shutdown, lost lease) mid-step: nothing is recorded, the step runs again on resume. */
+  | { kind: "interrupted" };
 
 export interface StepRecord {
   runId: RunId;
@@ -195,6 +197,22 @@ export interface RunRecord {
   checkRunId?: number;
   commentId?: number;
   pullRequestNumber?: number;
+  /** What the finaliser delivered (DESIGN D10), stored before `run.finished`; progress views render it. */
+  outputs?: DeliveredOutputs;
+  /** When delivery of the outputs was first attempted: its deadline counts from here, across restarts. */
+  deliveryStartedAt?: number;
+}
+
+/** The results a finished run delivered to GitHub (or the CLI's target): links and texts for the surfaces. */
+export interface DeliveredOutputs {
+  pullRequest?: { number: number; url: string };
+  review?: { url: string };
+  /** Texts of `comment` steps (and findings on an issue, where no review can be posted). */
+  results: { step: string; text: string }[];
+  /** Problems worth telling the user (edits refused or not applied). */
+  notes: string[];
+  /** Review findings the run produced (new or repeated). */
+  findings: number;
 }
 
 /** Typed events the engine emits to a ProgressSink and appends to the store. */

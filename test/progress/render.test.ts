@@ -16,6 +16,7 @@ function view(overrides: Partial<RunView> = {}): RunView {
     links: {},
     results: [],
     notes: [],
+    findings: 0,
     ...overrides,
   };
 }

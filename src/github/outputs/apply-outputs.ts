@@ -54,28 +54,20 @@ export async function applyOutputs(deps: OutputDeps, run: RunRecord, records: St
   const { owner, name: repo } = run.trigger.repo;
 
   if (produced.length > 0) {
-    try {
-      const pr = await publishPullRequest(deps, run, produced);
-      if (pr) {
-        applied.pullRequest = pr;
-        applied.notes.push(...pr.notes);
-      } else applied.notes.push("No file could be changed, so no pull request was opened.");
-    } catch (error) {
-      deps.log.error({ err: error, runId: run.id }, "pull request output failed");
-      applied.notes.push("The pull request could not be created or updated (GitHub refused the change); see the app logs.");
-    }
+    // A failure propagates: the caller (the engine's finaliser through `RunOutputs`) retries transient
+    // ones and fails the run on the others; the markers make a second call resume where this one stopped.
+    const pr = await publishPullRequest(deps, run, produced);
+    if (pr) {
+      applied.pullRequest = pr;
+      applied.notes.push(...pr.notes);
+    } else applied.notes.push("No file could be changed, so no pull request was opened.");
   }
   const hasReviewStep = run.plan.steps.some((s) => s.output === "review");
   if (hasReviewStep && run.trigger.isPullRequest) {
-    try {
-      const review = await publishReview(deps, run, findings, reviewTexts);
-      if (review) applied.review = review;
-      const headSha = run.trigger.pullRequest?.headSha;
-      if (run.status === "succeeded" && headSha) await deps.store.setMarker(reviewedShaKey(owner, repo, run.trigger.number), headSha);
-    } catch (error) {
-      deps.log.error({ err: error, runId: run.id }, "review output failed");
-      applied.notes.push("The review could not be posted (GitHub refused it); see the app logs.");
-    }
+    const review = await publishReview(deps, run, findings, reviewTexts);
+    if (review) applied.review = review;
+    const headSha = run.trigger.pullRequest?.headSha;
+    if (run.status === "succeeded" && headSha) await deps.store.setMarker(reviewedShaKey(owner, repo, run.trigger.number), headSha);
   } else if (hasReviewStep && findings.length > 0) {
     applied.results.push({
       step: "Findings",

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { RunStore } from "../../workflows/ports.ts";
 import type { PlannedStep, RunRecord, StepOutput } from "../../workflows/types.ts";
 import { httpStatus, type GitHubClient } from "../client.ts";
-import { neutralizeMarkdown } from "../neutralize-markdown.ts";
+import { neutralizeMarkdown } from "../../progress/neutralize-markdown.ts";
 import { applyBlocks, branchName, refusePath } from "./edit-paths.ts";
 import { pullRequestKey, stepCommitKey, workBranchKey } from "../../store/marker-keys.ts";
 

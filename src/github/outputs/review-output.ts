@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Finding, RunRecord } from "../../workflows/types.ts";
 import type { OutputDeps } from "./pull-request-output.ts";
-import { neutralizeMarkdown } from "../neutralize-markdown.ts";
+import { neutralizeMarkdown } from "../../progress/neutralize-markdown.ts";
 import { lineText, parsePatch, placeInDiff, type FileDiff, type Placement } from "./diff-map.ts";
 import { findingKey, reviewMarkerKey } from "../../store/marker-keys.ts";
 

@@ -1,18 +1,22 @@
 /**
  * The GitHub `ProgressSink`: per run, a check run and a sticky comment, each updated through its
- * own coalescer, and the run's outputs (pull request, review, comment texts) applied when it
- * finishes — before the final writes, so both surfaces link to what was delivered.
- * Reporting never fails a run: GitHub errors are logged and the surface carries on.
+ * own coalescer. It only renders what the run record says: the outputs (pull request, review,
+ * comment texts) were delivered by the engine before `run.finished` and are stored on the run.
+ * Reporting never fails a run: GitHub errors are logged and the surface carries on; a surface that
+ * could not be opened is tried again for the final write, and `sweepUnreportedRuns` finishes the
+ * final writes a crash interrupted.
  */
 import type { Logger } from "pino";
-import type { GitHubClients } from "../github/client.ts";
-import { applyOutputs } from "../github/outputs/apply-outputs.ts";
-import type { Metrics } from "../observability/metrics.ts";
-import type { Clock, ProgressSink, RunStore } from "../workflows/ports.ts";
-import type { RunEvent, RunRecord } from "../workflows/types.ts";
+import { ExternalServiceError } from "../../errors/external-service-error.ts";
+import { RetryAfterError } from "../../errors/retry-after-error.ts";
+import { classifyGitHubError } from "../../resilience/classify-github-error.ts";
+import type { GitHubClients } from "../client.ts";
+import type { Metrics } from "../../observability/metrics.ts";
+import type { Clock, ProgressSink, RunStore } from "../../workflows/ports.ts";
+import type { RunEvent, RunRecord } from "../../workflows/types.ts";
 import { createCheckRunSurface, type Surface, type SurfaceContext } from "./check-run-reporter.ts";
-import { createCoalescer, type Coalescer } from "./coalescer.ts";
-import { applyEvent, createRunView } from "./run-view.ts";
+import { createCoalescer, type Coalescer } from "../../progress/coalescer.ts";
+import { applyEvent, applyOutputsToView, createRunView } from "../../progress/run-view.ts";
 import { createStickyCommentSurface } from "./sticky-comment-reporter.ts";
 
 export interface GitHubProgressOptions {
@@ -29,6 +33,8 @@ interface ActiveSurface {
   surface: Surface;
   coalescer: Coalescer;
   ok: boolean;
+  /** Opening failed for a reason that may pass (5xx, rate limit, network): try again for the final write. */
+  reopen: boolean;
 }
 
 interface ActiveRun {
@@ -71,10 +77,12 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
     ];
     for (const surface of surfaces) {
       let ok = true;
+      let reopen = false;
       try {
         await surface.open();
       } catch (error) {
         ok = false;
+        reopen = isTransient(error);
         log.warn({ err: error }, "could not open a progress surface on GitHub");
       }
       const coalescer = createCoalescer({
@@ -83,33 +91,30 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
         write: () => surface.write(),
         onError: (error) => log.warn({ err: error }, "progress update to GitHub failed"),
       });
-      active.surfaces.push({ surface, coalescer, ok });
+      active.surfaces.push({ surface, coalescer, ok, reopen });
     }
     return active;
   };
 
   const finish = async (active: ActiveRun, run: RunRecord) => {
     const { ctx } = active;
-    try {
-      const fresh = (await options.store.getRun(run.id)) ?? run;
-      const applied = await applyOutputs({ octokit: ctx.octokit, store: options.store, log: ctx.log }, { ...fresh, status: ctx.view.status }, await options.store.getSteps(run.id));
-      // "neutral" is for review runs whose result is findings only; a run that delivered a PR is a success.
-      active.findings = applied.pullRequest ? 0 : applied.findings;
-      if (applied.pullRequest) ctx.view.links.pullRequest = applied.pullRequest.url;
-      if (applied.review?.url && applied.review.url !== "none") ctx.view.links.review = applied.review.url;
-      ctx.view.results = applied.results;
-      ctx.view.notes = applied.notes;
-    } catch (error) {
-      // The surfaces must still get their final write: a run never stays "in progress" on GitHub.
-      ctx.log.warn({ err: error }, "delivering the run's outputs to GitHub failed");
-      const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.slice(0, 300) ?? "";
-      ctx.view.status = "failed";
-      ctx.view.error = `Octoflow could not deliver this run's results to GitHub: ${reason}`;
-    }
+    const fresh = (await options.store.getRun(run.id)) ?? run;
+    applyOutputsToView(ctx.view, fresh);
+    active.findings = ctx.view.findings;
     for (const s of active.surfaces) {
       s.coalescer.close();
       await s.coalescer.flush();
-      if (!s.ok) continue;
+      if (!s.ok) {
+        if (!s.reopen) continue;
+        // e.g. the check run could not be created when the run started: create it now, completed.
+        try {
+          await s.surface.open();
+          s.ok = true;
+        } catch (error) {
+          ctx.log.warn({ err: error }, "could not open a progress surface on GitHub for the final write");
+          continue;
+        }
+      }
       try {
         await s.surface.finish();
       } catch (error) {
@@ -128,11 +133,18 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
       });
       runs.set(key, entry);
     }
-    const active = await entry;
-    if (!active) {
-      if (event.type === "run.finished") runs.delete(key);
-      return;
+    let active = await entry;
+    if (!active && event.type === "run.finished") {
+      // Opening failed earlier (a token that could not be minted, say): the final write tries again.
+      runs.delete(key);
+      active = await open(event, run).catch((error: unknown) => {
+        options.log.warn({ err: error, runId: run.id }, "progress reporting failed for this run");
+        return undefined;
+      });
+      if (!active) return;
+      runs.set(key, Promise.resolve(active));
     }
+    if (!active) return;
     const step = active.chain.then(async () => {
       applyEvent(active.ctx.view, event);
       if (event.type === "run.finished") {
@@ -160,4 +172,9 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+function isTransient(error: unknown): boolean {
+  const classified = classifyGitHubError(error);
+  return classified instanceof RetryAfterError || (classified instanceof ExternalServiceError && classified.retriable);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { neutralizeMarkdown } from "../../src/github/neutralize-markdown.ts";
+import { neutralizeMarkdown } from "../../src/progress/neutralize-markdown.ts";
 
 const live = /(^|[^\w])@[A-Za-z0-9]/;
 

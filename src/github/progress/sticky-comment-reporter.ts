@@ -4,8 +4,8 @@
  * or (after a crash between create and store) by searching the thread for the marker.
  */
 import type { Surface, SurfaceContext } from "./check-run-reporter.ts";
-import { renderStickyComment, stickyMarker } from "./render.ts";
-import { commentMarkerKey } from "../store/marker-keys.ts";
+import { renderStickyComment, stickyMarker } from "../../progress/render.ts";
+import { commentMarkerKey } from "../../store/marker-keys.ts";
 
 /** Searches an issue's comments (newest pages first is not offered by the API; bounded to 10 pages). */
 async function findByMarker(ctx: SurfaceContext): Promise<{ id: number; url: string } | undefined> {

@@ -4,13 +4,13 @@
  * right conclusion and a Retry button when it failed.
  */
 import type { Logger } from "pino";
-import type { GitHubClient } from "../github/client.ts";
-import type { Metrics } from "../observability/metrics.ts";
-import type { RunStore } from "../workflows/ports.ts";
-import type { RunRecord } from "../workflows/types.ts";
-import { renderCheckRunSummary, renderCheckRunText, renderTitle } from "./render.ts";
-import type { RunView } from "./run-view.ts";
-import { checkRunCompletedKey, checkRunMarkerKey } from "../store/marker-keys.ts";
+import type { GitHubClient } from "../client.ts";
+import type { Metrics } from "../../observability/metrics.ts";
+import type { RunStore } from "../../workflows/ports.ts";
+import type { RunRecord } from "../../workflows/types.ts";
+import { renderCheckRunSummary, renderCheckRunText, renderTitle } from "../../progress/render.ts";
+import type { RunView } from "../../progress/run-view.ts";
+import { checkRunCompletedKey, checkRunMarkerKey } from "../../store/marker-keys.ts";
 
 export interface SurfaceContext {
   octokit: GitHubClient;

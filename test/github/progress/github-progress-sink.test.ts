@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { GitHubClients } from "../../src/github/client.ts";
-import { createMetrics } from "../../src/observability/metrics.ts";
-import { createGitHubProgressSink } from "../../src/progress/github-progress-sink.ts";
-import { stickyMarker } from "../../src/progress/render.ts";
-import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
-import type { RunStore } from "../../src/workflows/ports.ts";
-import { asStepId, type RunEvent, type RunRecord, type RunSummary, type StepOutput } from "../../src/workflows/types.ts";
-import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
-import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
-import { runRecord, silentLog, step, testOctokit } from "../github/support.ts";
-import { createManualClock, type ManualClock } from "./manual-clock.ts";
+import type { GitHubClients } from "../../../src/github/client.ts";
+import { createMetrics } from "../../../src/observability/metrics.ts";
+import { createGitHubProgressSink } from "../../../src/github/progress/github-progress-sink.ts";
+import { stickyMarker } from "../../../src/progress/render.ts";
+import { createMemoryRunStore } from "../../../src/store/memory-run-store.ts";
+import type { RunStore } from "../../../src/workflows/ports.ts";
+import { asStepId, type RunEvent, type RunRecord, type RunSummary, type StepOutput } from "../../../src/workflows/types.ts";
+import { installRepoModel, type RepoModel } from "../../fakes/github-repo-model.ts";
+import { startGitHubFake, type GitHubFake } from "../../fakes/github-server.ts";
+import { runRecord, silentLog, step, testOctokit } from "../support.ts";
+import { createManualClock, type ManualClock } from "../../progress/manual-clock.ts";
 
 let gh: GitHubFake;
 let model: RepoModel;
@@ -72,6 +72,8 @@ describe("GitHub progress sink", () => {
     // 1,000 streamed chunks over 10 simulated seconds → a handful of writes, not a thousand
     await play(s, run, streamEvents(run, "generate", 1000), 10);
     await store.updateStep(run.id, g, { status: "succeeded", attempts: 1, output: output("Here is the plan") });
+    // what the engine's finaliser stored before run.finished: the sink only renders it
+    await store.updateRun(run.id, { outputs: { results: [{ step: "generate", text: "Here is the plan" }], notes: [], findings: 0 } });
     await play(s, run, [
       { type: "step.finished", runId: run.id, stepId: g, status: "succeeded", attempts: 1, durationMs: 10_000, output: output("Here is the plan"), at: 1 },
       { type: "step.started", runId: run.id, stepId: asStepId("docs"), attempt: 1, at: 2 },
@@ -129,25 +131,22 @@ describe("GitHub progress sink", () => {
     expect(comment?.body).toContain("/octoflow retry");
   });
 
-  it("still completes both surfaces, saying what went wrong, when delivering the outputs throws", async () => {
+  it("a check run GitHub could not create at the start (502) is created at the final write, completed", async () => {
     const steps = [step("generate", "generate", "pull_request")];
     const run = runRecord("run-6", steps);
     await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "succeeded", attempts: 1, output: output("Add b") }]);
-    // the store goes away between the start and the end of the run
-    let storeDown = false;
-    const flaky: RunStore = Object.assign(Object.create(store) as RunStore, {
-      getSteps: (id: RunRecord["id"]) => (storeDown ? Promise.reject(new Error("connection refused")) : store.getSteps(id)),
-    });
-    const clients: GitHubClients = { forInstallation: async () => testOctokit(gh.url) };
-    const s = createGitHubProgressSink({ clients, store: flaky, clock, log: silentLog, metrics: createMetrics({ defaults: false }), intervalMs: 3000 });
+    gh.expect("POST", "/repos/{owner}/{repo}/check-runs", () => ({ status: 502, body: { message: "Server Error" } }));
+    const s = sink().sink;
     await play(s, run, [{ type: "run.started", runId: run.id, at: 0 }]);
-    storeDown = true;
-    await play(s, run, [{ type: "run.finished", runId: run.id, status: "succeeded", at: 1, summary: summary() }]);
+    expect(model.state.checkRuns.size).toBe(0);
+    const error = "Octoflow could not deliver this run's results: GitHub answered HTTP 422: Reference update failed";
+    await store.updateRun(run.id, { error });
+    await play(s, (await store.getRun(run.id))!, [{ type: "run.finished", runId: run.id, status: "failed", at: 1, summary: summary(), error }]);
     gh.verify();
     const [checkRun] = [...model.state.checkRuns.values()];
     expect(checkRun).toMatchObject({ status: "completed", conclusion: "failure" });
     const final = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").at(-1)?.body as { output: { summary: string } };
-    expect(final.output.summary).toContain("could not deliver this run's results to GitHub: connection refused");
+    expect(final.output.summary).toContain("could not deliver this run's results: GitHub answered HTTP 422");
     const [comment] = [...model.state.comments.values()];
     expect(comment?.body).toContain("could not deliver this run's results");
     expect(comment?.body).not.toContain("🔄 running");
@@ -175,15 +174,17 @@ describe("GitHub progress sink", () => {
     const run = runRecord("run-3", steps, { ...runRecord("x", []).trigger, number: 5, isPullRequest: true, pullRequest: { headSha: "abc", baseSha: "b", headRef: "f", baseRef: "main", fromFork: false, draft: false } });
     model.addPull({ number: 5, title: "t", body: "", draft: false, head: { ref: "f", sha: "abc", repoFullName: "octo/app" }, base: { ref: "main", sha: "b" }, files: [{ filename: "a.txt", status: "modified", additions: 1, deletions: 0, patch: "@@ -1 +1,2 @@\n a\n+b" }] });
     await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "succeeded", attempts: 1, output: output("review", { findings: [{ path: "a.txt", line: 2, side: "RIGHT", severity: "minor", body: "b?" }] }) }]);
+    await store.updateRun(run.id, { outputs: { review: { url: "https://github.com/octo/app/pull/5#pullrequestreview-1" }, results: [], notes: [], findings: 1 } });
     const s = sink().sink;
-    await play(s, run, [{ type: "run.started", runId: run.id, at: 0 }, { type: "run.finished", runId: run.id, status: "succeeded", at: 1, summary: summary() }]);
+    await play(s, (await store.getRun(run.id))!, [{ type: "run.started", runId: run.id, at: 0 }, { type: "run.finished", runId: run.id, status: "succeeded", at: 1, summary: summary() }]);
     const cancelled = runRecord("run-4", steps);
     await store.createRun(cancelled, []);
     await play(s, cancelled, [{ type: "run.started", runId: cancelled.id, at: 0 }, { type: "run.finished", runId: cancelled.id, status: "cancelled", at: 1, summary: summary(), error: "cancelled by @alice" }]);
     gh.verify();
     const conclusions = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").map((r) => (r.body as { conclusion?: string }).conclusion).filter(Boolean);
     expect(conclusions).toEqual(["neutral", "cancelled"]);
-    expect(model.state.reviews).toHaveLength(1);
+    // delivering is the engine's job: the sink posts no review of its own
+    expect(model.state.reviews).toHaveLength(0);
     expect(model.state.checkRuns.get([...model.state.checkRuns.keys()][0]!)?.head_sha).toBe("abc");
   });
 });
