@@ -11,6 +11,7 @@ import { load, loadAll } from "js-yaml";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { AGENT_NON_ERROR_OUTCOMES, DEFAULT_ALERT_THRESHOLDS } from "../../src/observability/alerts.ts";
 import { envSchema } from "../../src/config/env.ts";
+import { service, skipNote, skips } from "../helpers/services.ts";
 
 type Json = Record<string, unknown>;
 const read = (path: string) => readFileSync(path, "utf8");
@@ -122,14 +123,7 @@ describe("Prometheus files", () => {
   }
   const rules = (load(read("deploy/prometheus/alerts.yml")) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
   const byName = new Map(rules.map((r) => [r.alert, r]));
-  const hasPromtool = (() => {
-    try {
-      execFileSync("promtool", ["--version"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const promtool = service("promtool");
 
   it("alert rules use exported metrics, a severity and a summary", async () => {
     const known = await exportedMetricNames();
@@ -177,8 +171,8 @@ describe("Prometheus files", () => {
     }
   });
 
-  // CI installs promtool (issue 6): there a missing binary fails the test instead of skipping it
-  it.skipIf(!hasPromtool && !process.env.CI)("promtool accepts the rules, the config and the rule unit tests", () => {
+  // CI installs promtool and sets OCTOFLOW_REQUIRE_SERVICES: there a missing binary fails the test
+  it.skipIf(skips(promtool))(`promtool accepts the rules, the config and the rule unit tests${skipNote(promtool)}`, () => {
     const run = (...args: string[]) => execFileSync("promtool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     expect(run("check", "rules", "deploy/prometheus/alerts.yml")).toContain(`SUCCESS: ${rules.length} rules found`);
     expect(run("check", "config", "deploy/prometheus/prometheus.yml")).toContain("SUCCESS");
@@ -245,16 +239,9 @@ describe("Kubernetes manifests", () => {
     expect(secret.kind).toBe("Secret");
   });
 
-  const hasKubectl = (() => {
-    try {
-      execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const kubectl = service("kubectl");
 
-  it.skipIf(!hasKubectl)("kustomize builds the manifests with the image and labels applied", () => {
+  it.skipIf(skips(kubectl))(`kustomize builds the manifests with the image and labels applied${skipNote(kubectl)}`, () => {
     const built = loadAll(execFileSync("kubectl", ["kustomize", "deploy/kubernetes"], { encoding: "utf8" })) as (Json & { kind: string; metadata: { labels: Record<string, string> } })[];
     expect(built.map((o) => o.kind).sort()).toEqual(["Deployment", "PodDisruptionBudget", "Service", "Service"]);
     for (const o of built) expect(o.metadata.labels["app.kubernetes.io/part-of"]).toBe("octoflow");
