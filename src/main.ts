@@ -10,6 +10,7 @@ import { createLogger } from "./observability/logger.ts";
 import { setupTracing } from "./observability/tracing.ts";
 import { octokitInstrumentation } from "./observability/instrument-octokit.ts";
 import { createRuntime, octoflowApp } from "./app.ts";
+import { describeWebhookAddress } from "./github/webhook-address.ts";
 
 /** How long a signal's shutdown may take before the process exits anyway (Kubernetes' default grace is 30 s). */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   // Probot's `run` adds a SIGINT listener that stops the server and exits at once, racing the
   // hand-over below (the queue and the store would never close): ours is the only one.
   for (const listener of process.listeners("SIGINT")) if (!probotSigint.has(listener)) process.off("SIGINT", listener);
+  log.info(describeWebhookAddress(env));
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) {

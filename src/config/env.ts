@@ -37,6 +37,7 @@ export const envSchema = z
     PRIVATE_KEY: optionalString,
     PRIVATE_KEY_PATH: optionalString,
     WEBHOOK_SECRET: optionalString,
+    WEBHOOK_PROXY_URL: url("a webhook proxy channel such as https://smee.io/abc123"),
     GHE_HOST: optionalString.refine(
       (s) => s === undefined || /^[a-z0-9.-]+(:\d+)?$/i.test(s),
       "must be a host name such as github.example.com (no scheme)",

@@ -3,6 +3,8 @@
  * credentials, signed webhooks with credentials, operational endpoints, readable start-up errors.
  */
 import { generateKeyPairSync } from "node:crypto";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,10 +104,76 @@ describe("npm start with credentials", () => {
     expect(webhooks?.samples.some((s) => s.labels.event === "ping" && s.value >= 1)).toBe(true);
   });
 
+  it("says in one line where webhooks are expected", () => {
+    const lines = app.output().split("\n").filter((line) => line.includes("webhooks:"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`expected at ${app.baseUrl}/api/github/webhooks`);
+    expect(lines[0]).toContain("WEBHOOK_PROXY_URL");
+  });
+
   it("keeps the webhook secret and private key out of its logs", () => {
     const out = app.output();
     expect(out).not.toContain(SECRET);
     expect(out).not.toContain(PEM.split("\n")[1]);
+  });
+});
+
+describe("npm start behind a webhook proxy (WEBHOOK_PROXY_URL, as smee.io)", () => {
+  // a local stand-in for a smee.io channel: an event stream that relays deliveries as smee does
+  let channel: Server;
+  let channelUrl = "";
+  const listeners = new Set<ServerResponse>();
+  let connected: () => void = () => undefined;
+  const firstConnection = new Promise<void>((resolve) => (connected = resolve));
+  let app: SpawnedApp;
+  const dataDir = mkdtempSync(join(tmpdir(), "octoflow-proxy-"));
+
+  beforeAll(async () => {
+    channel = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      res.write("event: ready\ndata: {}\n\n");
+      listeners.add(res);
+      req.on("close", () => listeners.delete(res));
+      connected();
+    });
+    await new Promise<void>((resolve) => channel.listen(0, "127.0.0.1", resolve));
+    channelUrl = `http://127.0.0.1:${(channel.address() as AddressInfo).port}/channel-4f9a2c`;
+    app = await spawnApp({
+      APP_ID: "4242",
+      PRIVATE_KEY: PEM,
+      WEBHOOK_SECRET: SECRET,
+      LOG_LEVEL: "info",
+      DATABASE_URL: `sqlite:${join(dataDir, "octoflow.db")}`,
+      OPENAI_API_KEY: "sk-test-not-used",
+      WEBHOOK_PROXY_URL: channelUrl,
+    });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    for (const res of listeners) res.destroy();
+    await new Promise((resolve) => channel?.close(resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("receives a delivery relayed through the channel and names the channel's host, not its path", async () => {
+    await firstConnection;
+    const body = { zen: "Relayed.", hook_id: 2, hook: { type: "App", id: 2, events: [] } };
+    const signature = await sign(SECRET, JSON.stringify(body));
+    const event = { "x-github-event": "ping", "x-github-delivery": crypto.randomUUID(), "x-hub-signature-256": signature, body };
+    for (const res of listeners) res.write(`data: ${JSON.stringify(event)}\n\n`);
+
+    let received = 0;
+    for (const deadline = Date.now() + 20_000; received < 1 && Date.now() < deadline; ) {
+      const families = parsePrometheusText(await (await fetch(`${app.baseUrl}/metrics`)).text());
+      received = families.get("octoflow_webhooks_received_total")?.samples.find((s) => s.labels.event === "ping" && s.labels.outcome === "received")?.value ?? 0;
+      if (received < 1) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(received).toBe(1);
+
+    const lines = app.output().split("\n").filter((line) => line.includes("webhooks:"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`GitHub → http://127.0.0.1:${(channel.address() as AddressInfo).port}/… (WEBHOOK_PROXY_URL) → ${app.baseUrl}/api/github/webhooks`);
+    expect(lines[0]).not.toContain("channel-4f9a2c");
   });
 });
 
