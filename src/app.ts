@@ -3,27 +3,19 @@
  */
 import type { ApplicationFunction, Probot } from "probot";
 import type { Logger } from "pino";
+import { composeCore } from "./compose/compose-core.ts";
+import { backendOver, openBackend, parseDatabaseUrl } from "./compose/open-backend.ts";
 import type { Env } from "./config/env.ts";
-import { createAgentRunner } from "./agents/agent-runner.ts";
-import { rateLimiterForStore } from "./resilience/postgres-rate-limiter.ts";
 import { createLateBoundClients, type GitHubClient, type GitHubClients } from "./github/client.ts";
-import { createGitHubRunOutputs } from "./github/outputs/github-run-outputs.ts";
-import { engineRunControl } from "./github/engine-run-control.ts";
-import { createPermissionGate } from "./github/permission-gate.ts";
 import { registerHandlers } from "./github/register-handlers.ts";
-import { repoReaderFor } from "./github/repo-reader.ts";
-import { createRepoSetupLoader } from "./github/repo-setup-loader.ts";
 import type { HandlerDeps } from "./github/start-run.ts";
 import { createHealth, type Health } from "./observability/health.ts";
 import { createMetrics, type BreakerStatesSource, type Metrics } from "./observability/metrics.ts";
 import { setupOperations } from "./observability/setup-operations.ts";
 import { traceWebhooks } from "./observability/trace-webhooks.ts";
-import { createGitHubProgressSink, type GitHubProgressSink } from "./github/progress/github-progress-sink.ts";
-import { createQueueFor } from "./queue/create-queue.ts";
-import { openStore } from "./store/open-store.ts";
-import { composeSinks } from "./workflows/compose-sinks.ts";
-import { createEngine, type Engine } from "./workflows/engine.ts";
-import { loadBuiltinTemplates, type LoadedTemplate } from "./workflows/load-template.ts";
+import type { GitHubProgressSink } from "./github/progress/github-progress-sink.ts";
+import type { Engine } from "./workflows/engine.ts";
+import type { LoadedTemplate } from "./workflows/load-template.ts";
 import { systemClock, type AgentRunner, type Clock, type Queue, type RunStore } from "./workflows/ports.ts";
 
 /** Everything the app's handlers need, built once per process (or per test). */
@@ -49,7 +41,7 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   metrics?: Metrics;
-  /** Defaults to `openStore(env)` (SQLite under ./data, or PostgreSQL). */
+  /** A store to use instead of the one `DATABASE_URL` selects (tests): it gets the embedded queue. */
   store?: RunStore;
   /** Defaults to the real agent runner over the configured providers. */
   agents?: AgentRunner;
@@ -63,8 +55,8 @@ export interface RuntimeOptions {
 }
 
 /**
- * Builds the runtime: store, queue, agents, engine (with the GitHub progress sink), handler deps,
- * readiness checks and closers.
+ * Builds the app's runtime: opens the backend `DATABASE_URL` names, composes the core over
+ * installation clients bound to Probot later, and adds health and the shutdown list.
  *
  * @example
  * const runtime = await createRuntime(env, log);
@@ -72,68 +64,44 @@ export interface RuntimeOptions {
  */
 export async function createRuntime(env: Env, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const metrics = options.metrics ?? createMetrics();
-  const health = createHealth();
   const clock = options.clock ?? systemClock;
-  const closers: (() => Promise<void>)[] = [];
-
-  const store = options.store ?? (await openStore(env));
-  closers.push(() => store.close());
-  const queue = await createQueueFor(env, store, { log, metrics, clock });
-  closers.push(() => queue.stop());
-
+  const backendOptions = { runsPerProcess: env.OCTOFLOW_CONCURRENCY, log, metrics, clock };
+  const backend = options.store ? backendOver(options.store, backendOptions) : await openBackend(parseDatabaseUrl(env.DATABASE_URL), backendOptions);
+  const queue = backend.queue;
+  if (!queue) throw new Error("the app's backend has no queue");
   const clients = createLateBoundClients();
-  let agents = options.agents;
-  let breakerStates: BreakerStatesSource | undefined;
-  if (!agents) {
-    // On PostgreSQL the per-provider rate limits hold for the whole fleet, not per replica.
-    const rateLimiterFor = rateLimiterForStore(store, clock);
-    const service = createAgentRunner({
+  let core;
+  try {
+    core = composeCore({
       env,
-      store,
-      repoReaderFor: repoReaderFor(clients),
-      metrics,
-      log,
+      clients,
+      backend,
       clock,
-      ...(rateLimiterFor ? { rateLimiterFor } : {}),
+      log,
+      metrics,
+      ...(options.agents ? { agents: options.agents } : {}),
+      ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }),
+      ...(options.setupTtlMs === undefined ? {} : { setupTtlMs: options.setupTtlMs }),
+      ...(options.builtins ? { builtins: options.builtins } : {}),
     });
-    closers.push(() => service.close());
-    breakerStates = () => service.breakerStates();
-    agents = service;
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    throw error;
   }
-  const progress = createGitHubProgressSink({
-    clients,
-    store,
-    clock,
-    log,
-    metrics,
-    ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
-  });
-  const outputs = createGitHubRunOutputs({ clients, store, log });
-  const engine = createEngine({ store, queue, agents, outputs, progress: composeSinks([progress], log), clock, log, metrics, concurrency: 4 });
-
-  const handlerDeps: HandlerDeps = {
-    store,
-    runs: engineRunControl(engine),
-    setups: createRepoSetupLoader({ builtins: options.builtins ?? loadBuiltinTemplates(), clock, ...(options.setupTtlMs === undefined ? {} : { ttlMs: options.setupTtlMs }) }),
-    gate: createPermissionGate({ store, clock }),
-    clock,
-    log,
-    metrics,
-  };
   return {
     env,
     log,
     metrics,
-    health,
-    store,
+    health: createHealth(),
+    store: core.store,
     queue,
-    engine,
+    engine: core.engine,
     clients,
-    progress,
-    ...(breakerStates ? { breakerStates } : {}),
-    handlerDeps,
+    progress: core.github,
+    ...(core.breakerStates ? { breakerStates: core.breakerStates } : {}),
+    handlerDeps: core.handlerDeps,
     startWorkers: options.startWorkers ?? true,
-    closers,
+    closers: [() => core.close()],
   };
 }
 

@@ -1,21 +1,21 @@
 /**
- * The app's runtime rebuilt for one CLI process: the same engine, agent runner, GitHub progress
- * sink (check run + sticky comment + outputs) and store as `src/app.ts` wires, with a token client
- * (@octokit/rest) in place of installation clients and the terminal renderer as a second sink.
- * Runs execute in this process, to the end, instead of through the queue worker.
+ * The core composed for one CLI process (`composeCore`, as the app): the same engine, agent runner
+ * (with the fleet-wide provider limits on PostgreSQL), GitHub outputs (pull request, review) and
+ * progress sink (check run + sticky comment) and store, with a token client (@octokit/rest) in place of installation
+ * clients and the terminal renderer as an extra sink. Runs execute in this process, to the end,
+ * instead of through the queue worker.
  */
-import { createAgentRunner, type AgentRunnerDeps } from "../agents/agent-runner.ts";
+import type { AgentRunnerDeps } from "../agents/agent-runner.ts";
+import { composeCore } from "../compose/compose-core.ts";
+import type { Backend } from "../compose/open-backend.ts";
 import type { Env } from "../config/env.ts";
 import type { GitHubClient, GitHubClients } from "../github/client.ts";
-import { engineRunControl } from "../github/engine-run-control.ts";
-import { repoReaderFor } from "../github/repo-reader.ts";
 import type { RunControl } from "../github/run-control.ts";
+import type { HandlerDeps } from "../github/start-run.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
-import { createGitHubRunOutputs } from "../github/outputs/github-run-outputs.ts";
-import { createGitHubProgressSink, type GitHubProgressSink } from "../github/progress/github-progress-sink.ts";
-import { composeSinks } from "../workflows/compose-sinks.ts";
-import { createEngine, type Engine } from "../workflows/engine.ts";
+import type { GitHubProgressSink } from "../github/progress/github-progress-sink.ts";
+import type { Engine } from "../workflows/engine.ts";
 import { systemClock, type Clock, type ProgressSink, type RunStore } from "../workflows/ports.ts";
 import type { RunId, RunRecord, Trigger } from "../workflows/types.ts";
 import type { CliOctokit } from "./create-rest-client.ts";
@@ -44,11 +44,12 @@ export interface CliRuntimeOptions {
   env: Env;
   log: Logger;
   octokit: CliOctokit;
-  store: RunStore;
+  /** From `openCliBackend` (no queue); closed by `close()`. */
+  backend: Backend;
   /** The terminal renderer (or any sink) that sees every event next to GitHub's reporters. */
   terminal: ProgressSink;
   clock?: Clock;
-  /** Least time between two writes to one GitHub surface (default 3000 ms, as the app). */
+  /** Least time between two writes to one GitHub surface (default 5000 ms, as the app). */
   progressIntervalMs?: number;
   /** Test seam for the agent runner's tunables (e.g. a shorter retry backoff). */
   agentOptions?: Partial<Pick<AgentRunnerDeps, "retry" | "budgets" | "openaiApi">>;
@@ -56,8 +57,11 @@ export interface CliRuntimeOptions {
 
 export interface CliRuntime {
   engine: Engine;
+  store: RunStore;
   /** The engine behind the narrow interface the GitHub handlers use; started runs get the CLI's auth. */
   runs: RunControl;
+  /** The app's handler dependencies over this runtime (`runs` as above). */
+  handlerDeps: HandlerDeps;
   github: GitHubProgressSink;
   metrics: Metrics;
   /**
@@ -66,47 +70,51 @@ export interface CliRuntime {
    * Throws when the run cannot start because another run of its concurrency group is active.
    */
   execute(run: RunRecord, signal?: AbortSignal): Promise<RunRecord>;
+  /** Closes the agent runner, then the backend (the store). */
   close(): Promise<void>;
 }
 
 /**
  * @example
- * const runtime = createCliRuntime({ env, log, octokit, store, terminal: createTerminalProgress({ out }) });
+ * const runtime = createCliRuntime({ env, log, octokit, backend: await openCliBackend(io), terminal: createTerminalProgress({ out }) });
  * const run = await runtime.runs.start(plan, trigger);
  * const finished = await runtime.execute(run, signal);
  */
 export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
-  const { env, log, store } = options;
-  const clock = options.clock ?? systemClock;
+  const { env, log } = options;
   const client = asGitHubClient(options.octokit);
   const clients: GitHubClients = { forInstallation: async () => client };
   const metrics = createMetrics({ defaults: false });
-  const agents = createAgentRunner({ env, store, repoReaderFor: repoReaderFor(clients), metrics, log, clock, ...options.agentOptions });
-  const github = createGitHubProgressSink({
+  const core = composeCore({
+    env,
     clients,
-    store,
-    clock,
+    backend: options.backend,
+    clock: options.clock ?? systemClock,
     log,
     metrics,
-    ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
+    extraSinks: [options.terminal],
+    ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }),
+    ...(options.agentOptions ? { agentOptions: options.agentOptions } : {}),
   });
-  const outputs = createGitHubRunOutputs({ clients, store, log });
-  const engine = createEngine({ store, agents, outputs, progress: composeSinks([options.terminal, github], log), clock, log, metrics });
-  const control = engineRunControl(engine);
+  const { engine, store, github } = core;
+  const control = core.handlerDeps.runs;
+  const runs: RunControl = {
+    async start(plan, trigger) {
+      // This process executes the run itself: it gets no queue job, so no queue worker sharing the
+      // store picks it up too.
+      return engine.start(plan, withCliAuth(trigger), { enqueue: false });
+    },
+    cancel: (runId, reason) => control.cancel(runId, reason),
+    retry: (runId) => control.retry(runId),
+  };
 
   return {
     engine,
+    store,
     metrics,
     github,
-    runs: {
-      async start(plan, trigger) {
-        // This process executes the run itself: it gets no queue job, so no queue worker sharing the
-        // store picks it up too.
-        return engine.start(plan, withCliAuth(trigger), { enqueue: false });
-      },
-      cancel: (runId, reason) => control.cancel(runId, reason),
-      retry: (runId) => control.retry(runId),
-    },
+    runs,
+    handlerDeps: { ...core.handlerDeps, runs },
     async execute(run, signal) {
       const onAbort = () => void engine.cancel(run.id, "interrupted on the command line").catch(() => {});
       if (signal?.aborted) onAbort();
@@ -128,8 +136,6 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
       }
       return finished;
     },
-    async close() {
-      await agents.close();
-    },
+    close: () => core.close(),
   };
 }

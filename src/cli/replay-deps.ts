@@ -1,17 +1,21 @@
 /**
- * The handler dependencies of `octoflow replay`: the app's own loader and gate, wrapped so replay
- * can report what they decided, an empty in-memory store, and a RunControl that records the runs the
- * app would start instead of starting them.
+ * The handler dependencies of `octoflow replay`: the app's core (`composeCore`) over an empty
+ * in-memory backend and a client that intercepts writes, with its loader and gate wrapped so replay
+ * can report what they decided, and a RunControl that records the runs the app would start instead
+ * of starting them.
  */
+import { composeCore } from "../compose/compose-core.ts";
+import { openBackend } from "../compose/open-backend.ts";
+import type { Env } from "../config/env.ts";
 import { ConfigError } from "../errors/config-error.ts";
 import { defaultRepoConfig } from "../config/repo-config.ts";
-import { createPermissionGate, type GateDecision, type PermissionGate } from "../github/permission-gate.ts";
-import { createRepoSetupLoader, type RepoSetupLoader } from "../github/repo-setup-loader.ts";
+import type { GitHubClients } from "../github/client.ts";
+import type { GateDecision, PermissionGate } from "../github/permission-gate.ts";
+import type { RepoSetupLoader } from "../github/repo-setup-loader.ts";
 import type { RunControl } from "../github/run-control.ts";
 import type { HandlerDeps } from "../github/start-run.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
-import { createMemoryRunStore } from "../store/memory-run-store.ts";
 import { loadWorkflowCatalog, type LoadedTemplate } from "../workflows/load-template.ts";
 import { systemClock } from "../workflows/ports.ts";
 import { asRunId, type RunId, type RunPlan, type RunRecord, type Trigger } from "../workflows/types.ts";
@@ -32,17 +36,35 @@ export interface ReplayFacts {
   control: string[];
 }
 
+export interface ReplayDepsOptions {
+  env: Env;
+  /** The replay client (writes intercepted), for every installation. */
+  clients: GitHubClients;
+  builtins: readonly LoadedTemplate[];
+  log: Logger;
+  withToken: boolean;
+}
+
 /**
  * @example
- * const { deps, facts } = createReplayDeps({ builtins, log, withToken: true });
- * await dispatchWebhook(deps, event, octokit, log);
- * facts.started; // what the app would start
+ * const replay = await createReplayDeps({ env, clients, builtins, log, withToken: true });
+ * await dispatchWebhook(replay.deps, event, octokit, log);
+ * replay.facts.started; // what the app would start
+ * await replay.close();
  */
-export function createReplayDeps(options: { builtins: readonly LoadedTemplate[]; log: Logger; withToken: boolean }): { deps: HandlerDeps; facts: ReplayFacts } {
+export async function createReplayDeps(options: ReplayDepsOptions): Promise<{ deps: HandlerDeps; facts: ReplayFacts; close(): Promise<void> }> {
   const facts: ReplayFacts = { started: [], control: [] };
-  const store = createMemoryRunStore();
   const clock = systemClock;
-  const loader = createRepoSetupLoader({ builtins: options.builtins, clock });
+  const core = composeCore({
+    env: options.env,
+    clients: options.clients,
+    backend: await openBackend({ kind: "memory" }, { runsPerProcess: 1, queue: false }),
+    clock,
+    log: options.log,
+    metrics: createMetrics({ defaults: false }),
+    builtins: options.builtins,
+  });
+  const loader = core.handlerDeps.setups;
 
   const setups: RepoSetupLoader = {
     async load(octokit, repo) {
@@ -62,7 +84,7 @@ export function createReplayDeps(options: { builtins: readonly LoadedTemplate[];
     invalidate: (repo) => loader.invalidate(repo),
   };
 
-  const realGate = createPermissionGate({ store, clock });
+  const realGate = core.handlerDeps.gate;
   const gate: PermissionGate = {
     async check(octokit, repo, actor, trust) {
       if (!options.withToken) {
@@ -101,6 +123,5 @@ export function createReplayDeps(options: { builtins: readonly LoadedTemplate[];
     },
   };
 
-  const deps: HandlerDeps = { store, runs, setups, gate, clock, log: options.log, metrics: createMetrics({ defaults: false }) };
-  return { deps, facts };
+  return { deps: { ...core.handlerDeps, runs, setups, gate }, facts, close: () => core.close() };
 }

@@ -71,12 +71,21 @@ export const envSchema = z
     DASHBOARD_TOKEN: optionalString,
     ALERT_WEBHOOK_URL: url("Slack-compatible incoming webhook"),
     OTEL_EXPORTER_OTLP_ENDPOINT: url("OTLP/HTTP collector"),
+    /** Runs executed at once by this process (the queue's worker slots). */
     OCTOFLOW_CONCURRENCY: z
       .string()
       .trim()
       .regex(/^\d+$/, "must be a whole number")
       .transform(Number)
       .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
+      .default(4),
+    /** Steps of one run executing at once (`limits.stepConcurrency` in .github/octoflow.yml wins). */
+    OCTOFLOW_STEP_CONCURRENCY: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, "must be a whole number")
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 32, "must be between 1 and 32")
       .default(4),
   })
   .superRefine((env, ctx) => {

@@ -6,18 +6,19 @@
  * until the deficit has refilled and tries again.
  */
 import type { Pool } from "pg";
-import type { Clock, RunStore } from "../workflows/ports.ts";
-import type { PostgresRunStore } from "../store/postgres-run-store.ts";
+import type { Clock } from "../workflows/ports.ts";
 import { systemClock } from "../workflows/ports.ts";
-import { quoteIdent } from "../store/postgres-migrations.ts";
 import type { RateLimiter } from "./token-bucket-limiter.ts";
 import type { ProviderLimits } from "./provider-resilience.ts";
 
 export interface PostgresRateLimiterOptions {
-  /** The store's pool (`store.pool`); the `rate_buckets` table comes with the store's migrations. */
+  /** The store's pool (`store.pool`). */
   pool: Pool;
-  /** The store's schema; default `octoflow`. */
-  schema?: string;
+  /**
+   * The bucket table, schema-qualified and quoted (`"octoflow".rate_buckets`); it comes with the
+   * PostgreSQL store's migrations, which own its name.
+   */
+  table: string;
   /** Bucket key, usually the provider name. */
   key: string;
   requestsPerMinute: number;
@@ -48,12 +49,12 @@ function spec(key: string, perMinute: number, capacity: number): BucketSpec {
  * deadlocking.
  *
  * @example
- * const limiter = createPostgresRateLimiter({ pool: store.pool, key: "openai", requestsPerMinute: 500, tokensPerMinute: 200_000 });
+ * const limiter = createPostgresRateLimiter({ pool: store.pool, table: '"octoflow".rate_buckets', key: "openai", requestsPerMinute: 500, tokensPerMinute: 200_000 });
  * await limiter.acquire({ requests: 1, tokens: 1_200 }, signal);
  */
 export function createPostgresRateLimiter(options: PostgresRateLimiterOptions): RateLimiter {
   const { pool } = options;
-  const table = `${quoteIdent(options.schema ?? "octoflow")}.rate_buckets`;
+  const { table } = options;
   const clock = options.clock ?? systemClock;
   const buckets: BucketSpec[] = [
     spec(`${options.key}:requests`, options.requestsPerMinute, options.burstRequests ?? Math.ceil(options.requestsPerMinute / 60)),
@@ -141,9 +142,9 @@ export function createPostgresRateLimiter(options: PostgresRateLimiterOptions): 
  * provider, keyed by the provider name.
  *
  * @example
- * const resilience = createProviderResilience({ clock, rateLimiterFor: postgresRateLimiterFor({ pool: store.pool, schema: store.schema }) });
+ * const resilience = createProviderResilience({ clock, rateLimiterFor: postgresRateLimiterFor({ pool: store.pool, table: '"octoflow".rate_buckets' }) });
  */
-export function postgresRateLimiterFor(base: { pool: Pool; schema?: string; clock?: Clock }): (provider: string, limits: ProviderLimits) => RateLimiter {
+export function postgresRateLimiterFor(base: { pool: Pool; table: string; clock?: Clock }): (provider: string, limits: ProviderLimits) => RateLimiter {
   return (provider, limits) =>
     createPostgresRateLimiter({
       ...base,
@@ -152,18 +153,4 @@ export function postgresRateLimiterFor(base: { pool: Pool; schema?: string; cloc
       ...(limits.tokensPerMinute === undefined ? {} : { tokensPerMinute: limits.tokensPerMinute }),
       ...(limits.burstRequests === undefined ? {} : { burstRequests: limits.burstRequests }),
     });
-}
-
-/**
- * The fleet-wide limiter factory when `store` is the PostgreSQL store, else undefined (in-process
- * buckets are right for a single process). For `createAgentRunner({ rateLimiterFor })`.
- *
- * @example
- * const rateLimiterFor = rateLimiterForStore(store);
- * const agents = createAgentRunner({ env, store, ...(rateLimiterFor ? { rateLimiterFor } : {}), ... });
- */
-export function rateLimiterForStore(store: RunStore, clock?: Clock): ((provider: string, limits: ProviderLimits) => RateLimiter) | undefined {
-  const candidate = store as Partial<PostgresRunStore>;
-  if (typeof candidate.setEnqueuer !== "function" || candidate.pool === undefined || candidate.schema === undefined) return undefined;
-  return postgresRateLimiterFor({ pool: candidate.pool, schema: candidate.schema, ...(clock ? { clock } : {}) });
 }

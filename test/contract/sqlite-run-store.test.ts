@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest";
 import { DatabaseSync } from "node:sqlite";
 import { migrateSqlite, SQLITE_MIGRATIONS } from "../../src/store/sqlite-migrations.ts";
 import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
-import { sqlitePathFromUrl, openStore } from "../../src/store/open-store.ts";
 import { runStoreContract, sampleRun, sampleSteps } from "./run-store.contract.ts";
 
 runStoreContract("sqlite", async () => {
@@ -69,17 +68,5 @@ describe("sqlite store specifics", () => {
     expect(() => migrateSqlite(db, [...SQLITE_MIGRATIONS, { version: 99, name: "broken", sql: "CREATE TABLE runs (x)" }])).toThrow();
     expect((db.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get() as { n: number }).n).toBe(SQLITE_MIGRATIONS.length);
     db.close();
-  });
-
-  it("openStore / sqlitePathFromUrl pick the SQLite file from DATABASE_URL", async () => {
-    expect(sqlitePathFromUrl(undefined)).toBe("./data/octoflow.db");
-    expect(sqlitePathFromUrl("file:///srv/octo.db")).toBe("/srv/octo.db");
-    expect(sqlitePathFromUrl("sqlite:/srv/x.db")).toBe("/srv/x.db");
-    expect(sqlitePathFromUrl("sqlite::memory:")).toBe(":memory:");
-    expect(sqlitePathFromUrl("mysql://x")).toBeUndefined();
-    const store = await openStore({ DATABASE_URL: "sqlite::memory:" });
-    await store.ping();
-    await store.close();
-    await expect(openStore({ DATABASE_URL: "mysql://x" })).rejects.toThrow(/DATABASE_URL/);
   });
 });

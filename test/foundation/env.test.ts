@@ -64,6 +64,18 @@ describe("loadEnv", () => {
     expect(problems.some((p) => p.startsWith("OPENAI_BASE_URL:"))).toBe(true);
   });
 
+  it("reads the two concurrency knobs: runs per process and steps per run", () => {
+    const defaults = loadEnv({});
+    expect(defaults.OCTOFLOW_CONCURRENCY).toBe(4);
+    expect(defaults.OCTOFLOW_STEP_CONCURRENCY).toBe(4);
+    const set = loadEnv({ OCTOFLOW_CONCURRENCY: "12", OCTOFLOW_STEP_CONCURRENCY: " 2 " });
+    expect(set.OCTOFLOW_CONCURRENCY).toBe(12);
+    expect(set.OCTOFLOW_STEP_CONCURRENCY).toBe(2);
+    for (const bad of ["0", "33", "2.5", "many"]) {
+      expect(problemsOf({ OCTOFLOW_STEP_CONCURRENCY: bad })).toEqual([expect.stringMatching(/^OCTOFLOW_STEP_CONCURRENCY: /)]);
+    }
+  });
+
   it("rejects a malformed private key without echoing it", () => {
     const secret = "-----BEGIN RSA PRIVATE KEY-----\nTOPSECRETmaterial0123456789\n-----END RSA PRIVATE KEY-----";
     const problems = problemsOf({ APP_ID: "1", PRIVATE_KEY: secret });

@@ -49,7 +49,7 @@ suite(`fleet-wide PostgreSQL rate limiter${url === undefined ? ` (${SKIP_REASON}
     // one request per hour, a burst of 5: nothing refills while the test runs
     const limits = { key: "anthropic", requestsPerMinute: 1 / 60, burstRequests: 5 };
     const controller = new AbortController();
-    const replicas = pools.map((pool) => contend(createPostgresRateLimiter({ pool, schema, ...limits }), 4, { requests: 1, tokens: 0 }, controller.signal));
+    const replicas = pools.map((pool) => contend(createPostgresRateLimiter({ pool, table: `"${schema}".rate_buckets`, ...limits }), 4, { requests: 1, tokens: 0 }, controller.signal));
     await until(() => replicas.reduce((n, r) => n + r.state.granted, 0) >= 5);
     const level = await pools[0]!.query<{ level: number }>(`SELECT level FROM "${schema}".rate_buckets WHERE key = 'anthropic:requests'`);
     expect(Number(level.rows[0]?.level)).toBeLessThan(1);
@@ -69,7 +69,7 @@ suite(`fleet-wide PostgreSQL rate limiter${url === undefined ? ` (${SKIP_REASON}
 
   it("takes requests and tokens together or not at all, clamps a cost above capacity, and refills by the database clock", async () => {
     const make = (pool: pg.Pool) =>
-      postgresRateLimiterFor({ pool, schema })("openai", { requestsPerMinute: 60_000, tokensPerMinute: 6, burstRequests: 100 });
+      postgresRateLimiterFor({ pool, table: `"${schema}".rate_buckets` })("openai", { requestsPerMinute: 60_000, tokensPerMinute: 6, burstRequests: 100 });
     const [a, b] = [make(pools[0]!), make(pools[1]!)];
     await a.acquire({ requests: 1, tokens: 1 }); // tokens: capacity 1 (ten seconds of 6/min)
     const controller = new AbortController();

@@ -4,14 +4,9 @@
  * input, runs that workflow on the event's issue or pull request; then executes the runs here.
  */
 import { ConfigError } from "../../errors/config-error.ts";
-import { createPermissionGate } from "../../github/permission-gate.ts";
-import { createRepoSetupLoader, type RepoSetupLoader } from "../../github/repo-setup-loader.ts";
 import type { RunControl } from "../../github/run-control.ts";
-import type { HandlerDeps } from "../../github/start-run.ts";
-import { scrubSecrets, type Logger } from "../../observability/logger.ts";
-import { loadBuiltinTemplates } from "../../workflows/load-template.ts";
+import { scrubSecrets } from "../../observability/logger.ts";
 import { planRun } from "../../workflows/plan.ts";
-import { systemClock, type RunStore } from "../../workflows/ports.ts";
 import type { RunRecord } from "../../workflows/types.ts";
 import { ACTION_USAGE, readActionsEvent, targetOfEvent, type ActionsEvent } from "../actions-event.ts";
 import type { CliCommand, CliIo } from "../cli-io.ts";
@@ -23,7 +18,7 @@ import { EXIT } from "../exit-codes.ts";
 import { fetchTarget } from "../fetch-target.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { cliEnvSource, loadCliEnv } from "../load-cli-env.ts";
-import { openCliStore } from "../open-cli-store.ts";
+import { openCliBackend } from "../open-cli-backend.ts";
 import { resolveToken } from "../parse-run-args.ts";
 import { progressOutput } from "../terminal.ts";
 import { createTerminalProgress } from "../terminal-progress.ts";
@@ -34,10 +29,7 @@ import { TargetError } from "../../errors/target-error.ts";
 interface Context {
   event: ActionsEvent;
   octokit: CliOctokit;
-  store: RunStore;
   runtime: CliRuntime;
-  setups: RepoSetupLoader;
-  log: Logger;
   io: CliIo;
 }
 
@@ -54,10 +46,10 @@ async function startExplicit(ctx: Context, workflow: string, runs: RunControl): 
   const actor = sender?.login ?? ctx.io.env.GITHUB_ACTOR ?? "github-actions";
   const trigger = await fetchTarget(octokit, { owner, repo: name, number: target.number, isPullRequest: target.isPullRequest, inputs: event.inputs, kind: "manual", actor });
   const client = asGitHubClient(octokit);
-  const setup = await ctx.setups.load(client, trigger.repo);
+  const { setups, gate } = ctx.runtime.handlerDeps;
+  const setup = await setups.load(client, trigger.repo);
   const loaded = setup.catalog.get(workflow);
   if (!loaded) throw new UsageError(`workflow: unknown workflow "${workflow}" (known: ${setup.catalog.names().join(", ")})`, ACTION_USAGE);
-  const gate = createPermissionGate({ store: ctx.store, clock: systemClock });
   const decision = await gate.check(client, trigger.repo, { login: actor, type: sender?.type ?? "User" }, setup.config.trust);
   if (!decision.allowed) {
     return decision.reason === "bot" ? `${actor} is a bot that is not in trust.allowBots` : `${actor} has ${decision.permission} access; ${decision.required} is required to start runs`;
@@ -94,12 +86,12 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
     throw error;
   }
   const octokit = createRestClient({ token, baseUrl: apiUrl, warnings: io.stderr, throttle: io.env.OCTOFLOW_GITHUB_THROTTLE !== "off" });
-  const store = await openCliStore(io);
-  if (!store) throw new Error("the run store could not be opened");
+  const backend = await openCliBackend(io);
+  if (!backend) throw new Error("the run store could not be opened");
   const log = createCliLogger(io.stderr, io.env.LOG_LEVEL);
-  const runtime = createCliRuntime({ env, log, octokit, store, terminal: createTerminalProgress({ out: progressOutput(io) }) });
-  const setups = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock: systemClock });
-  const ctx: Context = { event, octokit, store, runtime, setups, log, io };
+  const runtime = createCliRuntime({ env, log, octokit, backend, terminal: createTerminalProgress({ out: progressOutput(io) }) });
+  const { store } = runtime;
+  const ctx: Context = { event, octokit, runtime, io };
   const interrupt = onInterrupt(io);
 
   // Runs the handlers start or retry are collected and executed here, one after the other.
@@ -125,7 +117,7 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
       if (event.workflow) {
         reason = await startExplicit(ctx, event.workflow, runs);
       } else {
-        const deps: HandlerDeps = { store, runs, setups, gate: createPermissionGate({ store, clock: systemClock }), clock: systemClock, log, metrics: runtime.metrics };
+        const deps = { ...runtime.handlerDeps, runs };
         const outcome = await dispatchWebhook(deps, { name: event.name, id: event.deliveryId, payload: event.payload }, asGitHubClient(octokit), log);
         if (outcome.kind === "not-subscribed") reason = `Octoflow does not act on ${event.name} events (set the workflow input to run one on every event)`;
         else if (outcome.kind === "no-handler") reason = `Octoflow does not act on ${outcome.key}`;
@@ -168,7 +160,6 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
   } finally {
     interrupt.dispose();
     await runtime.close();
-    await store.close();
   }
 }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { Env } from "../../config/env.ts";
 import { parseCommand } from "../../github/command-parser.ts";
 import { scrubSecrets } from "../../observability/logger.ts";
 import { loadBuiltinTemplates } from "../../workflows/load-template.ts";
@@ -152,12 +153,12 @@ function decide(outcome: DispatchOutcome, facts: ReplayFacts, writes: Intercepte
 export async function replayWebhook(argv: string[], io: CliIo): Promise<number> {
   let parsed: Parsed;
   let baseUrl: string;
-  let model: string;
+  let env: Env;
   const source = cliEnvSource(io);
   try {
     parsed = parseReplayArgs(argv, io.cwd);
     baseUrl = githubApiUrl(source);
-    model = loadCliEnv(io).OCTOFLOW_MODEL;
+    env = loadCliEnv(io);
   } catch (error) {
     // Bad arguments, an unreadable payload, an invalid GITHUB_API_URL or environment (ConfigError).
     if (error instanceof Error) {
@@ -170,15 +171,19 @@ export async function replayWebhook(argv: string[], io: CliIo): Promise<number> 
   const token = source.GITHUB_TOKEN ?? source.GH_TOKEN;
   const client = createReplayClient({ ...(token ? { token } : {}), baseUrl });
   const log = createCliLogger(io.stderr, io.env.LOG_LEVEL ?? "error");
-  const { deps, facts } = createReplayDeps({ builtins: loadBuiltinTemplates(), log, withToken: Boolean(token) });
+  const octokit = asGitHubClient(client.octokit);
+  const replay = await createReplayDeps({ env, clients: { forInstallation: async () => octokit }, builtins: loadBuiltinTemplates(), log, withToken: Boolean(token) });
+  const { facts } = replay;
 
   let decision: ReplayDecision;
   try {
-    const outcome = await dispatchWebhook(deps, { name: parsed.event, id: "replay", payload: parsed.payload }, asGitHubClient(client.octokit), log);
+    const outcome = await dispatchWebhook(replay.deps, { name: parsed.event, id: "replay", payload: parsed.payload }, octokit, log);
     decision = decide(outcome, facts, client.writes, parsed.payload);
   } catch (error) {
     if (error instanceof NeedsTokenError) decision = { kind: "needs-token", text: `undecided: ${error.message}` };
     else decision = { kind: "error", text: `the app's handler failed: ${scrubSecrets(error instanceof Error ? error.message : String(error))}` };
+  } finally {
+    await replay.close();
   }
   const key = typeof parsed.payload.action === "string" ? `${parsed.event}.${parsed.payload.action}` : parsed.event;
   const report: ReplayReport = {
@@ -196,7 +201,7 @@ export async function replayWebhook(argv: string[], io: CliIo): Promise<number> 
       actor: trigger.actor,
       kind: trigger.kind,
       chain: formatStepChain(plan),
-      steps: describePlan(plan, trigger, model),
+      steps: describePlan(plan, trigger, env.OCTOFLOW_MODEL),
     })),
   };
   io.stdout(parsed.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

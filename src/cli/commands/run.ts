@@ -12,15 +12,14 @@ import type { RunPlan, RunRecord, Trigger } from "../../workflows/types.ts";
 import type { CliCommand, CliIo } from "../cli-io.ts";
 import { missingModelCredentials } from "../check-model-credentials.ts";
 import { createCliLogger } from "../cli-logger.ts";
-import { createCliRuntime } from "../cli-runtime.ts";
-import { asGitHubClient } from "../cli-runtime.ts";
+import { asGitHubClient, createCliRuntime, type CliRuntime } from "../cli-runtime.ts";
 import { createRestClient, githubApiUrl, type CliOctokit } from "../create-rest-client.ts";
 import { EXIT } from "../exit-codes.ts";
 import { fetchTarget } from "../fetch-target.ts";
 import { describePlan, formatPlanTable } from "../format-plan.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { cliEnvSource, loadCliEnv } from "../load-cli-env.ts";
-import { openCliStore } from "../open-cli-store.ts";
+import { openCliBackend } from "../open-cli-backend.ts";
 import { parseRunArgs, resolveToken, RUN_USAGE, type RunArgs } from "../parse-run-args.ts";
 import { progressOutput } from "../terminal.ts";
 import { createTerminalProgress } from "../terminal-progress.ts";
@@ -93,8 +92,8 @@ function printDryRun(io: CliIo, plan: RunPlan, trigger: Trigger, model: string):
 }
 
 /** Cancels runs of the same concurrency group still marked active (left by a killed process). */
-async function replaceActive(runtime: ReturnType<typeof createCliRuntime>, store: NonNullable<Awaited<ReturnType<typeof openCliStore>>>, plan: RunPlan, io: CliIo): Promise<void> {
-  for (const active of await store.findActiveRuns(plan.concurrency.group)) {
+async function replaceActive(runtime: CliRuntime, plan: RunPlan, io: CliIo): Promise<void> {
+  for (const active of await runtime.store.findActiveRuns(plan.concurrency.group)) {
     await runtime.engine.cancel(active.id, "replaced by a new run from the command line");
     io.stderr(`octoflow: cancelled earlier run ${active.id} (${active.status})\n`);
   }
@@ -141,14 +140,14 @@ export async function runWorkflow(argv: string[], io: CliIo): Promise<number> {
   }
   if (missing.length > 0) return printUsageError(io, "run", new UsageError(`set the model credentials first: ${missing.join("; ")}`, RUN_USAGE));
 
-  const store = await openCliStore(io);
-  if (!store) throw new Error("the run store could not be opened");
+  const backend = await openCliBackend(io);
+  if (!backend) throw new Error("the run store could not be opened");
   const log = createCliLogger(io.stderr, io.env.LOG_LEVEL);
   const terminal = createTerminalProgress({ out: progressOutput(io, args.progress) });
-  const runtime = createCliRuntime({ env, log, octokit, store, terminal });
+  const runtime = createCliRuntime({ env, log, octokit, backend, terminal });
   const interrupt = onInterrupt(io);
   try {
-    if (args.replace) await replaceActive(runtime, store, plan, io);
+    if (args.replace) await replaceActive(runtime, plan, io);
     const run = await runtime.runs.start(plan, trigger);
     io.stderr(`octoflow: ${plan.workflow} on ${trigger.repo.owner}/${trigger.repo.name}#${trigger.number} · run ${run.id}\n`);
     let finished: RunRecord;
@@ -170,7 +169,6 @@ export async function runWorkflow(argv: string[], io: CliIo): Promise<number> {
   } finally {
     interrupt.dispose();
     await runtime.close();
-    await store.close();
   }
 }
 

@@ -8,7 +8,7 @@ import type { ListRunsQuery } from "../../workflows/ports.ts";
 import type { RunStatus } from "../../workflows/types.ts";
 import type { CliCommand, CliIo } from "../cli-io.ts";
 import { EXIT } from "../exit-codes.ts";
-import { describeStoreLocation, openCliStore } from "../open-cli-store.ts";
+import { describeStoreLocation, openCliBackend } from "../open-cli-backend.ts";
 import { formatCost, formatDuration } from "../terminal-progress.ts";
 import { UsageError } from "../../errors/usage-error.ts";
 
@@ -65,12 +65,13 @@ export async function listRuns(args: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  const store = await openCliStore(io, { mustExist: true });
-  if (!store) {
+  const backend = await openCliBackend(io, { mustExist: true });
+  if (!backend) {
     if (options.json) io.stdout("[]\n");
     else io.stdout(`No runs recorded yet (${describeStoreLocation(io)}).\n`);
     return EXIT.ok;
   }
+  const { store } = backend;
   try {
     const now = Date.now();
     const runs = await store.listRuns(options.query);
@@ -90,7 +91,7 @@ export async function listRuns(args: string[], io: CliIo): Promise<number> {
     io.stdout(formatRunsTable(views));
     return EXIT.ok;
   } finally {
-    await store.close();
+    await backend.close();
   }
 }
 

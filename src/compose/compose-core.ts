@@ -1,0 +1,165 @@
+/**
+ * The composition root: the one place the core is wired from its adapters. The Probot app
+ * (`src/app.ts`), `octoflow run` / `octoflow action` (`src/cli/cli-runtime.ts`) and `octoflow replay`
+ * (`src/cli/replay-deps.ts`) all call `composeCore`; they differ only in the GitHub clients they
+ * pass (installation clients, one token client, a client that intercepts writes), the backend they
+ * open, and extra progress sinks (the terminal).
+ */
+import type { Logger } from "pino";
+import { createAgentRunner, type AgentRunnerDeps } from "../agents/agent-runner.ts";
+import type { Env } from "../config/env.ts";
+import type { GitHubClients } from "../github/client.ts";
+import { engineRunControl } from "../github/engine-run-control.ts";
+import { createGitHubRunOutputs } from "../github/outputs/github-run-outputs.ts";
+import { createPermissionGate } from "../github/permission-gate.ts";
+import { repoReaderFor } from "../github/repo-reader.ts";
+import { createRepoSetupLoader } from "../github/repo-setup-loader.ts";
+import type { HandlerDeps } from "../github/start-run.ts";
+import type { BreakerStatesSource, Metrics } from "../observability/metrics.ts";
+import { createGitHubProgressSink, type GitHubProgressSink } from "../github/progress/github-progress-sink.ts";
+import { composeSinks } from "../workflows/compose-sinks.ts";
+import { createEngine, type Engine } from "../workflows/engine.ts";
+import { loadBuiltinTemplates, type LoadedTemplate } from "../workflows/load-template.ts";
+import type { AgentRunner, Clock, ProgressSink, Queue, RunOutputs, RunStore } from "../workflows/ports.ts";
+import type { Backend } from "./open-backend.ts";
+
+export interface CoreInputs {
+  /** The parsed environment; `OCTOFLOW_STEP_CONCURRENCY` bounds the steps of one run at once. */
+  env: Env;
+  /** GitHub clients by installation: Probot's (app), one token client (CLI), an intercepting one (replay). */
+  clients: GitHubClients;
+  /** Store, queue and provider limits from `openBackend`; the core owns it from here (`close()`). */
+  backend: Backend;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  /** Sinks that see every run event before GitHub's check run + sticky comment (the CLI's terminal). */
+  extraSinks?: readonly ProgressSink[];
+  /** Least time between two writes to one GitHub progress surface (default 5000 ms). */
+  progressIntervalMs?: number;
+  /** How long a repository's config and templates are cached (default 30 s). */
+  setupTtlMs?: number;
+  /** Built-in workflow templates (default: `workflows/*.yml`). */
+  builtins?: readonly LoadedTemplate[];
+  /** Replaces the agent runner over the configured providers (tests, benchmarks). */
+  agents?: AgentRunner;
+  /** Tunables of the real agent runner (tests shorten the retry backoff). */
+  agentOptions?: Partial<Pick<AgentRunnerDeps, "retry" | "budgets" | "openaiApi">>;
+}
+
+/** The wired core. Every part is built once; `close()` releases them in reverse order. */
+export interface Core {
+  store: RunStore;
+  /** Undefined when the backend was opened without one (the CLI executes runs itself). */
+  queue: Queue | undefined;
+  agents: AgentRunner;
+  engine: Engine;
+  /** Delivers a run's results (pull request, review, comments) from the engine's finaliser. */
+  outputs: RunOutputs;
+  /** The check run + sticky comment sink. */
+  github: GitHubProgressSink;
+  /** What the webhook handlers are given; `runs` starts runs through the engine. */
+  handlerDeps: HandlerDeps;
+  /** Circuit-breaker state per provider (absent with injected agents). */
+  breakerStates?: BreakerStatesSource;
+  /** Closes the agent runner's connections, then the backend (queue workers, store). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the core: agents over the providers (with the backend's fleet-wide limits), the GitHub
+ * outputs and progress sink, the engine over store + queue + outputs + sinks, and the handlers'
+ * dependencies.
+ *
+ * To add a component (for example a `RunOutputs` delivery port or a `RunWorkspaces` provider):
+ * build it here from the inputs it needs (`clients`, `backend.store`, `clock`, `log`, `metrics`),
+ * pass it to `createEngine` (or into `handlerDeps`), add it to `Core` if a caller needs it, and push
+ * its cleanup onto `closers`. Give it an optional field in `CoreInputs` only when a caller must
+ * replace it (tests); callers never wire it themselves.
+ *
+ * @example
+ * const backend = await openBackend(parseDatabaseUrl(env.DATABASE_URL), { runsPerProcess: env.OCTOFLOW_CONCURRENCY, log, metrics });
+ * const core = composeCore({ env, clients, backend, clock: systemClock, log, metrics });
+ * await core.queue?.start(core.engine.execute);
+ * // on shutdown
+ * await core.close();
+ */
+export function composeCore(inputs: CoreInputs): Core {
+  const { env, clients, backend, clock, log, metrics } = inputs;
+  const { store, queue } = backend;
+  const closers: (() => Promise<void>)[] = [() => backend.close()];
+
+  let agents = inputs.agents;
+  let breakerStates: BreakerStatesSource | undefined;
+  if (!agents) {
+    const service = createAgentRunner({
+      env,
+      store,
+      repoReaderFor: repoReaderFor(clients),
+      metrics,
+      log,
+      clock,
+      ...(backend.rateLimiterFor ? { rateLimiterFor: backend.rateLimiterFor } : {}),
+      ...inputs.agentOptions,
+    });
+    closers.push(() => service.close());
+    breakerStates = () => service.breakerStates();
+    agents = service;
+  }
+
+  const github = createGitHubProgressSink({
+    clients,
+    store,
+    clock,
+    log,
+    metrics,
+    ...(inputs.progressIntervalMs === undefined ? {} : { intervalMs: inputs.progressIntervalMs }),
+  });
+  const outputs = createGitHubRunOutputs({ clients, store, log });
+  const engine = createEngine({
+    store,
+    ...(queue ? { queue } : {}),
+    agents,
+    outputs,
+    progress: composeSinks([...(inputs.extraSinks ?? []), github], log),
+    clock,
+    log,
+    metrics,
+    concurrency: env.OCTOFLOW_STEP_CONCURRENCY,
+  });
+
+  const handlerDeps: HandlerDeps = {
+    store,
+    runs: engineRunControl(engine),
+    setups: createRepoSetupLoader({ builtins: inputs.builtins ?? loadBuiltinTemplates(), clock, ...(inputs.setupTtlMs === undefined ? {} : { ttlMs: inputs.setupTtlMs }) }),
+    gate: createPermissionGate({ store, clock }),
+    clock,
+    log,
+    metrics,
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    store,
+    queue,
+    agents,
+    engine,
+    outputs,
+    github,
+    handlerDeps,
+    ...(breakerStates ? { breakerStates } : {}),
+    close: () =>
+      (closed ??= (async () => {
+        let failure: unknown;
+        for (const close of [...closers].reverse()) {
+          try {
+            await close();
+          } catch (error) {
+            log.error({ err: error }, "closing a component failed");
+            failure ??= error;
+          }
+        }
+        if (failure !== undefined) throw failure;
+      })()),
+  };
+}
