@@ -75,9 +75,14 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
 
   const commits: string[] = [];
   const committedSteps: string[] = [];
+  /** A step committed by an earlier attempt of this delivery (it failed or crashed before the PR). */
+  let committedBefore = false;
   for (const { step, output } of produced) {
     const markerKey = stepCommitKey(run.id, step.id);
-    if (await deps.store.getMarker(markerKey)) continue;
+    if (await deps.store.getMarker(markerKey)) {
+      committedBefore = true;
+      continue;
+    }
     const entries: { path: string; mode: "100644"; type: "blob"; sha: string | null }[] = [];
     for (const edit of output.edits ?? []) {
       const refused = refusePath(edit.path);
@@ -142,7 +147,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
     }
   }
   if (Number.isNaN(number) || url === undefined) {
-    if (commits.length === 0) return undefined;
+    if (commits.length === 0 && !committedBefore) return undefined;
     const { data } = await gh.pulls.create({ owner, repo, head: branch, base: defaultBranch, draft: true, title: `Octoflow: ${title}`.slice(0, 256), body });
     number = data.number;
     url = data.html_url;
