@@ -15,7 +15,8 @@
  * | `refused:` | first refusal (time:uuid) | permission gate |
  * | `reviewed:` | last head SHA a review covered | outputs |
  * | `branch:` | the bot's branch for an issue / PR | pull request output |
- * | `commit:` | run id whose commit holds the step's edits | pull request output |
+ * | `commit:` | the step's commit SHA and tree SHA (older markers: the run id) | pull request output |
+ * | `workspace-base:` | the run's base commit SHA | workspace |
  * | `pr:` | pull request number opened for a branch | pull request output |
  * | `review:` | URL of the review a run posted | review output |
  * | `fp:` | run id that posted a finding (by fingerprint) | review output |
@@ -56,7 +57,10 @@ export function workBranchKey(owner: string, repo: string, number: number): stri
   return `branch:${owner}/${repo}#${number}`;
 }
 
-/** A step's edits were committed; value: the run id. Guards against committing them twice on resume. */
+/**
+ * A step's changes were committed; value: `<commit sha> <tree sha>` (markers written before the
+ * workspace hold the run id). Guards against committing them twice on resume.
+ */
 export function stepCommitKey(runId: string, stepId: string): string {
   return `commit:${runId}:${stepId}`;
 }
@@ -74,4 +78,9 @@ export function reviewMarkerKey(runId: string): string {
 /** A review finding (by fingerprint) already posted on a pull request; value: the run id. */
 export function findingKey(owner: string, repo: string, pull: number, fingerprint: string): string {
   return `fp:${owner}/${repo}#${pull}:${fingerprint}`;
+}
+
+/** The commit a run's workspace is based on, recorded when first needed; value: the SHA. */
+export function workspaceBaseKey(runId: string): string {
+  return `workspace-base:${runId}`;
 }

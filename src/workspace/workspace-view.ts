@@ -38,7 +38,7 @@ export interface WorkspaceView {
    * What this view cannot do, in words for the model and the step output (set in `lazy` mode, e.g.
    * "search covers only the 12 files read so far"); undefined when the view is complete.
    */
-  readonly notice?: string;
+  readonly notice?: string | undefined;
   /** The commit the run started from (recorded on the run, so a resume sees the same base). */
   readonly baseSha: string;
   /**

@@ -1,11 +1,15 @@
 /**
  * A small stateful model of one GitHub repository, installed as `allow` routes on a {@link GitHubFake}:
  * installation tokens, collaborator permissions, contents, the Git Data API (blobs, trees, commits,
- * refs), pull requests (+ files), issue comments, reactions, check runs and reviews.
+ * refs, trees with inline `content`), repository archives (`tarball/{ref}` redirecting to a download
+ * host that serves a real gzip tar with GitHub's `owner-repo-sha/` top folder), pull requests (+ files),
+ * issue comments, reactions, check runs and reviews.
  * Tests assert on `model.state` (the final state) and on `fake.requests` (the bodies sent).
  */
 import { createHash } from "node:crypto";
-import type { GitHubFake, RecordedRequest } from "./github-server.ts";
+import { gzipSync } from "node:zlib";
+import { pack } from "tar-stream";
+import { DOWNLOAD_PREFIX, type GitHubFake, type RecordedRequest } from "./github-server.ts";
 
 export interface PullFile {
   filename: string;
@@ -38,6 +42,8 @@ export interface RepoModelState {
   checkRuns: Map<number, Record<string, unknown>>;
   reviews: { pullNumber: number; body: string; event: string; commitId?: string; comments: Record<string, unknown>[] }[];
   permissions: Map<string, string>;
+  /** Status of `GET /tarball/{ref}`: 302 to the download host (default), or e.g. 404 / 500. */
+  archiveStatus: number;
 }
 
 export interface RepoModel {
@@ -99,6 +105,7 @@ export function installRepoModel(
     checkRuns: new Map(),
     reviews: [],
     permissions: new Map(Object.entries(options.permissions ?? {})),
+    archiveStatus: 302,
   };
   let nextId = 1000;
   const htmlBase = `https://github.com/${owner}/${repo}`;
@@ -200,6 +207,16 @@ export function installRepoModel(
     const children = [...files.keys()].filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes("/"));
     if (children.length === 0) return { status: 404, body: { message: "Not Found" } };
     return { body: children.map((p) => ({ type: "file", path: p, name: p.slice(prefix.length), sha: sha(`blob:${files.get(p) ?? ""}`), size: (files.get(p) ?? "").length })) };
+  });
+  fake.allow("GET", `${base}/tarball/{ref}`, (_req, { ref = "" }) => {
+    const commitSha = resolve(ref);
+    if (!commitSha) return { status: 404, body: { message: "Not Found" } };
+    if (state.archiveStatus !== 302) return { status: state.archiveStatus, body: { message: state.archiveStatus === 404 ? "Not Found" : "Server Error" } };
+    return { status: 302, headers: { location: `${fake.url}${DOWNLOAD_PREFIX}${owner}/${repo}/legacy.tar.gz/${commitSha}` }, body: "" };
+  });
+  fake.allow("GET", `${DOWNLOAD_PREFIX}${owner}/${repo}/legacy.tar.gz/{sha}`, async (_req, { sha: commitSha = "" }) => {
+    if (!state.commits.has(commitSha)) return { status: 404, body: "Not Found" };
+    return { body: await tarball(`${owner}-${repo}-${commitSha.slice(0, 7)}`, commitSha, filesAt(commitSha)), headers: { "content-type": "application/x-gzip" } };
   });
   fake.allow("GET", `${base}/git/ref/{ref}`, (_req, { ref = "" }) =>
     state.refs.has(ref) ? { body: refJson(ref) } : { status: 404, body: { message: "Not Found" } },
@@ -386,4 +403,44 @@ export function installRepoModel(
       return commitSha;
     },
   };
+}
+
+/** A gzip tar like GitHub's archives: a pax global header naming the commit, then `<top>/<path>` entries. */
+async function tarball(top: string, commitSha: string, files: Map<string, string>): Promise<Buffer> {
+  const entries: { header: Parameters<ReturnType<typeof pack>["entry"]>[0]; content?: Buffer }[] = [{ header: { name: `${top}/`, type: "directory", mode: 0o755 } }];
+  const dirs = new Set<string>();
+  for (const path of [...files.keys()].sort()) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (dirs.has(dir)) continue;
+      dirs.add(dir);
+      entries.push({ header: { name: `${top}/${dir}/`, type: "directory", mode: 0o755 } });
+    }
+    entries.push({ header: { name: `${top}/${path}`, type: "file", mode: 0o644 }, content: Buffer.from(files.get(path) ?? "", "utf8") });
+  }
+  const global = await tarBytes([{ header: { name: "pax_global_header", type: "file", mode: 0o666 }, content: Buffer.from(`52 comment=${commitSha}\n`) }]);
+  // tar-stream cannot write a global header ('g'): write a file entry and retype it, fixing the checksum.
+  const header = global.subarray(0, 512);
+  header[156] = "g".charCodeAt(0);
+  header.fill(0x20, 148, 156);
+  const sum = header.reduce((n, b) => n + b, 0);
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+  return gzipSync(Buffer.concat([global.subarray(0, 1024), await tarBytes(entries)]));
+}
+
+async function tarBytes(entries: { header: Parameters<ReturnType<typeof pack>["entry"]>[0]; content?: Buffer }[]): Promise<Buffer> {
+  const archive = pack();
+  const chunks: Buffer[] = [];
+  const done = (async () => {
+    for await (const chunk of archive) chunks.push(chunk as Buffer);
+  })();
+  for (const { header, content } of entries) {
+    await new Promise<void>((resolveEntry, reject) => {
+      archive.entry(header, content ?? Buffer.alloc(0), (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolveEntry()));
+    });
+  }
+  archive.finalize();
+  await done;
+  return Buffer.concat(chunks);
 }

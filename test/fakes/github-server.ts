@@ -7,6 +7,7 @@
  * - Routes are expectations: `expect()` must be matched exactly `times` times (default 1),
  *   `allow()` any number of times. A request no route matches is a failure.
  * - `verify()` throws with every failure and every unused expectation, so a test fails loudly.
+ * - A handler may answer a `Buffer` (sent as bytes, e.g. a gzip archive) and a redirect (`location`).
  *
  * @example
  * const gh = await startGitHubFake();
@@ -66,6 +67,12 @@ export interface GitHubFake {
   verify(): void;
   close(): Promise<void>;
 }
+
+/**
+ * Paths under this prefix model a download host such as codeload.github.com, where the archive
+ * endpoints redirect: served by routes like any other, but not validated against the REST API.
+ */
+export const DOWNLOAD_PREFIX = "/_codeload/";
 
 let apiPromise: Promise<OpenAPIBackend> | undefined;
 
@@ -166,6 +173,11 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
       };
       requests.push(recorded);
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        if (Buffer.isBuffer(body)) {
+          res.writeHead(status, { "content-type": "application/octet-stream", "content-length": String(body.byteLength), ...headers });
+          res.end(body);
+          return;
+        }
         const text = typeof body === "string" ? body : JSON.stringify(body ?? {});
         res.writeHead(status, {
           "content-type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json; charset=utf-8",
@@ -176,7 +188,8 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
         });
         res.end(status === 204 || status === 304 ? undefined : text);
       };
-      if (api) {
+      // A download host (GitHub's codeload), not the REST API: not in the OpenAPI description.
+      if (api && !recorded.path.startsWith(DOWNLOAD_PREFIX)) {
         const { operationId, problems } = validateAgainstOpenApi(api, recorded);
         if (operationId) recorded.operationId = operationId;
         if (problems.length > 0) {
