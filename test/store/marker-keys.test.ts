@@ -16,6 +16,7 @@ describe("marker keys", () => {
     expect(keys.pullRequestKey("acme", "widgets", "octoflow/7-fix")).toBe("pr:acme/widgets:octoflow/7-fix");
     expect(keys.reviewMarkerKey("r1")).toBe("review:r1");
     expect(keys.findingKey("acme", "widgets", 7, "abc123")).toBe("fp:acme/widgets#7:abc123");
+    expect(keys.workspaceBaseKey("r1")).toBe("workspace-base:r1");
   });
 
   it("give every kind its own prefix, so two kinds never share a key", () => {
@@ -31,6 +32,7 @@ describe("marker keys", () => {
       keys.pullRequestKey("x", "x", "x"),
       keys.reviewMarkerKey("x"),
       keys.findingKey("x", "x", 1, "x"),
+      keys.workspaceBaseKey("x"),
     ];
     expect(new Set(made).size).toBe(made.length);
     expect(Object.keys(keys)).toHaveLength(made.length);
