@@ -4,7 +4,7 @@
  * - `GET /dashboard` — a self-contained HTML page (inline JS and CSS under a nonce CSP); it holds no
  *   data itself and reads everything from the API with the operator's token.
  * - `GET /api/runs` — recent runs (`?limit=&status=&repo=&workflow=`) and a summary.
- * - `GET /api/runs/:id` — one run with its steps and events.
+ * - `GET /api/runs/:id` — one run with its steps, graph layout, attempt timeline and events.
  *
  * The API requires `Authorization: Bearer $DASHBOARD_TOKEN`. Without a token configured every one of
  * these paths answers 404: the dashboard is disabled.
@@ -20,10 +20,14 @@ import { isAuthorized } from "./request-auth.ts";
 import { histogramBuckets, histogramQuantile } from "./histogram-quantile.ts";
 import { toEventView, toRunView, toStepViews, type RunView } from "./run-view.ts";
 import { renderDashboardPage } from "./dashboard-page.ts";
+import { layoutRunGraph } from "./run-graph-layout.ts";
+import { buildTimeline } from "./run-timeline.ts";
 
 const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "succeeded", "failed", "cancelled"];
 const MAX_LIMIT = 200;
 const MAX_EVENTS = 500;
+/** Events read for the attempt timeline (step progress is stored every few seconds, so long runs have many). */
+const TIMELINE_EVENTS = 5000;
 
 export interface DashboardDeps {
   store: Pick<RunStore, "listRuns" | "getRun" | "getSteps" | "listEvents">;
@@ -124,11 +128,14 @@ export function createDashboardHandler(deps: DashboardDeps) {
     const run = await deps.store.getRun(asRunId(id));
     if (!run) return undefined;
     const now = clock.now();
-    const [steps, events] = await Promise.all([deps.store.getSteps(run.id), deps.store.listEvents(run.id, { limit: MAX_EVENTS })]);
+    const [steps, events] = await Promise.all([deps.store.getSteps(run.id), deps.store.listEvents(run.id, { limit: TIMELINE_EVENTS })]);
+    const stepViews = toStepViews(run, steps, now);
     return {
       run: toRunView(run, steps, githubUrl, now),
-      steps: toStepViews(run, steps, now),
-      events: events.map(toEventView),
+      steps: stepViews,
+      graph: layoutRunGraph(stepViews),
+      timeline: buildTimeline(run, steps, events, now),
+      events: events.slice(-MAX_EVENTS).map(toEventView),
       generatedAt: new Date(now).toISOString(),
     };
   }

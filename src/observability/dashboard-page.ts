@@ -1,8 +1,10 @@
 /**
  * The dashboard's single HTML page: inline CSS and JS, no build step, no CDN. Every value from the
  * API is rendered with `textContent` (never as HTML), and only http(s) links become anchors, so
- * repository names, errors and model output cannot inject markup.
+ * repository names, errors and model output cannot inject markup. The run page's part lives in
+ * `dashboard-run-page.ts`.
  */
+import { RUN_PAGE_SCRIPT, RUN_PAGE_STYLE } from "./dashboard-run-page.ts";
 
 const STYLE = `
 :root { --bg:#f6f8fa; --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --card:#fff; --ok:#1a7f37; --bad:#cf222e; --run:#9a6700; --q:#0969da; --skip:#818b98; }
@@ -145,6 +147,7 @@ function renderSummary(s) {
 }
 
 function renderRuns(data) {
+  document.getElementById("summary").classList.remove("hidden");
   renderSummary(data.summary);
   var view = clear(document.getElementById("view"));
   var head = el("tr", null);
@@ -157,7 +160,7 @@ function renderRuns(data) {
     if (r.links.checkRun) { links.appendChild(document.createTextNode(" · ")); links.appendChild(link(r.links.checkRun, "check run")); }
     if (r.links.pullRequest) { links.appendChild(document.createTextNode(" · ")); links.appendChild(link(r.links.pullRequest, "result PR")); }
     var tr = el("tr", { cls: "run", "data-run-id": r.id },
-      el("td", { text: r.repository }),
+      el("td", null, el("a", { href: "#run/" + encodeURIComponent(r.id), cls: "open-run", text: r.repository })),
       el("td", { text: r.workflow }),
       el("td", null, el("span", { text: r.trigger.kind }), el("div", { cls: "muted", text: "by " + r.trigger.actor })),
       el("td", null, badge(r.status), r.error ? el("div", { cls: "error", text: r.error.slice(0, 140) }) : null),
@@ -172,58 +175,6 @@ function renderRuns(data) {
   view.appendChild(el("section", null, el("h2", { text: "Recent runs" }), el("table", { id: "runs" }, el("thead", null, head), body)));
 }
 
-function renderDetail(d) {
-  var r = d.run;
-  var view = clear(document.getElementById("view"));
-  var header = el("section", null,
-    el("p", null, el("a", { href: "#", id: "back", text: "← all runs" })),
-    el("h2", null, el("span", { text: r.repository + " · " + r.workflow + " " }), badge(r.status)),
-    el("p", { cls: "muted" }, el("span", { text: "Run " + r.id + " · " + r.trigger.kind + " by " + r.trigger.actor + " · created " + when(r.createdAt) + " · " + dur(r.durationMs) + " · " + num(r.tokens.total) + " tokens · " + usd(r.costUsd) })),
-    el("p", null, link(r.links.issue, (r.trigger.isPullRequest ? "pull request #" : "issue #") + r.trigger.number),
-      r.links.checkRun ? el("span", { text: " · " }) : null, r.links.checkRun ? link(r.links.checkRun, "check run") : null,
-      r.links.pullRequest ? el("span", { text: " · " }) : null, r.links.pullRequest ? link(r.links.pullRequest, "result pull request") : null),
-    r.error ? el("pre", { cls: "error", text: r.error }) : null);
-  header.querySelector("#back").addEventListener("click", function (e) { e.preventDefault(); location.hash = ""; });
-  view.appendChild(header);
-
-  var t0 = Infinity, t1 = -Infinity;
-  d.steps.forEach(function (s) {
-    if (s.startedAt) t0 = Math.min(t0, Date.parse(s.startedAt));
-    if (s.startedAt && s.durationMs != null) t1 = Math.max(t1, Date.parse(s.startedAt) + s.durationMs);
-  });
-  var tl = el("div", { cls: "timeline" });
-  d.steps.forEach(function (s) {
-    var track = el("div", { cls: "track" });
-    if (s.startedAt && t1 > t0) {
-      var bar = el("div", { cls: "bar s-" + String(s.status).replace(/[^a-z_]/g, ""), title: s.name + ": " + dur(s.durationMs) });
-      bar.style.left = ((Date.parse(s.startedAt) - t0) / (t1 - t0)) * 100 + "%";
-      bar.style.width = ((s.durationMs || 0) / (t1 - t0)) * 100 + "%";
-      track.appendChild(bar);
-    }
-    tl.appendChild(el("div", { cls: "lane" }, el("div", { cls: "name", text: s.name }), track, el("div", { cls: "muted", text: dur(s.durationMs) })));
-  });
-  view.appendChild(el("section", null, el("h2", { text: "Timeline" }), tl));
-
-  var sh = el("tr", null);
-  ["Step", "Role", "Needs", "Status", "Attempts", "Duration", "Tokens", "Cost", "Result / error"].forEach(function (h) { sh.appendChild(el("th", { text: h })); });
-  var sb = el("tbody", null);
-  d.steps.forEach(function (s) {
-    sb.appendChild(el("tr", null, el("td", { text: s.name }), el("td", { text: s.role }), el("td", { text: s.needs.join(", ") || "–" }),
-      el("td", null, badge(s.status)), el("td", { cls: "num", text: s.attempts }), el("td", { cls: "num", text: dur(s.durationMs) }),
-      el("td", { cls: "num", text: num(s.tokens) }), el("td", { cls: "num", text: usd(s.costUsd) }),
-      el("td", null, s.error ? el("pre", { cls: "error", text: s.error }) : null, s.text ? el("pre", { text: s.text.slice(0, 600) }) : null)));
-  });
-  view.appendChild(el("section", null, el("h2", { text: "Steps" }), el("table", { id: "steps" }, el("thead", null, sh), sb)));
-
-  var eb = el("tbody", null);
-  d.events.forEach(function (e) {
-    var rest = Object.assign({}, e); delete rest.type; delete rest.at; delete rest.runId;
-    eb.appendChild(el("tr", null, el("td", { cls: "muted time", text: e.at ? new Date(e.at).toLocaleTimeString() : "–" }), el("td", { cls: "time", text: e.type }),
-      el("td", null, el("pre", { cls: e.error ? "error" : "", text: JSON.stringify(rest) }))));
-  });
-  view.appendChild(el("section", null, el("h2", { text: "Events (" + d.events.length + ")" }), el("table", { id: "events" }, eb)));
-}
-
 function statusFilter() {
   var v = document.getElementById("filter-status").value;
   return v ? "&status=" + encodeURIComponent(v) : "";
@@ -233,15 +184,14 @@ function route() {
   clearTimeout(refreshTimer);
   var m = /^#run\\/(.+)$/.exec(location.hash);
   var status = document.getElementById("status");
-  var p = m ? api("/api/runs/" + m[1]).then(renderDetail) : api("/api/runs?limit=100" + statusFilter()).then(renderRuns);
-  p.then(function () {
+  var p = m ? api("/api/runs/" + m[1]).then(renderDetail) : api("/api/runs?limit=100" + statusFilter()).then(function (d) { renderRuns(d); return true; });
+  p.then(function (live) {
     status.textContent = "Updated " + new Date().toLocaleTimeString();
-    refreshTimer = setTimeout(route, 15000);
+    if (live) refreshTimer = setTimeout(route, 15000);
   }, function (err) {
     if (err.message !== "unauthorized" && err.message !== "no token") status.textContent = "Could not load: " + err.message;
   });
 }
-route();
 `;
 
 /**
@@ -260,7 +210,7 @@ export function renderDashboardPage(options: { nonce: string }): string {
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>Octoflow · runs</title>
-<style nonce="${nonce}">${STYLE}</style>
+<style nonce="${nonce}">${STYLE}${RUN_PAGE_STYLE}</style>
 </head>
 <body>
 <header><h1>Octoflow runs</h1><span class="spacer"></span><span id="status" class="muted"></span><select id="filter-status" aria-label="Filter by status"><option value="">all runs</option><option value="running">running</option><option value="queued">queued</option><option value="failed">failed</option><option value="succeeded">succeeded</option><option value="cancelled">cancelled</option></select><button id="refresh" type="button">Refresh</button><button id="logout" type="button">Sign out</button></header>
@@ -271,7 +221,7 @@ export function renderDashboardPage(options: { nonce: string }): string {
   <p id="login-error" class="error"></p>
 </div>
 <main id="app"><div id="summary" class="cards"></div><div id="view"></div></main>
-<script nonce="${nonce}">${SCRIPT}</script>
+<script nonce="${nonce}">${SCRIPT}${RUN_PAGE_SCRIPT}route();</script>
 </body>
 </html>
 `;

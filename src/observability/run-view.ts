@@ -13,6 +13,8 @@ export interface RunLinks {
   /** The issue or pull request the run belongs to. */
   issue: string;
   checkRun?: string;
+  /** The run's sticky comment. */
+  comment?: string;
   pullRequest?: string;
 }
 
@@ -56,14 +58,16 @@ export function githubWebUrl(env: { GHE_HOST?: string | undefined; GHE_PROTOCOL?
   return env.GHE_HOST ? `${env.GHE_PROTOCOL ?? "https"}://${env.GHE_HOST}` : "https://github.com";
 }
 
-/** Links to the run's issue / PR, check run and produced pull request. */
+/** Links to the run's issue / PR, check run, sticky comment and produced pull request. */
 export function runLinks(run: RunRecord, githubUrl: string): RunLinks {
   const { owner, name } = run.trigger.repo;
   const repo = `${githubUrl.replace(/\/+$/, "")}/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
   const number = Math.trunc(run.trigger.number);
+  const thread = `${repo}/${run.trigger.isPullRequest ? "pull" : "issues"}/${number}`;
   return {
-    issue: `${repo}/${run.trigger.isPullRequest ? "pull" : "issues"}/${number}`,
+    issue: thread,
     ...(run.checkRunId === undefined ? {} : { checkRun: `${repo}/runs/${Math.trunc(run.checkRunId)}` }),
+    ...(run.commentId === undefined ? {} : { comment: `${thread}#issuecomment-${Math.trunc(run.commentId)}` }),
     ...(run.pullRequestNumber === undefined ? {} : { pullRequest: `${repo}/pull/${Math.trunc(run.pullRequestNumber)}` }),
   };
 }
@@ -158,7 +162,7 @@ function round(n: number): number {
 }
 
 /** Bounds free text and removes anything shaped like a secret (errors may quote URLs or headers). */
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   const clean = scrubSecrets(text);
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
