@@ -5,7 +5,7 @@
  *
  *   node test/observability/run-page-screenshot.ts [output.png]
  *
- * Chromium comes from `CHROMIUM_PATH` (default `/usr/bin/chromium`).
+ * Chromium comes from `CHROMIUM_PATH`, else the usual install paths (`test/helpers/services.ts`).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,10 +14,17 @@ import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createDashboardHandler } from "../../src/observability/dashboard-handler.ts";
 import { seedFeatureRun, seedRun } from "./seed-runs.ts";
+import { service } from "../helpers/services.ts";
 
 const output = process.argv[2] ?? "docs/run-page.png";
 const TOKEN = "screenshot-token";
 const RUN_ID = "01JDX4M8Q2-feature";
+
+const chromiumBinary = service("chromium");
+if (!chromiumBinary.value) {
+  console.error(`run-page-screenshot: ${chromiumBinary.missing}`);
+  process.exit(1);
+}
 
 const store = createMemoryRunStore();
 const now = Date.UTC(2026, 10, 24, 9, 30, 0);
@@ -37,7 +44,7 @@ const server = createServer((req, res) => {
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  executablePath: chromiumBinary.value,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--font-render-hinting=none"],
 });
 try {
