@@ -15,6 +15,8 @@ import type { RetryPolicy } from "../resilience/retry-policy.ts";
 import type { RateLimiter } from "../resilience/token-bucket-limiter.ts";
 import { systemClock, type AgentRequest, type AgentRunner, type Clock, type RepoReader, type RunStore } from "../workflows/ports.ts";
 import type { StepOutput, Trigger } from "../workflows/types.ts";
+import type { RunWorkspaces, WorkspaceView } from "../workspace/workspace-view.ts";
+import { parseRepoConfig, REPO_CONFIG_PATH } from "../config/repo-config.ts";
 import { appendExchange, contextKeyOf, loadConversation } from "./conversation-history.ts";
 import type { AgentMetrics, ModelCallContext } from "./model-call.ts";
 import { parseModelRef, type ModelProvider } from "./model-provider.ts";
@@ -22,8 +24,11 @@ import { costOf, DEFAULT_PRICES, priceFor, type PriceTable } from "./price-table
 import { createAiSdkProvider } from "./providers/ai-sdk-provider.ts";
 import { createCodegenBackend, type CodegenBackend } from "./providers/codegen-backend.ts";
 import { resolveRole } from "./roles/builtin-roles.ts";
+import { createRepoReaderView } from "./repo-reader-view.ts";
+import { loadRepositoryInstructions, type RepositoryInstructions } from "./repository-instructions.ts";
 import { runRoleStep } from "./run-role-step.ts";
 import { codegenRunKey } from "../store/marker-keys.ts";
+import { DEFAULT_TOOL_LIMITS, type ToolLimits } from "./tool-loop.ts";
 
 /** The environment variables the agents read. */
 export type AgentEnv = Pick<
@@ -72,6 +77,36 @@ export interface AgentRunnerDeps {
   progressIntervalMs?: number;
   /** Providers by name, replacing the built-in ones (tests, custom backends). */
   providers?: Record<string, ModelProvider>;
+  /**
+   * The run workspace (DESIGN D11): a view per step over the base snapshot and the upstream layers.
+   * Without it, each step gets a lazy view over `repoReaderFor` with the upstream edits applied.
+   */
+  workspaces?: RunWorkspaces;
+  /** Defaults of the tool loop's limits (a step's template `tools:` overrides them). */
+  toolLimits?: Partial<ToolLimits>;
+}
+
+/**
+ * The repository's instruction files, read from the default branch; undefined when the repo config
+ * turns them off. A config that does not parse leaves instructions on (the run's own config check
+ * reports it); a failed read of the instruction files is logged and the step goes on without them.
+ */
+async function loadInstructions(trigger: Trigger, reader: RepoReader, log: Logger): Promise<RepositoryInstructions | undefined> {
+  const branch = trigger.repo.defaultBranch;
+  let settings: { enabled: boolean; files: string[] } = { enabled: true, files: [] };
+  try {
+    const raw = await reader.readFile(REPO_CONFIG_PATH, branch);
+    if (raw !== undefined) settings = parseRepoConfig(raw).instructions;
+  } catch (error) {
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, "repository config not readable for instructions; using the defaults");
+  }
+  if (!settings.enabled) return undefined;
+  try {
+    return await loadRepositoryInstructions({ reader, defaultBranch: branch, extraFiles: settings.files });
+  } catch (error) {
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, "repository instructions could not be read; the step runs without them");
+    return undefined;
+  }
 }
 
 export type AgentRunnerService = AgentRunner & {
@@ -111,6 +146,27 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
     maxOutputTokens: deps.budgets?.maxOutputTokens ?? 16_000,
   };
   const unpriced = new Set<string>();
+  const toolLimits: ToolLimits = { ...DEFAULT_TOOL_LIMITS, ...deps.toolLimits };
+  // instructions are read once per run (from the default branch) and shared by its steps
+  const instructionCache = new Map<string, Promise<RepositoryInstructions | undefined>>();
+  const instructionsFor = (request: AgentRequest, reader: RepoReader, log: Logger) => {
+    let pending = instructionCache.get(request.runId);
+    if (!pending) {
+      pending = loadInstructions(request.trigger, reader, log);
+      instructionCache.set(request.runId, pending);
+      pending.catch(() => instructionCache.delete(request.runId));
+      if (instructionCache.size > 100) instructionCache.delete(instructionCache.keys().next().value as string);
+    }
+    return pending;
+  };
+  const viewFor = async (request: AgentRequest, reader: RepoReader): Promise<WorkspaceView> => {
+    if (deps.workspaces) return deps.workspaces.viewFor({ runId: request.runId, trigger: request.trigger, plan: request.plan, step: request.step, upstream: request.upstream });
+    const order = new Map(request.plan.steps.map((s, i) => [String(s.id), i]));
+    const upstream = Object.entries(request.upstream)
+      .sort(([a], [b]) => (order.get(a) ?? 0) - (order.get(b) ?? 0))
+      .map(([, output]) => output);
+    return createRepoReaderView({ reader, ref: request.trigger.pullRequest?.headSha ?? request.trigger.repo.defaultBranch, upstream });
+  };
   // the SDK would print its warnings to stderr; our logs carry what matters
   globalThis.AI_SDK_LOG_WARNINGS ??= false;
 
@@ -223,11 +279,16 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           progressIntervalMs: deps.progressIntervalMs ?? 250,
           costOf: (usage) => costOf(usage, price),
         };
+        const reader = deps.repoReaderFor(request.trigger);
+        const [view, instructions] = await Promise.all([viewFor(request, reader), instructionsFor(request, reader, log)]);
         const { output: partial } = await runRoleStep({
           request,
           role,
           model: ref.model,
-          reader: deps.repoReaderFor(request.trigger),
+          reader,
+          view,
+          ...(instructions ? { instructions } : {}),
+          limits: toolLimits,
           history: history.messages,
           historyDropped: history.dropped,
           budgets: {

@@ -30,6 +30,8 @@ export interface BuiltContext {
   estimatedTokens: number;
   /** The ref files were read at. */
   ref: string;
+  /** Repository paths in play: named in the thread or the prompt, or changed by the pull request. */
+  files: string[];
 }
 
 /**
@@ -170,7 +172,7 @@ export async function buildContext(options: ContextOptions): Promise<BuiltContex
 
   if (omitted.length > 0) sections.push(`### Left out to stay within the context budget\n${omitted.map((o) => `- ${o}`).join("\n")}`);
   const text = sections.join("\n\n");
-  return { text, omitted, estimatedTokens: estimateTokens(text), ref };
+  return { text, omitted, estimatedTokens: estimateTokens(text), ref, files: candidates };
 }
 
 /** One file's part of a unified diff. */

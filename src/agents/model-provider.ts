@@ -7,9 +7,28 @@ import type { z } from "zod";
 import { ConfigError } from "../errors/config-error.ts";
 import type { Usage } from "../workflows/types.ts";
 
+/**
+ * One message of a conversation. Tool loops add an assistant message carrying `toolCalls` and then a
+ * `tool` message carrying one result per call; `content` is always the plain text (for a `tool`
+ * message the results joined), so token estimates need no special case.
+ */
 export interface ChatMessage {
-  role: "user" | "assistant";
+  role: "user" | "assistant" | "tool";
   content: string;
+  /** Assistant messages: the tool calls the model made in that turn. */
+  toolCalls?: ToolCallRecord[];
+  /** Tool messages: the answers to the preceding assistant message's calls. */
+  toolResults?: ToolResultRecord[];
+}
+
+/** The answer to one tool call, sent back to the model. */
+export interface ToolResultRecord {
+  /** The id of the call it answers. */
+  id: string;
+  name: string;
+  output: string;
+  /** The call failed (bad input, path refused, file missing …): the model should correct itself. */
+  isError: boolean;
 }
 
 /** A tool the model may call. Without `execute`, calls are returned to the caller. */
@@ -23,6 +42,8 @@ export interface ToolCallRecord {
   id: string;
   name: string;
   input: unknown;
+  /** Set when the call named an unknown tool or its input did not match the tool's schema. */
+  error?: string;
 }
 
 export interface ModelCall {
@@ -37,6 +58,8 @@ export interface ModelCall {
   tools?: Record<string, ModelTool>;
   /** Model ↔ tool round trips allowed when tools execute (default 1: no loop). */
   maxSteps?: number;
+  /** `none` forbids tool calls in this call (the tools stay declared for the history). Default `auto`. */
+  toolChoice?: "auto" | "none";
   maxOutputTokens?: number;
   signal: AbortSignal;
   /** Called for every streamed text delta. */
@@ -45,8 +68,13 @@ export interface ModelCall {
 
 export interface ModelResult {
   text: string;
-  /** The validated structured output, when `schema` was given. */
+  /** The validated structured output, when `schema` was given (absent when the model called tools instead). */
   object?: unknown;
+  /**
+   * With `tools` and `schema`: why the final answer is not a valid structured output (the caller
+   * tells the model and lets it answer again). Without tools such an answer throws instead.
+   */
+  objectError?: string;
   toolCalls: ToolCallRecord[];
   usage: Usage;
   finishReason: string;

@@ -1,29 +1,33 @@
 /**
- * Runs one step with a chat-model role: context → prompt → model call (structured for edits and
- * findings) → validation (with one repair round for edits that do not apply) → StepOutput.
+ * Runs one step with a chat-model role: the opening brief (thread, diff of the workspace, tree,
+ * relevant files) → the bounded tool loop over the step's workspace view → StepOutput with the
+ * step's layer as its edits, the rounds used and the repository instruction files applied.
  */
-import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
-import { NonRetriableError } from "../errors/non-retriable-error.ts";
-import type { AgentRequest, RepoReader } from "../workflows/ports.ts";
+import type { AgentRequest, ConversationMessage, RepoReader } from "../workflows/ports.ts";
 import type { FileEdit, StepOutput, Usage } from "../workflows/types.ts";
-import { buildContext, type ContextFocus } from "./context-builder.ts";
+import type { FileChange, WorkspaceView } from "../workspace/workspace-view.ts";
+import { buildContext, splitDiff, type ContextFocus } from "./context-builder.ts";
 import { toChatMessages } from "./conversation-history.ts";
-import { callModel, type ModelCallContext } from "./model-call.ts";
-import type { ChatMessage, ModelResult } from "./model-provider.ts";
+import type { ModelCallContext } from "./model-call.ts";
+import type { ChatMessage } from "./model-provider.ts";
+import type { RepositoryInstructions } from "./repository-instructions.ts";
 import type { RoleDefinition } from "./roles/builtin-roles.ts";
-import { editsResultSchema, findingsResultSchema, toFileEdits, toFindings, type EditsResult, type FindingsResult } from "./roles/role-schemas.ts";
-import { validateEdits } from "./roles/validate-edits.ts";
+import { toFindings } from "./roles/role-schemas.ts";
+import { runToolLoop, type ToolLimits } from "./tool-loop.ts";
 import { estimateTokens, fenceUntrusted, UNTRUSTED_DATA_INSTRUCTION } from "./untrusted-text.ts";
-import type { ConversationMessage } from "../workflows/ports.ts";
 
 export interface RoleStepInput {
   request: AgentRequest;
   role: RoleDefinition;
   model: string;
   reader: RepoReader;
+  view: WorkspaceView;
+  /** Instruction files of the repository (default branch); absent when turned off. */
+  instructions?: RepositoryInstructions;
   history: ConversationMessage[];
   historyDropped: number;
   budgets: { contextTokens: number; maxOutputTokens: number; maxStepCostUsd?: number };
+  limits: ToolLimits;
   /** Cost of a usage at this model's price (0 when unpriced). */
   costOf: (usage: Usage) => number;
   call: ModelCallContext;
@@ -33,93 +37,114 @@ export interface RoleStepResult {
   output: Omit<StepOutput, "costUsd" | "model">;
 }
 
-/** Executes the role; usage covers every call made (including a repair round). */
+const TOOL_RULES = {
+  edits:
+    "Work in rounds with the tools: find the code with search and list_files, read it with read_file, and change it with edit_file, write_file and delete_file. " +
+    "Every edit applies at once to this step's workspace; a tool answers with an error when something is wrong (search text not found or found twice, path refused, file missing): correct it and go on. " +
+    'When the change is complete, answer with JSON: "summary" for the pull request description and "edits": [] (your tool edits are already applied; list there only changes you did not make with the tools).',
+  findings:
+    "Use the tools (search, list_files, read_file) to read the code around the change before you judge it. When done, answer with JSON: a summary and the findings.",
+  text: "Use the tools (search, list_files, read_file) to look at the code you talk about. When done, answer in GitHub-flavoured Markdown.",
+} as const;
+
+/** Executes the role; usage covers every round. */
 export async function runRoleStep(input: RoleStepInput): Promise<RoleStepResult> {
-  const { request, role, reader } = input;
+  const { request, role, view } = input;
   const focus: ContextFocus = role.result;
-  const context = await buildContext({ trigger: request.trigger, reader, focus, budgetTokens: input.budgets.contextTokens, hints: request.prompt });
-  const system = [
-    role.systemPrompt,
-    UNTRUSTED_DATA_INSTRUCTION,
-    input.history.length > 0 ? "Earlier messages of this thread's conversation come first; the last message is the current task." : "",
-    role.result === "text" ? "Answer in GitHub-flavoured Markdown." : "",
-  ]
-    .filter(Boolean)
-    .join("\n\n");
-  const user = [context.text, upstreamSection(request), input.historyDropped > 0 ? `(${input.historyDropped} older conversation messages left out)` : "", `## Task\n${request.prompt}`]
+  const workspaceDiff = await view.diff();
+  const context = await buildContext({ trigger: request.trigger, reader: viewAsReader(view, input.reader), focus, budgetTokens: input.budgets.contextTokens, hints: request.prompt, maxFiles: 4 });
+  const changeSection = workspaceSection(workspaceDiff, Math.floor(input.budgets.contextTokens * (role.result === "findings" ? 0.5 : 0.25)), request);
+  const inPlay = new Set<string>([...context.files, ...splitDiff(workspaceDiff).map((f) => f.path)]);
+  const instructions = input.instructions;
+  const system = () =>
+    [
+      role.systemPrompt,
+      TOOL_RULES[role.result],
+      UNTRUSTED_DATA_INSTRUCTION,
+      input.history.length > 0 ? "Earlier messages of this thread's conversation come first; the last message is the current task." : "",
+      view.notice || view.mode === "lazy" ? `The workspace is incomplete: ${view.notice ?? "there is no snapshot of the repository, so search only covers files already read"}. Use list_files and read_file to look further.` : "",
+      instructions?.promptFor([...inPlay]) ?? "",
+    ]
+      .filter(Boolean)
+      .join("\n\n");
+  const user = [context.text, changeSection, upstreamSection(request), input.historyDropped > 0 ? `(${input.historyDropped} older conversation messages left out)` : "", `## Task\n${request.prompt}`]
     .filter(Boolean)
     .join("\n\n");
   const messages: ChatMessage[] = [...toChatMessages(input.history), { role: "user", content: user }];
-  const base = { model: input.model, system, maxOutputTokens: input.budgets.maxOutputTokens, signal: request.signal };
-  const usage: Usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
-  const add = (r: ModelResult) => {
-    usage.inputTokens += r.usage.inputTokens;
-    usage.outputTokens += r.usage.outputTokens;
-    usage.cachedTokens += r.usage.cachedTokens;
-  };
-  const leftOut = context.omitted.length > 0 ? { leftOut: context.omitted } : {};
-  // refuse a call whose input alone would take the step past its cost budget
-  const guard = (next: ChatMessage[]) => {
-    const cap = input.budgets.maxStepCostUsd;
-    if (cap === undefined) return;
-    const estimate = input.costOf({ ...usage, inputTokens: usage.inputTokens + estimateTokens(system) + next.reduce((n, m) => n + estimateTokens(m.content), 0) });
-    if (estimate > cap) {
-      throw new BudgetExceededError(`The ${role.name} step would cost about $${estimate.toFixed(4)}, more than its budget of $${cap.toFixed(4)}; raise the budget or narrow the task`);
-    }
-  };
-  guard(messages);
 
-  if (role.result === "text") {
-    const result = await callModel(input.call, { ...base, messages });
-    add(result);
-    return { output: { text: result.text, usage, data: { ...leftOut } } };
-  }
+  const loop = await runToolLoop({
+    roleName: role.name,
+    result: role.result,
+    model: input.model,
+    system,
+    messages,
+    view,
+    limits: input.limits,
+    maxOutputTokens: input.budgets.maxOutputTokens,
+    ...(input.budgets.maxStepCostUsd === undefined ? {} : { maxStepCostUsd: input.budgets.maxStepCostUsd }),
+    costOf: input.costOf,
+    call: input.call,
+    signal: request.signal,
+    onPaths: (paths) => {
+      if (!instructions) return undefined;
+      const before = new Set(instructions.filesFor([...inPlay]));
+      for (const p of paths) inPlay.add(p);
+      const added = instructions.filesFor([...inPlay]).filter((f) => !before.has(f));
+      return added.length > 0 ? `Repository instructions now apply to the files you work on: ${added.join(", ")}. They are in your system prompt; follow them.` : undefined;
+    },
+  });
 
-  if (role.result === "findings") {
-    const result = await callModel(input.call, { ...base, messages, schema: findingsResultSchema, schemaName: "review" });
-    add(result);
-    const parsed = result.object as FindingsResult;
-    return { output: { text: parsed.summary, findings: toFindings(parsed.findings), usage, data: { ...leftOut } } };
+  const data: Record<string, unknown> = { toolRounds: loop.rounds, toolCalls: loop.toolCalls, workspace: view.mode };
+  if (context.omitted.length > 0) data["leftOut"] = context.omitted;
+  const used = instructions?.filesFor([...inPlay]) ?? [];
+  if (used.length > 0) data["instructions"] = used;
+  if (view.notice) data["workspaceNotice"] = view.notice;
+  const output: RoleStepResult["output"] = { text: loop.text, usage: loop.usage, data };
+  if (role.result === "findings") output.findings = toFindings(loop.findings ?? []);
+  const changes = view.changes();
+  if (role.result === "edits" || changes.length > 0) {
+    output.changes = changes;
+    output.edits = changesToEdits(changes);
   }
-
-  const first = await callModel(input.call, { ...base, messages, schema: editsResultSchema, schemaName: "edits" });
-  add(first);
-  let parsed = first.object as EditsResult;
-  let checked = await checkEdits(parsed, reader, context.ref);
-  if (checked.problems.length > 0) {
-    input.call.log.info({ problems: checked.problems.length }, "edits do not apply; asking the model to correct them");
-    const repair: ChatMessage[] = [
-      ...messages,
-      { role: "assistant", content: JSON.stringify(parsed) },
-      { role: "user", content: await repairPrompt(checked.problems, parsed, reader, context.ref) },
-    ];
-    guard(repair);
-    const second = await callModel(input.call, { ...base, messages: repair, schema: editsResultSchema, schemaName: "edits" });
-    add(second);
-    parsed = second.object as EditsResult;
-    checked = await checkEdits(parsed, reader, context.ref);
-    if (checked.problems.length > 0) {
-      throw new NonRetriableError(`The ${role.name} step produced edits that do not apply to the repository:\n${checked.problems.map((p) => `- ${p}`).join("\n")}`);
-    }
-  }
-  return { output: { text: parsed.summary, edits: checked.edits, usage, data: { ...leftOut } } };
+  return { output };
 }
 
-async function checkEdits(result: EditsResult, reader: RepoReader, ref: string): Promise<{ edits: FileEdit[]; problems: string[] }> {
-  const shaped = toFileEdits(result.edits);
-  const validated = await validateEdits(shaped.edits, reader, ref);
-  return { edits: validated.edits, problems: [...shaped.problems, ...validated.problems] };
+/**
+ * The step's layer as `FileEdit`s with full contents (`create` = write this content, whether the
+ * file existed or not; `delete`), the form publishing and downstream steps read.
+ */
+export function changesToEdits(changes: readonly FileChange[]): FileEdit[] {
+  return changes.map((c): FileEdit => (c.content === null ? { kind: "delete", path: c.path } : { kind: "create", path: c.path, content: c.content }));
 }
 
-async function repairPrompt(problems: string[], result: EditsResult, reader: RepoReader, ref: string): Promise<string> {
-  const lines = ["Your edits cannot be applied:", ...problems.map((p) => `- ${p}`), ""];
-  const paths = [...new Set(result.edits.filter((e) => e.kind === "modify").map((e) => e.path.replace(/^\.?\//, "")))].slice(0, 3);
-  for (const path of paths) {
-    const content = await reader.readFile(path, ref).catch(() => undefined);
-    if (content !== undefined) lines.push(`Current content of ${path}:`, fenceUntrusted(`file ${path}`, content.slice(0, 40_000)), "");
+/** The view as the context builder's reader: tree and files from the workspace, thread and PR diff from GitHub. */
+function viewAsReader(view: WorkspaceView, reader: RepoReader): RepoReader {
+  return {
+    listFiles: async () => ({ paths: await view.listFiles(), truncated: false }),
+    readFile: (path) => view.readFile(path),
+    pullRequestDiff: (number, options) => reader.pullRequestDiff(number, options),
+    thread: (number) => reader.thread(number),
+  };
+}
+
+/** The changes of the upstream steps as a unified diff against the base, clipped to `budgetTokens`. */
+function workspaceSection(diff: string, budgetTokens: number, request: AgentRequest): string {
+  if (diff === "") return "";
+  const files = splitDiff(diff);
+  const kept: string[] = [];
+  const left: string[] = [];
+  let remaining = budgetTokens;
+  for (const file of files) {
+    const cost = estimateTokens(file.text) + 20;
+    if (cost <= remaining) {
+      kept.push(fenceUntrusted(`workspace diff of ${file.path}`, file.text));
+      remaining -= cost;
+    } else left.push(file.path);
   }
-  lines.push("Answer again with the complete, corrected list of edits. Copy every search text exactly from the current file content.");
-  return lines.join("\n");
+  const steps = Object.keys(request.upstream).join(", ");
+  const header = `## Changes made by earlier steps of this run${steps ? ` (${steps})` : ""}: ${files.length} file${files.length === 1 ? "" : "s"}, as a diff against the base`;
+  const note = left.length > 0 ? `\n(${left.length} more changed file${left.length === 1 ? "" : "s"} not shown: ${left.slice(0, 20).join(", ")}; read them with read_file)` : "";
+  return `${header}\n${kept.join("\n")}${note}`;
 }
 
 function upstreamSection(request: AgentRequest): string {
@@ -128,7 +153,7 @@ function upstreamSection(request: AgentRequest): string {
   const parts = ["## Results of earlier steps"];
   for (const [id, output] of entries) {
     const details: string[] = [output.text.slice(0, 4_000)];
-    if (output.edits?.length) details.push(`Edited files: ${output.edits.map((e) => `${e.kind} ${e.path}`).join(", ")}`);
+    if (output.edits?.length) details.push(`Edited files: ${output.edits.map((e) => `${e.kind === "create" ? "write" : e.kind} ${e.path}`).join(", ")}`);
     if (output.findings?.length) details.push(`Findings: ${output.findings.map((f) => `${f.severity} ${f.path}:${f.line} ${f.body.slice(0, 200)}`).join("\n")}`);
     parts.push(fenceUntrusted(`output of step ${id}`, details.join("\n")));
   }

@@ -65,6 +65,13 @@ export const repoConfigSchema = z
       })
       .default({}),
     prices: z.record(z.string().min(1).max(200), price).default({}).describe("Model (`provider:model`) → price, for models the built-in table does not know"),
+    instructions: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe("Give the agents AGENTS.md, CLAUDE.md, .github/copilot-instructions.md and .github/instructions/*.instructions.md (from the default branch)"),
+        files: z.array(z.string().min(1).max(500)).max(20).default([]).describe("Further repository files given to every agent as instructions, e.g. docs/CONTRIBUTING.md"),
+      })
+      .default({ enabled: true, files: [] })
+      .describe("Repository instructions for the agents"),
   })
   .describe("Octoflow repository configuration (.github/octoflow.yml)");
 

@@ -114,11 +114,17 @@ describe("retries", () => {
 });
 
 describe("bad answers", () => {
-  it("invalid JSON for a structured output is a clear, non-retriable error", async () => {
-    const h = make();
-    suite.server.expect("openai.responses", { kind: "text", text: '{"summary": "x", "findings": [ {"path": ' });
-    await expect(h.runner.run(request({ step: { role: "review" } }))).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("does not match the expected format") });
-    expect(suite.server.requestsTo("openai.responses")).toHaveLength(1);
+  it("invalid JSON for a structured output is told to the model; when it never gets it right, a clear, non-retriable error", async () => {
+    const h = make({ toolLimits: { maxRounds: 2 } });
+    const broken = { kind: "text" as const, text: '{"summary": "x", "findings": [ {"path": ' };
+    suite.server.expect("openai.responses", broken, broken);
+    await expect(h.runner.run(request({ step: { role: "review" } }))).rejects.toMatchObject({
+      name: "NonRetriableError",
+      message: expect.stringMatching(/review step used its 2 model rounds without a usable final answer: its answer is not valid JSON for the findings schema/),
+    });
+    const second = JSON.stringify(suite.server.requestsTo("openai.responses")[1]?.body);
+    expect(second).toContain("Your answer could not be used");
+    expect(second).toContain("This is your last round");
   });
 
   it("an event stream of garbage events fails cleanly", async () => {
@@ -128,9 +134,9 @@ describe("bad answers", () => {
   });
 
   it("JSON of the wrong shape is rejected the same way", async () => {
-    const h = make();
+    const h = make({ toolLimits: { maxRounds: 1 } });
     suite.server.expect("openai.responses", { kind: "text", text: JSON.stringify({ summary: "x", findings: [{ path: "a", line: "three" }] }) });
-    await expect(h.runner.run(request({ step: { role: "review" } }))).rejects.toMatchObject({ name: "NonRetriableError" });
+    await expect(h.runner.run(request({ step: { role: "review" } }))).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("not valid JSON for the findings schema") });
   });
 
   it("an HTML page instead of an event stream fails cleanly", async () => {

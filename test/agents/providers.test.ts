@@ -76,15 +76,15 @@ describe("wire formats end to end through the AI SDK", () => {
     suite.server.expect("openai.responses", { kind: "text", text: JSON.stringify(edits) });
     const out = await h.runner.run(request());
     expect(out.edits).toEqual([
-      { kind: "modify", path: "src/greet.ts", blocks: [{ search: "export const x = 1;", replace: "export const greet = () => 'hi';" }] },
       { kind: "create", path: "src/greet.test.ts", content: "test('greet', () => {});\n" },
+      { kind: "create", path: "src/greet.ts", content: "export const greet = () => 'hi';\n" },
     ]);
     const body = suite.server.requestsTo("openai.responses")[0]?.body as { text?: { format?: { type?: string; strict?: boolean } } };
     expect(body.text?.format).toMatchObject({ type: "json_schema", strict: true });
   });
 
-  it("generate: edits that do not apply get one repair round, then a clear error", async () => {
-    const h = make({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL }, { prices: { "openai:gpt-4.1-mini": { input: 1, output: 2 } } });
+  it("generate: edits that do not apply are told to the model, then a clear error once the rounds are used", async () => {
+    const h = make({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL }, { prices: { "openai:gpt-4.1-mini": { input: 1, output: 2 } }, toolLimits: { maxRounds: 2 } });
     const bad = { summary: "x", edits: [{ kind: "modify", path: "src/greet.ts", content: null, blocks: [{ search: "missing text", replace: "y" }] }] };
     const worse = { summary: "x", edits: [{ kind: "create", path: ".github/workflows/ci.yml", content: "on: push", blocks: null }] };
     suite.server.expect(
@@ -92,10 +92,10 @@ describe("wire formats end to end through the AI SDK", () => {
       { kind: "text", text: JSON.stringify(bad), usage: { input: 1000, output: 200 } },
       { kind: "text", text: JSON.stringify(worse), usage: { input: 1500, output: 300 } },
     );
-    await expect(h.runner.run(request())).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining(".github/workflows/ci.yml: files under .github/workflows/ are never changed") });
+    await expect(h.runner.run(request())).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("files under .github/workflows/ are never changed") });
     const repair = JSON.stringify(suite.server.requestsTo("openai.responses")[1]?.body);
-    expect(repair).toContain("the search text occurs 0 times");
-    expect(repair).toContain("Current content of src/greet.ts");
+    expect(repair).toContain("Search text not found in src/greet.ts");
+    expect(repair).toContain("None of the edits of your answer were applied");
     // both calls were paid for although the step failed: the metrics say so
     expect(await metricValue(h.metrics, "octoflow_tokens_total", { provider: "openai", kind: "input" })).toBe(2500);
     expect(await metricValue(h.metrics, "octoflow_tokens_total", { provider: "openai", kind: "output" })).toBe(500);

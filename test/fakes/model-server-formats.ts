@@ -53,6 +53,22 @@ export function encodeEvents(route: ModelRoute, reply: Extract<Reply, { kind: "t
       let seq = 0;
       const ev = (data: Record<string, unknown>) => sse({ ...data, sequence_number: seq++ }, data["type"] as string);
       const events = [ev({ type: "response.created", response }), ev({ type: "response.in_progress", response })];
+      const calls = reply.toolCalls ?? [];
+      const withMessage = reply.text !== "" || calls.length === 0;
+      const callItems = calls.map((call) => ({ type: "function_call", id: `fc_${call.id}`, call_id: call.id, name: call.name, arguments: call.arguments, status: "completed" }));
+      const pushCalls = () =>
+        callItems.forEach((done, index) => {
+          const outputIndex = (withMessage ? 1 : 0) + index;
+          events.push(ev({ type: "response.output_item.added", output_index: outputIndex, item: { ...done, arguments: "", status: "in_progress" } }));
+          for (const a of split(done.arguments, 12)) events.push(ev({ type: "response.function_call_arguments.delta", item_id: done.id, output_index: outputIndex, delta: a }));
+          events.push(ev({ type: "response.function_call_arguments.done", item_id: done.id, output_index: outputIndex, arguments: done.arguments }));
+          events.push(ev({ type: "response.output_item.done", output_index: outputIndex, item: done }));
+        });
+      if (!withMessage) {
+        pushCalls();
+        events.push(ev({ type: "response.completed", response: { ...response, status: "completed", output: callItems, usage: responsesUsage(usage) } }));
+        return events;
+      }
       events.push(ev({ type: "response.output_item.added", output_index: 0, item }));
       events.push(ev({ type: "response.content_part.added", item_id: "msg_fake", output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
       for (const p of pieces) events.push(ev({ type: "response.output_text.delta", item_id: "msg_fake", output_index: 0, content_index: 0, delta: p, logprobs: [] }));
@@ -60,23 +76,8 @@ export function encodeEvents(route: ModelRoute, reply: Extract<Reply, { kind: "t
       events.push(ev({ type: "response.content_part.done", item_id: "msg_fake", output_index: 0, content_index: 0, part: { type: "output_text", text: reply.text, annotations: [] } }));
       const doneItem = { ...item, status: "completed", content: [{ type: "output_text", text: reply.text, annotations: [] }] };
       events.push(ev({ type: "response.output_item.done", output_index: 0, item: doneItem }));
-      events.push(
-        ev({
-          type: "response.completed",
-          response: {
-            ...response,
-            status: "completed",
-            output: [doneItem],
-            usage: {
-              input_tokens: usage.input,
-              input_tokens_details: { cached_tokens: usage.cached ?? 0 },
-              output_tokens: usage.output,
-              output_tokens_details: { reasoning_tokens: 0 },
-              total_tokens: usage.input + usage.output,
-            },
-          },
-        }),
-      );
+      pushCalls();
+      events.push(ev({ type: "response.completed", response: { ...response, status: "completed", output: [doneItem, ...callItems], usage: responsesUsage(usage) } }));
       return events;
     }
     case "anthropic.messages": {
@@ -102,13 +103,56 @@ export function encodeEvents(route: ModelRoute, reply: Extract<Reply, { kind: "t
       ];
       for (const p of pieces) events.push(sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: p } }, "content_block_delta"));
       events.push(sse({ type: "content_block_stop", index: 0 }, "content_block_stop"));
-      events.push(sse({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: usage.output } }, "message_delta"));
+      const calls = reply.toolCalls ?? [];
+      calls.forEach((call, i) => {
+        const index = i + 1;
+        events.push(sse({ type: "content_block_start", index, content_block: { type: "tool_use", id: call.id, name: call.name, input: {} } }, "content_block_start"));
+        for (const a of split(call.arguments, 12)) events.push(sse({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: a } }, "content_block_delta"));
+        events.push(sse({ type: "content_block_stop", index }, "content_block_stop"));
+      });
+      events.push(sse({ type: "message_delta", delta: { stop_reason: calls.length > 0 ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: usage.output } }, "message_delta"));
       events.push(sse({ type: "message_stop" }, "message_stop"));
       return events;
     }
     default:
       return [sse({ text: reply.text })];
   }
+}
+
+function responsesUsage(usage: { input: number; output: number; cached?: number }) {
+  return {
+    input_tokens: usage.input,
+    input_tokens_details: { cached_tokens: usage.cached ?? 0 },
+    output_tokens: usage.output,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.input + usage.output,
+  };
+}
+
+/**
+ * The tool results a request sends back to the model, oldest first, in any of the three wire
+ * formats (Chat Completions `tool` messages, Responses `function_call_output` items, Anthropic
+ * `tool_result` blocks), so a scripted model can react to what its tools answered.
+ */
+export function toolResultsIn(body: unknown): { id: string; output: string; isError: boolean }[] {
+  const out: { id: string; output: string; isError: boolean }[] = [];
+  const b = body as { messages?: unknown[]; input?: unknown[] };
+  for (const item of b.input ?? []) {
+    const i = item as { type?: string; call_id?: string; output?: unknown };
+    if (i.type === "function_call_output") out.push({ id: String(i.call_id), output: typeof i.output === "string" ? i.output : JSON.stringify(i.output), isError: false });
+  }
+  for (const message of b.messages ?? []) {
+    const m = message as { role?: string; tool_call_id?: string; content?: unknown };
+    if (m.role === "tool") out.push({ id: String(m.tool_call_id), output: typeof m.content === "string" ? m.content : JSON.stringify(m.content), isError: false });
+    if (m.role === "user" && Array.isArray(m.content)) {
+      for (const block of m.content as { type?: string; tool_use_id?: string; content?: unknown; is_error?: boolean }[]) {
+        if (block.type !== "tool_result") continue;
+        const text = typeof block.content === "string" ? block.content : Array.isArray(block.content) ? (block.content as { text?: string }[]).map((c) => c.text ?? "").join("") : "";
+        out.push({ id: String(block.tool_use_id), output: text, isError: block.is_error === true });
+      }
+    }
+  }
+  return out;
 }
 
 export function chatCompletionJson(reply: Extract<Reply, { kind: "text" }>, model: string) {

@@ -32,6 +32,9 @@
  *   client closes that socket (cancellation reached the server)
  * - `{ kind: "cut", text, afterChunks }` — streams `afterChunks` events, then destroys the socket
  * - `{ kind: "raw", status?, contentType, body }` — anything else (garbage)
+ * - `{ kind: "respond", answer(request) }` — scripted mode: the reply is computed from the recorded
+ *   request, so a fake agent can read its tool results (`toolResultsIn(request.body)`) and decide
+ *   its next tool calls (`toolCalls(...)` builds a reply that calls tools in the route's format)
  *
  * Recording: `requests` (route, method, path, headers, parsed body, socket id), `connections`
  * (TCP connections accepted), `requestsPerConnection()`.
@@ -40,7 +43,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { chatCompletionJson, encodeEvents } from "./model-server-formats.ts";
 
-export { encodeEvents } from "./model-server-formats.ts";
+export { encodeEvents, toolResultsIn } from "./model-server-formats.ts";
 
 export type ModelRoute =
   | "openai.chat"
@@ -70,7 +73,8 @@ export type Reply =
   | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
   | { kind: "hang" }
   | { kind: "cut"; text: string; afterChunks: number; chunkSize?: number }
-  | { kind: "raw"; status?: number; contentType: string; body: string };
+  | { kind: "raw"; status?: number; contentType: string; body: string }
+  | { kind: "respond"; answer: (request: RecordedRequest) => Reply };
 
 export interface RecordedRequest {
   route: ModelRoute | "unknown";
@@ -167,7 +171,8 @@ export async function startModelServer(): Promise<ModelServer> {
       socketId: sockets.get(req.socket) ?? 0,
     };
     requests.push(recorded);
-    const reply = match ? (queues.get(match.route)?.shift() ?? fallbacks.get(match.route)) : undefined;
+    let reply = match ? (queues.get(match.route)?.shift() ?? fallbacks.get(match.route)) : undefined;
+    while (reply?.kind === "respond") reply = reply.answer(recorded);
     if (!match || !reply) {
       unmatched.push(recorded);
       res.writeHead(599, { "content-type": "application/json" });
@@ -289,6 +294,18 @@ export async function startModelServer(): Promise<ModelServer> {
     },
   };
   return api;
+}
+
+let toolCallIds = 0;
+
+/**
+ * A reply that calls tools (arguments JSON-encoded as a model writes them), with optional text.
+ *
+ * @example
+ * server.expect("openai.responses", toolCalls([{ name: "search", input: { regex: "lowStock" } }]));
+ */
+export function toolCalls(calls: { name: string; input: unknown }[], text = ""): Extract<Reply, { kind: "text" }> {
+  return { kind: "text", text, toolCalls: calls.map((c) => ({ id: `call_${++toolCallIds}`, name: c.name, arguments: typeof c.input === "string" ? c.input : JSON.stringify(c.input) })) };
 }
 
 /** Builds a Codegen agent-run body as the API returns it. */

@@ -7,12 +7,12 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import { experimental_streamTextLowMemory, Output, stepCountIs, streamText, tool, type LanguageModel, type LanguageModelUsage, type OutputInterface, type ToolSet } from "ai";
+import { experimental_streamTextLowMemory, Output, stepCountIs, streamText, tool, ToolChoiceViolationError, type LanguageModel, type LanguageModelUsage, type ModelMessage, type OutputInterface, type ToolSet } from "ai";
 import type { z } from "zod";
 import { ExternalServiceError } from "../../errors/external-service-error.ts";
 import { NonRetriableError } from "../../errors/non-retriable-error.ts";
 import type { Usage } from "../../workflows/types.ts";
-import type { ModelCall, ModelProvider, ModelResult, ToolCallRecord } from "../model-provider.ts";
+import type { ChatMessage, ModelCall, ModelProvider, ModelResult, ToolCallRecord } from "../model-provider.ts";
 
 export type AiSdkProviderKind = "openai" | "anthropic" | "openai-compatible";
 
@@ -44,13 +44,13 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       const settings = {
         model: modelFor(request.model),
         system: request.system,
-        messages: request.messages,
+        messages: toModelMessages(request.messages),
         maxRetries: 0,
         abortSignal: request.signal,
         // errors are read from the stream below; the default handler would print the request to stderr
         onError: () => undefined,
         ...(request.maxOutputTokens ? { maxOutputTokens: request.maxOutputTokens } : {}),
-        ...(tools ? { tools, stopWhen: stepCountIs(Math.max(1, request.maxSteps ?? 1)) } : {}),
+        ...(tools ? { tools, stopWhen: stepCountIs(Math.max(1, request.maxSteps ?? 1)), ...(request.toolChoice ? { toolChoice: request.toolChoice } : {}) } : {}),
         ...(providerOptions ? { providerOptions } : {}),
       };
       // Without a schema we read `fullStream` once and nothing else, so the SDK's single-consumer
@@ -63,14 +63,18 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       let finishReason = "unknown";
       let usage: LanguageModelUsage | undefined;
       const toolCalls: ToolCallRecord[] = [];
+      let toolChoiceViolated = false;
       for await (const part of fullStream) {
         if (part.type === "text-delta") {
           text += part.text;
           request.onText?.(part.text);
         } else if (part.type === "tool-call") {
-          toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+          const invalid = (part as { invalid?: boolean; error?: unknown }).invalid ? (part as { error?: unknown }).error : undefined;
+          toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input, ...(invalid === undefined ? {} : { error: invalid instanceof Error ? invalid.message : String(invalid) }) });
         } else if (part.type === "error") {
-          streamError ??= part.error;
+          // toolChoice "none" and the model called a tool anyway: the tool loop decides what that means
+          if (ToolChoiceViolationError.isInstance(part.error)) toolChoiceViolated = true;
+          else streamError ??= part.error;
         } else if (part.type === "abort") {
           streamError ??= request.signal.reason ?? new DOMException("The operation was aborted.", "AbortError");
         } else if (part.type === "finish") {
@@ -80,6 +84,10 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       }
       if (streamError !== undefined) throw streamError;
       if (request.signal.aborted) throw request.signal.reason;
+      if (toolChoiceViolated) {
+        if (toolCalls.length === 0) toolCalls.push({ id: "tool-choice-violation", name: "(tool call)", input: null, error: "tools were not allowed in this call" });
+        return { text, toolCalls, usage: toUsage(usage), finishReason: "tool-calls" };
+      }
       if (finishReason === "interrupted" || finishReason === "unknown") {
         // the body ended without the provider's closing event (cut connection, proxy error page)
         throw new ExternalServiceError(`${options.kind} stream ended before the answer was complete`, { service: options.kind, retriable: true });
@@ -90,7 +98,17 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
         );
       }
       const out: ModelResult = { text, toolCalls, usage: toUsage(usage), finishReason };
-      if (schemaResult) out.object = await schemaResult.output;
+      if (schemaResult && toolCalls.length === 0) {
+        if (!tools) out.object = await schemaResult.output;
+        else {
+          // a tool loop tells the model what is wrong with its answer instead of failing the step
+          try {
+            out.object = await schemaResult.output;
+          } catch (error) {
+            out.objectError = error instanceof Error ? error.message : String(error);
+          }
+        }
+      }
       return out;
     },
   };
@@ -132,6 +150,25 @@ function languageModelFactory(options: AiSdkProviderOptions): (model: string) =>
       return (model) => compatible.chatModel(model);
     }
   }
+}
+
+/** Our messages as the SDK's: tool calls become `tool-call` parts, tool answers `tool-result` parts. */
+function toModelMessages(messages: ChatMessage[]): ModelMessage[] {
+  return messages.map((m): ModelMessage => {
+    if (m.role === "tool") {
+      return {
+        role: "tool",
+        content: (m.toolResults ?? []).map((r) => ({ type: "tool-result" as const, toolCallId: r.id, toolName: r.name, output: r.isError ? { type: "error-text" as const, value: r.output } : { type: "text" as const, value: r.output } })),
+      };
+    }
+    if (m.role === "assistant" && m.toolCalls && m.toolCalls.length > 0) {
+      return {
+        role: "assistant",
+        content: [...(m.content ? [{ type: "text" as const, text: m.content }] : []), ...m.toolCalls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))],
+      };
+    }
+    return m.role === "assistant" ? { role: "assistant", content: m.content } : { role: "user", content: m.content };
+  });
 }
 
 function toToolSet(request: ModelCall): ToolSet | undefined {

@@ -4,12 +4,12 @@
  * are converted to the domain types `FileEdit` and `Finding`.
  */
 import { z } from "zod";
-import type { FileEdit, Finding } from "../../workflows/types.ts";
+import type { Finding } from "../../workflows/types.ts";
 
 export const editSchema = z.object({
   kind: z.enum(["create", "modify", "delete"]).describe("create a new file, modify an existing one with search/replace blocks, or delete one"),
   path: z.string().describe("repository-relative path, e.g. src/app.ts"),
-  content: z.string().nullable().describe("full content for create; null otherwise"),
+  content: z.string().nullable().describe("full content for create, or the whole new content for modify without blocks; null otherwise"),
   blocks: z
     .array(
       z.object({
@@ -43,24 +43,6 @@ export const findingsResultSchema = z.object({
 
 export type EditsResult = z.infer<typeof editsResultSchema>;
 export type FindingsResult = z.infer<typeof findingsResultSchema>;
-
-/** Converts the flat schema form into `FileEdit`s (shape problems are reported, not thrown). */
-export function toFileEdits(raw: EditsResult["edits"]): { edits: FileEdit[]; problems: string[] } {
-  const edits: FileEdit[] = [];
-  const problems: string[] = [];
-  for (const e of raw) {
-    if (e.kind === "create") {
-      if (e.content === null) problems.push(`${e.path}: "create" needs the file content`);
-      else edits.push({ kind: "create", path: e.path, content: e.content });
-    } else if (e.kind === "modify") {
-      if (!e.blocks || e.blocks.length === 0) problems.push(`${e.path}: "modify" needs at least one search/replace block`);
-      else edits.push({ kind: "modify", path: e.path, blocks: e.blocks.map((b) => ({ search: b.search, replace: b.replace })) });
-    } else {
-      edits.push({ kind: "delete", path: e.path });
-    }
-  }
-  return { edits, problems };
-}
 
 /** Converts schema findings into `Finding`s (dropping nulls, fixing an inverted range). */
 export function toFindings(raw: FindingsResult["findings"]): Finding[] {
