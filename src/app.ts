@@ -13,6 +13,7 @@ import { createHealth, type Health } from "./observability/health.ts";
 import { createMetrics, type BreakerStatesSource, type Metrics } from "./observability/metrics.ts";
 import { setupOperations } from "./observability/setup-operations.ts";
 import { traceWebhooks } from "./observability/trace-webhooks.ts";
+import { guardWebhooks, withoutPayload } from "./github/validate-delivery.ts";
 import type { GitHubProgressSink } from "./github/progress/github-progress-sink.ts";
 import type { Engine } from "./workflows/engine.ts";
 import type { LoadedTemplate } from "./workflows/load-template.ts";
@@ -114,6 +115,7 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
 export function octoflowApp(runtime: Runtime): ApplicationFunction {
   return async (app: Probot, { addHandler }) => {
     traceWebhooks(app.webhooks);
+    guardWebhooks(app.webhooks, { onRefused: (event) => runtime.metrics.webhooks.inc({ event, outcome: "refused" }) });
     const operations = setupOperations(runtime);
     addHandler(operations.opsHandler);
     addHandler(operations.dashboardHandler);
@@ -128,8 +130,9 @@ export function octoflowApp(runtime: Runtime): ApplicationFunction {
       runtime.log.debug({ deliveryId: event.id, event: event.name, action: payload.action, repo: payload.repository?.full_name }, "webhook received");
     });
     app.webhooks.onError((error) => {
-      runtime.metrics.webhooks.inc({ event: error.event?.name ?? "unknown", outcome: "error" });
-      runtime.log.error({ err: error, deliveryId: error.event?.id }, "webhook handler failed");
+      const { id: deliveryId, name: event = "unknown" } = error.event ?? {};
+      runtime.metrics.webhooks.inc({ event, outcome: "error" });
+      runtime.log.error({ deliveryId, event, err: withoutPayload(error) }, "webhook handler failed");
     });
 
     if (runtime.startWorkers) {

@@ -54,6 +54,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
   /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g,
   /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
   /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b/g,
   /\bv1\.[a-f0-9]{40}\b/g,
   /\bAIza[0-9A-Za-z_-]{35}\b/g,
@@ -133,11 +135,23 @@ export function createLogger(config: LoggerConfig = {}): Logger {
 function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const serialized = pino.stdSerializers.err(err);
+  withoutWebhookPayloads(serialized);
   try {
     return JSON.parse(scrubSecrets(JSON.stringify(serialized))) as unknown;
   } catch {
     return { type: serialized.type, message: scrubSecrets(serialized.message) };
   }
+}
+
+/**
+ * `@octokit/webhooks` attaches the whole delivery (`event: { id, name, payload }`) to a handler's
+ * error; issue bodies and comments may hold secrets, so only the delivery id and event name are kept.
+ */
+function withoutWebhookPayloads(serialized: Record<string, unknown>, depth = 0): void {
+  const event = serialized.event as { id?: unknown; name?: unknown; payload?: unknown } | undefined;
+  if (event && typeof event === "object" && "payload" in event) serialized.event = { id: event.id, name: event.name };
+  const inner = serialized.aggregateErrors ?? serialized.errors;
+  if (Array.isArray(inner) && depth < 3) for (const e of inner) if (e && typeof e === "object") withoutWebhookPayloads(e as Record<string, unknown>, depth + 1);
 }
 
 function scrubObject(value: unknown, depth = 0): unknown {

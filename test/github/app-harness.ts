@@ -4,6 +4,7 @@
  * GitHub (OpenAPI-validated) holding one repository `octo/app`, and a scripted agent runner.
  */
 import { generateKeyPairSync } from "node:crypto";
+import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { createRuntime, octoflowApp, type Runtime } from "../../src/app.ts";
 import { loadEnv } from "../../src/config/env.ts";
@@ -28,14 +29,14 @@ export const WEBHOOK_SECRET = "test-webhook-secret";
  * A Probot instance for tests, talking to a fake GitHub at `baseUrl`. Probot layers its own throttle
  * options over the class defaults, so throttling and retries are switched off last (production keeps both).
  */
-export function createTestProbot(baseUrl: string, options: { Octokit?: typeof ProbotOctokit } = {}): Probot {
+export function createTestProbot(baseUrl: string, options: { Octokit?: typeof ProbotOctokit; log?: Logger } = {}): Probot {
   const Base = options.Octokit ?? ProbotOctokit;
   return new Probot({
     appId: 123,
     privateKey: testPrivateKey(),
     secret: WEBHOOK_SECRET,
     baseUrl,
-    log: silentLog,
+    log: options.log ?? silentLog,
     Octokit: Base.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false }, retry: { enabled: false } })),
   });
 }
