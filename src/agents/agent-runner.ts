@@ -120,9 +120,9 @@ export type AgentRunnerService = AgentRunner & {
  * Creates the agent runner the engine calls for every step.
  *
  * @example
- * const agents = createAgentRunner({ env, store, repoReaderFor: (t) => githubRepoReader(octokit, t.repo), metrics, log });
+ * const agents = createAgentRunner({ env, store, repoReaderFor: repoReaderFor(clients), metrics, log });
  * const output = await agents.run(request);
- * app.readiness.add(() => agents.breakerStates());
+ * agents.breakerStates(); // { openai: "closed" }, for /readyz, alerts and /metrics
  * await agents.close();
  */
 export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {

@@ -6,11 +6,9 @@
 import { Context, type Probot } from "probot";
 import type { Logger } from "../observability/logger.ts";
 import type { GitHubClient } from "../github/client.ts";
-import { registerHandlers } from "../github/register-handlers.ts";
+import { RECEIVED_EVENTS, registerHandlers } from "../github/register-handlers.ts";
 import type { HandlerDeps } from "../github/start-run.ts";
 
-/** Events the app subscribes to (app.yml `default_events`, plus `installation`, always delivered). */
-export const SUBSCRIBED_EVENTS = ["issues", "issue_comment", "pull_request", "pull_request_review", "check_run", "installation"] as const;
 
 type Handler = (context: Context) => Promise<void>;
 
@@ -58,7 +56,7 @@ export function collectHandlers(deps: HandlerDeps): Map<string, Handler> {
 export async function dispatchWebhook(deps: HandlerDeps, event: WebhookEvent, octokit: GitHubClient, log: Logger): Promise<DispatchOutcome> {
   const key = eventKey(event.name, event.payload);
   const name = key.split(".")[0] ?? key;
-  if (!(SUBSCRIBED_EVENTS as readonly string[]).includes(name)) return { kind: "not-subscribed", key };
+  if (!RECEIVED_EVENTS.includes(name)) return { kind: "not-subscribed", key };
   // Like Probot: handlers of the bare event and of `<event>.<action>` both run.
   const registered = collectHandlers(deps);
   const handlers = [...new Set([name, key])].map((k) => registered.get(k)).filter((h): h is Handler => h !== undefined);

@@ -51,7 +51,7 @@ export function formatCost(usd: number): string {
  *
  * @example
  * const progress = createTerminalProgress({ out: process.stderr });
- * const engine = createEngine({ ..., progress: fanOut(progress, checkRunReporter) });
+ * const core = composeCore({ ..., extraSinks: [progress] }); // beside the check run and sticky comment
  */
 export function createTerminalProgress(options: TerminalProgressOptions): TerminalProgress {
   const { out } = options;

@@ -1,6 +1,7 @@
 /**
- * Subscribes the webhook handlers. Events the app receives but does not act on (installation,
- * pull_request_review, other actions) are only counted and logged by `src/app.ts`.
+ * Subscribes the webhook handlers. Deliveries the app receives but does not act on (installation,
+ * other actions) are only counted and logged by `src/app.ts`. `app.yml` subscribes to exactly the
+ * events named here (a test checks both lists against each other and against the registrations).
  */
 import type { Probot } from "probot";
 import { onCheckRunRequestedAction } from "./handlers/on-check-run-requested-action.ts";
@@ -8,24 +9,30 @@ import { onCheckRunRerequested } from "./handlers/on-check-run-rerequested.ts";
 import { onIssueCommentCreated } from "./handlers/on-issue-comment-created.ts";
 import { onIssuesLabeled } from "./handlers/on-issues-labeled.ts";
 import { onPullRequestLabeled } from "./handlers/on-pull-request-labeled.ts";
-import { onPullRequestOpened } from "./handlers/on-pull-request-opened.ts";
-import { onPullRequestReadyForReview } from "./handlers/on-pull-request-ready-for-review.ts";
-import { onPullRequestReopened } from "./handlers/on-pull-request-reopened.ts";
-import { onPullRequestSynchronize } from "./handlers/on-pull-request-synchronize.ts";
+import { onPullRequestReviewable, REVIEWABLE_PULL_REQUEST_EVENTS } from "./handlers/on-pull-request-reviewable.ts";
 import type { HandlerDeps } from "./start-run.ts";
 
-/** The events and actions Octoflow acts on. */
+/** The events and actions Octoflow acts on, as `registerHandlers` subscribes them. */
 export const HANDLED_EVENTS = [
   "issues.labeled",
   "issue_comment.created",
-  "pull_request.opened",
-  "pull_request.reopened",
-  "pull_request.synchronize",
-  "pull_request.ready_for_review",
+  ...REVIEWABLE_PULL_REQUEST_EVENTS,
   "pull_request.labeled",
   "check_run.requested_action",
   "check_run.rerequested",
 ] as const;
+
+/**
+ * Events a GitHub App receives without subscribing to them: `installation` (and its actions).
+ * They are counted and logged, never acted on.
+ */
+const ALWAYS_DELIVERED = ["installation"] as const;
+
+/**
+ * The webhook events the app receives: the events of `HANDLED_EVENTS` (what `app.yml` subscribes
+ * to) plus those delivered to every app.
+ */
+export const RECEIVED_EVENTS: readonly string[] = [...new Set(HANDLED_EVENTS.map((key) => key.split(".")[0] as string)), ...ALWAYS_DELIVERED];
 
 /**
  * @example
@@ -34,10 +41,7 @@ export const HANDLED_EVENTS = [
 export function registerHandlers(app: Probot, deps: HandlerDeps): void {
   app.on("issues.labeled", onIssuesLabeled(deps));
   app.on("issue_comment.created", onIssueCommentCreated(deps));
-  app.on("pull_request.opened", onPullRequestOpened(deps));
-  app.on("pull_request.reopened", onPullRequestReopened(deps));
-  app.on("pull_request.synchronize", onPullRequestSynchronize(deps));
-  app.on("pull_request.ready_for_review", onPullRequestReadyForReview(deps));
+  app.on([...REVIEWABLE_PULL_REQUEST_EVENTS], onPullRequestReviewable(deps));
   app.on("pull_request.labeled", onPullRequestLabeled(deps));
   app.on("check_run.requested_action", onCheckRunRequestedAction(deps));
   app.on("check_run.rerequested", onCheckRunRerequested(deps));

@@ -16,7 +16,8 @@ export interface Coalescer {
 
 /**
  * @example
- * const c = createCoalescer({ clock, intervalMs: 3000, write: () => updateCheckRun(view), onError: log.warn });
+ * const write = async () => void (await octokit.rest.checks.update({ owner, repo, check_run_id, output }));
+ * const c = createCoalescer({ clock, intervalMs: 3000, write, onError: (error) => log.warn({ err: error }, "check run update failed") });
  * c.request(); c.request(); // one write now, the second at most 3 s later
  * await c.flush({ force: true }); // the final write
  */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { replayWebhook, type ReplayReport } from "../../src/cli/commands/replay.ts";
-import { SUBSCRIBED_EVENTS } from "../../src/cli/dispatch-webhook.ts";
+import { RECEIVED_EVENTS } from "../../src/github/register-handlers.ts";
 import { installRepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { recordingIo } from "./helpers/recording-io.ts";
@@ -21,7 +21,7 @@ interface ExampleGroup {
   examples: Record<string, unknown>[];
 }
 
-const examples = (createRequire(import.meta.url)("@octokit/webhooks-examples") as ExampleGroup[]).filter((g) => (SUBSCRIBED_EVENTS as readonly string[]).includes(g.name));
+const examples = (createRequire(import.meta.url)("@octokit/webhooks-examples") as ExampleGroup[]).filter((g) => RECEIVED_EVENTS.includes(g.name));
 const cases = examples.flatMap((g) => g.examples.map((payload, i) => ({ event: g.name, index: i, action: String(payload.action ?? ""), payload })));
 
 let dir: string;
@@ -35,11 +35,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("octoflow replay on every webhooks-examples payload (no token)", () => {
   it("subscribes to the events of app.yml (plus installation, always delivered to apps)", () => {
     const manifest = parse(readFileSync(join(ROOT, "app.yml"), "utf8")) as { default_events: string[] };
-    expect([...SUBSCRIBED_EVENTS].sort()).toEqual([...manifest.default_events, "installation"].sort());
+    expect([...RECEIVED_EVENTS].sort()).toEqual([...manifest.default_events, "installation"].sort());
   });
 
   it("covers every subscribed event", () => {
-    expect(new Set(cases.map((c) => c.event))).toEqual(new Set(SUBSCRIBED_EVENTS));
+    expect(new Set(cases.map((c) => c.event))).toEqual(new Set(RECEIVED_EVENTS));
     expect(cases.length).toBeGreaterThan(50);
   });
 

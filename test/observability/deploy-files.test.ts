@@ -7,11 +7,19 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { load, loadAll } from "js-yaml";
+import { parse as load, parseAllDocuments } from "yaml";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { AGENT_NON_ERROR_OUTCOMES, DEFAULT_ALERT_THRESHOLDS } from "../../src/observability/alerts.ts";
 import { envSchema } from "../../src/config/env.ts";
 import { service, skipNote, skips } from "../helpers/services.ts";
+
+/** Every document of a multi-document YAML stream; a syntax error fails the test. */
+function loadAll(text: string): unknown[] {
+  return parseAllDocuments(text).map((doc) => {
+    if (doc.errors.length > 0) throw doc.errors[0];
+    return doc.toJS() as unknown;
+  });
+}
 
 type Json = Record<string, unknown>;
 const read = (path: string) => readFileSync(path, "utf8");
