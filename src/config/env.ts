@@ -4,8 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { createPrivateKey } from "node:crypto";
+import { totalmem } from "node:os";
 import { z } from "zod";
 import { ConfigError } from "../errors/config-error.ts";
+
+/** Memory one concurrent run holds in the process, measured by `bench/engine-concurrent-runs.ts` (with headroom). */
+const RUN_MEMORY_KB = 128;
+/** The most concurrent runs this machine's memory holds (never below 1,000). */
+export const MAX_CONCURRENCY = Math.max(1000, Math.floor(totalmem() / 1024 / RUN_MEMORY_KB));
 
 const optionalString = z
   .string()
@@ -77,7 +83,7 @@ export const envSchema = z
       .trim()
       .regex(/^\d+$/, "must be a whole number")
       .transform(Number)
-      .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
+      .refine((n) => n >= 1 && n <= MAX_CONCURRENCY, `must be between 1 and ${MAX_CONCURRENCY} (about ${RUN_MEMORY_KB} KB of memory per concurrent run on this machine)`)
       .default(4),
     /** Steps of one run executing at once (`limits.stepConcurrency` in .github/octoflow.yml wins). */
     OCTOFLOW_STEP_CONCURRENCY: z

@@ -55,11 +55,11 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
 
   let handler: JobHandler | undefined;
   let active = false;
-  let stopping: AbortController | undefined;
   let wake: (() => void) | undefined;
   /** Set by `notify`, cleared before each look at the store: a wake-up that arrives mid-look is kept. */
   let woken = false;
   let loop: Promise<void> | undefined;
+  let statsAt = -Infinity;
   const jobs = new Map<RunId, { controller: AbortController; done: Promise<void> }>();
 
   const notify = () => {
@@ -128,8 +128,10 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
           claimed = true;
           runJob(job.runId, job.attempts);
         }
-        if (options.metrics) {
-          const stats = await store.queueStats(clock.now());
+        // Stats count the waiting jobs (a scan): at most once per poll interval, not per wake-up.
+        if (options.metrics && clock.now() - statsAt >= pollMs) {
+          statsAt = clock.now();
+          const stats = await store.queueStats(statsAt);
           options.metrics.queueDepth.set(stats.depth);
           options.metrics.queueOldestAgeSeconds.set(stats.oldestAgeMs / 1000);
         }
@@ -138,12 +140,15 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
       }
       if (!active) break;
       if ((claimed || woken) && jobs.size < concurrency) continue;
-      const stop = stopping;
+      // One timer and one listener per wait, both gone when the wait ends (by the timer or by a
+      // wake-up): thousands of job completions a second must not pile up sleeping timers.
+      const waited = new AbortController();
       await new Promise<void>((resolve) => {
         wake = resolve;
-        clock.sleep(pollMs, stop?.signal).then(resolve, resolve);
+        clock.sleep(pollMs, waited.signal).then(resolve, resolve);
       });
       wake = undefined;
+      waited.abort();
     }
   };
 
@@ -157,14 +162,12 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
       if (active) throw new Error("the queue is already running");
       handler = jobHandler;
       active = true;
-      stopping = new AbortController();
       loop = pollLoop();
       log.info({ workerId, concurrency }, "embedded queue started");
     },
     async stop() {
       if (!active) return;
       active = false;
-      stopping?.abort();
       notify();
       await loop;
       const running = [...jobs.values()];

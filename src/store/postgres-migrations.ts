@@ -109,6 +109,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         WHERE status = 'cancelled' AND NOT record ? 'finishedAt';
     `,
   },
+  {
+    version: 4,
+    name: "indexed job claims: one key, run_at while waiting, lease_until while leased",
+    sql: `
+      ALTER TABLE {schema}.jobs ADD COLUMN available_at bigint GENERATED ALWAYS AS (COALESCE(lease_until, run_at)) STORED;
+      CREATE INDEX jobs_available_idx ON {schema}.jobs (available_at, seq);
+      DROP INDEX {schema}.jobs_runnable_idx;
+    `,
+  },
 ];
 
 /**

@@ -326,8 +326,8 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
       const result = await query<{ run_id: string; attempts: number; run_at: string }>(
         `UPDATE ${s}.jobs SET worker_id = $1, lease_until = $2::bigint + $3::bigint, attempts = attempts + 1, requeue = false
          WHERE run_id = (
-           SELECT run_id FROM ${s}.jobs WHERE run_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-           ORDER BY run_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED
+           SELECT run_id FROM ${s}.jobs WHERE available_at <= $2
+           ORDER BY available_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED
          )
          RETURNING run_id, attempts, run_at`,
         [workerId, Math.floor(now), Math.floor(leaseMs)],
@@ -358,7 +358,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
     },
     async queueStats(now) {
       const result = await query<{ depth: string; oldest: string | null }>(
-        `SELECT count(*) AS depth, min(run_at) AS oldest FROM ${s}.jobs WHERE run_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)`,
+        `SELECT count(*) AS depth, min(run_at) AS oldest FROM ${s}.jobs WHERE available_at <= $1`,
         [Math.floor(now)],
       );
       const row = result.rows[0];

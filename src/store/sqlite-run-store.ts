@@ -10,7 +10,7 @@ import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery
 import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 import { applyPatch, wholeLimit } from "./memory-run-store.ts";
-import { startWalCheckpointer } from "./sqlite-checkpointer.ts";
+import { DEFAULT_WAL_LIMIT_BYTES, startWalCheckpointer } from "./sqlite-checkpointer.ts";
 import { migrateSqlite } from "./sqlite-migrations.ts";
 
 export interface SqliteRunStoreOptions {
@@ -20,6 +20,16 @@ export interface SqliteRunStoreOptions {
   busyTimeoutMs?: number;
   /** Checkpoint the WAL from a worker thread instead of inside a commit (default true for files). */
   checkpointInWorker?: boolean;
+  /** Bound of the WAL file in bytes (default 64 MB; see `sqlite-checkpointer.ts`). */
+  walLimitBytes?: number;
+  /**
+   * Longest time one group-commit transaction spends running its writes (default 4 ms): writes
+   * beyond it go into the next transaction, on a later event-loop turn, so a burst of thousands of
+   * writes never holds the event loop for one long synchronous transaction.
+   */
+  batchBudgetMs?: number;
+  /** Most writes in one group-commit transaction (default 512). */
+  maxBatch?: number;
 }
 
 const ACTIVE: RunStatus[] = ["queued", "running"];
@@ -34,9 +44,12 @@ const TERMINAL_SQL = TERMINAL_RUN_STATUSES.map((s) => `'${s}'`).join(", ");
 export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
   const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+  const walLimitBytes = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = ${Math.floor(walLimitBytes)};`);
   migrateSqlite(db);
-  const checkpointer = options.path !== ":memory:" && options.checkpointInWorker !== false ? startWalCheckpointer(db, options.path) : undefined;
+  const checkpointer = options.path !== ":memory:" && options.checkpointInWorker !== false ? startWalCheckpointer(db, options.path, { walLimitBytes }) : undefined;
+  const batchBudgetMs = options.batchBudgetMs ?? 4;
+  const maxBatch = options.maxBatch ?? 512;
   let closed = false;
 
   const statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
@@ -55,15 +68,18 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
   /**
    * Group commit: writes issued during one event-loop turn run in ONE `BEGIN IMMEDIATE` transaction
    * (each inside its own savepoint, so one failing write does not undo the others). A write's
-   * promise settles only after its transaction committed, so it is durable when awaited.
+   * promise settles only after its transaction committed, so it is durable when awaited. A batch is
+   * bounded (`maxBatch` writes, `batchBudgetMs` of work): what is left waits for the next turn, so
+   * the event loop is never held by one long transaction.
    */
-  let pending: { fn: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  type PendingWrite = { fn: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+  let pending: PendingWrite[] = [];
   let scheduled: NodeJS.Immediate | undefined;
-  const flush = () => {
+  const flush = (unbounded = false) => {
     scheduled = undefined;
-    const batch = pending;
+    if (pending.length === 0) return;
+    let batch = pending;
     pending = [];
-    if (batch.length === 0) return;
     try {
       db.exec("BEGIN IMMEDIATE");
     } catch (error) {
@@ -85,6 +101,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       return;
     }
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    const deadline = performance.now() + batchBudgetMs;
     for (const item of batch) {
       sql("SAVEPOINT write").run();
       try {
@@ -94,6 +111,13 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         sql("ROLLBACK TO write").run();
         sql("RELEASE write").run();
         outcomes.push({ ok: false, value: error });
+      }
+      if (!unbounded && outcomes.length < batch.length && (outcomes.length >= maxBatch || performance.now() >= deadline)) {
+        // the rest goes first into the next transaction, ahead of writes issued since
+        pending = [...batch.slice(outcomes.length), ...pending];
+        batch = batch.slice(0, outcomes.length);
+        scheduled = setImmediate(() => flush());
+        break;
       }
     }
     try {
@@ -116,7 +140,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         return;
       }
       pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      scheduled ??= setImmediate(flush);
+      scheduled ??= setImmediate(() => flush());
     });
   const read = <T>(fn: () => T): T => {
     if (closed) throw new Error("the run store is closed");
@@ -316,7 +340,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     async close() {
       if (closed) return;
       if (scheduled) clearImmediate(scheduled);
-      flush();
+      flush(true);
       closed = true;
       await checkpointer?.stop();
       db.close();

@@ -289,6 +289,23 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       expect((await store.claimJob("w3", 6000, 500))?.runId).toBe(b.id);
     });
 
+    it("claims follow (available_at, seq): a job whose lease expired queues by its lease end, not its first runAt", async () => {
+      const [a, b, c] = [sampleRun({ createdAt: 100 }), sampleRun({ createdAt: 300 }), sampleRun({ createdAt: 1050 })] as [RunRecord, RunRecord, RunRecord];
+      for (const r of [a, b, c]) await store.createRun(r, []);
+      await store.enqueueJob(a.id, 100);
+      expect((await store.claimJob("w1", 200, 900))?.runId).toBe(a.id); // leased until 1100
+      await store.enqueueJob(b.id, 300);
+      await store.enqueueJob(c.id, 1050);
+      await store.enqueueJob(c.id, 2000); // a later runAt keeps the earlier one
+      const order = [];
+      for (let i = 0; i < 4; i++) order.push((await store.claimJob("w2", 5000, 60_000))?.runId);
+      expect(order).toEqual([b.id, c.id, a.id, undefined]);
+      expect(await store.queueStats(5000)).toEqual({ depth: 0, oldestAgeMs: 0 });
+      expect(await store.renewJob(a.id, "w2", 5000, 0)).toBe(true); // released at once (a stop)
+      expect(await store.queueStats(5000)).toEqual({ depth: 1, oldestAgeMs: 4900 });
+      expect(await store.claimJob("w3", 5000, 1000)).toEqual({ runId: a.id, attempts: 3, runAt: 100 });
+    });
+
     it("completeJob removes the job; enqueue while leased runs it again after completion", async () => {
       const run = sampleRun();
       await store.createRun(run, [], { enqueue: true });

@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { migrateSqlite, SQLITE_MIGRATIONS } from "../../src/store/sqlite-migrations.ts";
 import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
 import { runStoreContract, sampleRun, sampleSteps } from "./run-store.contract.ts";
+import { asRunId } from "../../src/workflows/types.ts";
 
 runStoreContract("sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "octoflow-store-"));
@@ -68,5 +69,30 @@ describe("sqlite store specifics", () => {
     expect(() => migrateSqlite(db, [...SQLITE_MIGRATIONS, { version: 99, name: "broken", sql: "CREATE TABLE runs (x)" }])).toThrow();
     expect((db.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get() as { n: number }).n).toBe(SQLITE_MIGRATIONS.length);
     db.close();
+  });
+
+  it("group commit is bounded: a burst of writes commits in several transactions, in issue order, none lost", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "octoflow-store-"));
+    const path = join(dir, "batch.db");
+    try {
+      const store = createSqliteRunStore({ path, maxBatch: 5, checkpointInWorker: false });
+      const run = sampleRun();
+      await store.createRun(run, []);
+      const observer = new DatabaseSync(path);
+      const count = () => Number((observer.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n);
+      let seenAtFirst = -1;
+      const writes = Array.from({ length: 23 }, (_, i) => store.appendEvent({ type: "run.started", runId: run.id, at: i }));
+      // one failing write in the middle of the burst changes nothing for the others
+      const failing = store.appendEvent({ type: "run.started", runId: asRunId("missing"), at: 99 });
+      void writes[0]!.then(() => (seenAtFirst = count()));
+      await Promise.all(writes);
+      await expect(failing).rejects.toThrow();
+      expect(seenAtFirst).toBe(5); // the first transaction held 5 writes, not the whole burst
+      expect((await store.listEvents(run.id)).map((e) => e.at)).toEqual(Array.from({ length: 23 }, (_, i) => i));
+      observer.close();
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { createSqliteRunStore } from "../../src/store/sqlite-run-store.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
-import { systemClock, type RunStore } from "../../src/workflows/ports.ts";
+import { systemClock, type Clock, type RunStore } from "../../src/workflows/ports.ts";
 import type { RunId, RunRecord } from "../../src/workflows/types.ts";
 import { createScriptedAgent } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";
@@ -117,6 +117,33 @@ describe("embedded queue", () => {
     await until(() => handled.length === 1, "the job announced during a claim");
     await queue.stop();
     expect(handled).toEqual([run.id]);
+  });
+
+  it("wake-ups leave no sleeping timer or abort listener behind: at most one wait is pending", async () => {
+    const store = createMemoryRunStore();
+    let pending = 0;
+    let maxPending = 0;
+    let sleeps = 0;
+    const clock: Clock = {
+      now: () => Date.now(),
+      sleep(ms, signal) {
+        sleeps += 1;
+        pending += 1;
+        maxPending = Math.max(maxPending, pending);
+        return systemClock.sleep(ms, signal).finally(() => (pending -= 1));
+      },
+    };
+    const queue = createEmbeddedQueue({ store, clock, pollMs: 3_600_000 });
+    await queue.start(async () => undefined);
+    for (let i = 0; i < 200; i++) {
+      const before = sleeps;
+      queue.notify?.();
+      await until(() => sleeps > before, "the poller waits again after the wake-up");
+    }
+    expect(sleeps).toBeGreaterThan(200);
+    expect(maxPending).toBe(1);
+    await queue.stop();
+    expect(pending).toBe(0);
   });
 
   it("a job whose worker died is claimed again once its lease expires", async () => {

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadEnv } from "../../src/config/env.ts";
+import { loadEnv, MAX_CONCURRENCY } from "../../src/config/env.ts";
 import { ConfigError } from "../../src/errors/config-error.ts";
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -27,6 +27,14 @@ describe("loadEnv", () => {
     expect(env.OCTOFLOW_MODEL).toBe("openai:gpt-4.1-mini");
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.setupMode).toBe(true);
+  });
+
+  it("OCTOFLOW_CONCURRENCY goes up to what the machine's memory holds (10,000 concurrent runs are measured by the bench)", () => {
+    expect(MAX_CONCURRENCY).toBeGreaterThanOrEqual(1000);
+    expect(MAX_CONCURRENCY).toBe(Math.max(1000, Math.floor(totalmem() / 1024 / 128)));
+    expect(loadEnv({ OCTOFLOW_CONCURRENCY: String(MAX_CONCURRENCY) }).OCTOFLOW_CONCURRENCY).toBe(MAX_CONCURRENCY);
+    expect(problemsOf({ OCTOFLOW_CONCURRENCY: String(MAX_CONCURRENCY + 1) }).join("\n")).toMatch(new RegExp(`OCTOFLOW_CONCURRENCY.*between 1 and ${MAX_CONCURRENCY}`));
+    expect(problemsOf({ OCTOFLOW_CONCURRENCY: "0" }).join("\n")).toMatch(/OCTOFLOW_CONCURRENCY/);
   });
 
   it("accepts a full, valid configuration", () => {

@@ -33,4 +33,28 @@ describe("startWalCheckpointer", () => {
     expect((db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n).toBe(2000);
     db.close();
   });
+  it("bounds the WAL file: once a reader that held the checkpoint back is gone, a WAL past the limit is truncated", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "octoflow-ckpt-"));
+    dirs.push(dir);
+    const path = join(dir, "x.db");
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, data TEXT)");
+    const reader = new DatabaseSync(path);
+    reader.exec("BEGIN");
+    reader.prepare("SELECT COUNT(*) AS n FROM t").get(); // pins a snapshot: no checkpoint can finish past it
+    const checkpointer = startWalCheckpointer(db, path, { intervalMs: 20, walLimitBytes: 1_000_000 });
+    const insert = db.prepare("INSERT INTO t (data) VALUES (?)");
+    for (let i = 0; i < 2000; i++) insert.run("x".repeat(2000));
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(3_000_000);
+    reader.exec("COMMIT");
+    // no further writes: only the worker can shrink the file now
+    for (let tick = 0; statSync(`${path}-wal`).size > 1_000_000; tick++) {
+      if (tick > 250) throw new Error(`WAL still ${statSync(`${path}-wal`).size} bytes after 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await checkpointer.stop();
+    expect((db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n).toBe(2000);
+    reader.close();
+    db.close();
+  });
 });
