@@ -11,7 +11,7 @@ export const RUN_PAGE_STYLE = `
 .failure { background:#ffebe9; border:1px solid #ffcecb; border-radius:8px; padding:10px 14px; margin-top:12px; }
 .failure h3 { margin:0 0 6px; font-size:14px; color:var(--bad); }
 .graph { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:8px; overflow-x:auto; }
-.graph svg { display:block; max-width:100%; height:auto; margin:0 auto; }
+.graph svg { display:block; margin:0 auto; } /* natural size: a wide graph scrolls instead of shrinking its text */
 .graph .edge { fill:none; stroke:#8c959f; stroke-width:1.6; }
 .graph .node rect.box { fill:#f6f8fa; stroke:#8c959f; stroke-width:1.5; }
 .graph .node rect.stripe { fill:#8c959f; }
