@@ -1,11 +1,14 @@
 /**
  * `RepoReader` over the GitHub REST API, for the agents' context builder. Every read is bounded:
- * one tree request (GitHub truncates huge trees), files up to `maxFileBytes`, threads up to
- * `maxComments` comments.
+ * one tree request per ref for the reader's life (GitHub truncates huge trees), files up to
+ * `maxFileBytes`, threads up to `maxComments` comments.
  */
 import type { RepoReader } from "../workflows/ports.ts";
 import type { RepoRef, Trigger } from "../workflows/types.ts";
 import { httpStatus, type GitHubClient, type GitHubClients } from "./client.ts";
+
+/** Refs whose tree one reader keeps (a run reads one or two: its base and the default branch). */
+const MAX_LISTINGS = 4;
 
 export interface RepoReaderOptions {
   /** Files larger than this are treated as absent (default 1 MB). */
@@ -27,6 +30,8 @@ export function createGitHubRepoReader(client: () => Promise<GitHubClient>, repo
   const maxFileBytes = options.maxFileBytes ?? 1_000_000;
   const maxComments = options.maxComments ?? 100;
   const maxDiffChars = options.maxDiffChars ?? 2_000_000;
+  /** The recursive tree per ref, read once for the reader's life (one run: see `repoReaderFor`). */
+  const listings = new Map<string, Promise<{ paths: string[]; truncated: boolean }>>();
   let cached: Promise<GitHubClient> | undefined;
   const gh = () => (cached ??= client().catch((error: unknown) => {
     cached = undefined;
@@ -35,9 +40,20 @@ export function createGitHubRepoReader(client: () => Promise<GitHubClient>, repo
 
   return {
     async listFiles(ref) {
-      const octokit = await gh();
-      const { data } = await octokit.rest.git.getTree({ owner, repo: name, tree_sha: ref, recursive: "true" });
-      return { paths: data.tree.filter((e) => e.type === "blob" && e.path).map((e) => e.path as string), truncated: data.truncated };
+      let listing = listings.get(ref);
+      if (!listing) {
+        listing = (async () => {
+          const octokit = await gh();
+          const { data } = await octokit.rest.git.getTree({ owner, repo: name, tree_sha: ref, recursive: "true" });
+          return { paths: data.tree.filter((e) => e.type === "blob" && e.path).map((e) => e.path as string), truncated: data.truncated };
+        })();
+        listings.set(ref, listing);
+        // a failed read is not remembered; the oldest ref goes when too many are held
+        listing.catch(() => listings.get(ref) === listing && listings.delete(ref));
+        if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value as string);
+      }
+      const { paths, truncated } = await listing;
+      return { paths: [...paths], truncated };
     },
     async readFile(path, ref) {
       const octokit = await gh();
@@ -84,14 +100,24 @@ export function createGitHubRepoReader(client: () => Promise<GitHubClient>, repo
   };
 }
 
-/** A `RepoReader` factory per trigger, for the agent runner. */
+/**
+ * A `RepoReader` factory for the agent runner: one reader per run, shared by the run's steps (the
+ * engine hands every step of a run the same trigger object), so the recursive tree — hundreds of
+ * milliseconds of parsing at 50,000 files — is downloaded and parsed once per run, not per step. The
+ * reader is held only as long as the run's trigger is (a `WeakMap`), so memory follows live runs.
+ */
 export function repoReaderFor(clients: GitHubClients, options: RepoReaderOptions = {}): (trigger: Trigger) => RepoReader {
+  const perRun = new WeakMap<Trigger, RepoReader>();
   return (trigger) => {
+    const existing = perRun.get(trigger);
+    if (existing) return existing;
     const installationId = trigger.repo.installationId;
-    return createGitHubRepoReader(
+    const reader = createGitHubRepoReader(
       () => (installationId === undefined ? Promise.reject(new Error("the run has no GitHub installation")) : clients.forInstallation(installationId)),
       trigger.repo,
       options,
     );
+    perRun.set(trigger, reader);
+    return reader;
   };
 }

@@ -1,8 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createGitHubRepoReader } from "../../src/github/repo-reader.ts";
+import { createGitHubRepoReader, repoReaderFor } from "../../src/github/repo-reader.ts";
+import { createEmbeddedQueue } from "../../src/queue/embedded-queue.ts";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+import { workflow } from "../../src/workflows/builder.ts";
+import { createEngine } from "../../src/workflows/engine.ts";
+import { planRun } from "../../src/workflows/plan.ts";
+import type { AgentRunner } from "../../src/workflows/ports.ts";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
-import { testOctokit } from "./support.ts";
+import { testOctokit, trigger } from "./support.ts";
 
 let gh: GitHubFake;
 let model: RepoModel;
@@ -51,6 +57,49 @@ describe("GitHub RepoReader", () => {
     await octokit.rest.issues.createComment({ owner: "octo", repo: "app", issue_number: 3, body: "<!-- octoflow:run:r1 -->\n### Octoflow: table" });
     const thread = await reader().thread(3);
     expect(thread).toEqual({ title: "Bug", body: "It breaks", comments: [{ author: "octoflow[bot]", body: "I can reproduce it" }] });
+    gh.verify();
+  });
+
+  it("one reader per run: the tree is read once however many steps (and concurrent readers) list it; a failed read is retried", async () => {
+    const clients = { forInstallation: async () => testOctokit(gh.url) };
+    const readerFor = repoReaderFor(clients);
+    const seen: string[][] = [];
+    const agents: AgentRunner = {
+      async run(request) {
+        const reader = readerFor(request.trigger);
+        // the context builder and the instruction loader both list the tree in every step
+        const [a, b] = await Promise.all([reader.listFiles("main"), reader.listFiles("main")]);
+        a.paths.push("mutated-by-a-caller");
+        seen.push(b.paths);
+        return { text: "ok", usage: { inputTokens: 1, outputTokens: 1, cachedTokens: 0 }, costUsd: 0 };
+      },
+    };
+    const store = createMemoryRunStore();
+    const queue = createEmbeddedQueue({ store, pollMs: 5 });
+    const engine = createEngine({ store, queue, agents });
+    await queue.start(engine.execute);
+    const template = workflow("three")
+      .step({ id: "a", role: "generate", prompt: "a" })
+      .step({ id: "b", role: "review", prompt: "b" }).needs("a")
+      .step({ id: "c", role: "docs", prompt: "c" }).needs("a")
+      .build();
+    const runTrigger = trigger({ repo: { owner: "octo", name: "app", defaultBranch: "main", installationId: 1 } });
+    const run = await engine.start(planRun(template, runTrigger), runTrigger);
+    for (let i = 0; (await store.getRun(run.id))?.status !== "succeeded"; i++) {
+      if (i > 2000) throw new Error("the run did not finish");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await queue.stop();
+    expect(seen).toHaveLength(3);
+    for (const paths of seen) expect([...paths].sort()).toEqual(["docs/b.md", "src/a.ts"]);
+    expect(gh.find("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")).toHaveLength(1);
+
+    // another run reads its own tree; a failed read is not remembered
+    const other = readerFor({ ...runTrigger });
+    gh.expect("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}", () => ({ status: 502, body: { message: "Bad gateway" } }), { times: 1 });
+    await expect(other.listFiles("main")).rejects.toThrow();
+    expect((await other.listFiles("main")).paths.sort()).toEqual(["docs/b.md", "src/a.ts"]);
+    expect(gh.find("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")).toHaveLength(3);
     gh.verify();
   });
 });
