@@ -10,9 +10,11 @@ import { createAgentRunner, type AgentRunnerDeps } from "../agents/agent-runner.
 import type { Env } from "../config/env.ts";
 import type { GitHubClients } from "../github/client.ts";
 import { engineRunControl } from "../github/engine-run-control.ts";
+import { refusePath } from "../github/outputs/edit-paths.ts";
 import { createGitHubRunOutputs } from "../github/outputs/github-run-outputs.ts";
 import { createPermissionGate } from "../github/permission-gate.ts";
 import { repoReaderFor } from "../github/repo-reader.ts";
+import { repositorySourceFor } from "../github/repository-source.ts";
 import { createRepoSetupLoader } from "../github/repo-setup-loader.ts";
 import type { HandlerDeps } from "../github/start-run.ts";
 import type { BreakerStatesSource, Metrics } from "../observability/metrics.ts";
@@ -21,6 +23,7 @@ import { composeSinks } from "../workflows/compose-sinks.ts";
 import { createEngine, type Engine } from "../workflows/engine.ts";
 import { loadBuiltinTemplates, type LoadedTemplate } from "../workflows/load-template.ts";
 import type { AgentRunner, Clock, ProgressSink, Queue, RunOutputs, RunStore } from "../workflows/ports.ts";
+import { createRunWorkspaces, type WorkspaceService } from "../workspace/run-workspaces.ts";
 import type { Backend } from "./open-backend.ts";
 
 export interface CoreInputs {
@@ -43,6 +46,8 @@ export interface CoreInputs {
   builtins?: readonly LoadedTemplate[];
   /** Replaces the agent runner over the configured providers (tests, benchmarks). */
   agents?: AgentRunner;
+  /** Where repository snapshots are cached on disk (default `./data/snapshots`; none when null). */
+  snapshotDir?: string | null;
   /** Tunables of the real agent runner (tests shorten the retry backoff). */
   agentOptions?: Partial<Pick<AgentRunnerDeps, "retry" | "budgets" | "openaiApi">>;
 }
@@ -56,6 +61,8 @@ export interface Core {
   engine: Engine;
   /** Delivers a run's results (pull request, review, comments) from the engine's finaliser. */
   outputs: RunOutputs;
+  /** The run workspaces (DESIGN D11): step views for the agents, commit contents for the outputs. */
+  workspaces: WorkspaceService;
   /** The check run + sticky comment sink. */
   github: GitHubProgressSink;
   /** What the webhook handlers are given; `runs` starts runs through the engine. */
@@ -89,6 +96,15 @@ export function composeCore(inputs: CoreInputs): Core {
   const { store, queue } = backend;
   const closers: (() => Promise<void>)[] = [() => backend.close()];
 
+  const snapshotDir = inputs.snapshotDir === undefined ? "./data/snapshots" : inputs.snapshotDir;
+  const workspaces = createRunWorkspaces({
+    store,
+    sourceFor: repositorySourceFor(clients, store),
+    refusePath,
+    snapshots: snapshotDir === null ? {} : { dir: snapshotDir },
+    log,
+  });
+
   let agents = inputs.agents;
   let breakerStates: BreakerStatesSource | undefined;
   if (!agents) {
@@ -115,7 +131,7 @@ export function composeCore(inputs: CoreInputs): Core {
     metrics,
     ...(inputs.progressIntervalMs === undefined ? {} : { intervalMs: inputs.progressIntervalMs }),
   });
-  const outputs = createGitHubRunOutputs({ clients, store, log });
+  const outputs = createGitHubRunOutputs({ clients, store, log, workspaces });
   const engine = createEngine({
     store,
     ...(queue ? { queue } : {}),
@@ -145,6 +161,7 @@ export function composeCore(inputs: CoreInputs): Core {
     agents,
     engine,
     outputs,
+    workspaces,
     github,
     handlerDeps,
     ...(breakerStates ? { breakerStates } : {}),

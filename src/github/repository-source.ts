@@ -67,7 +67,8 @@ export function createGitHubRepositorySource(client: () => Promise<GitHubClient>
     async tree(sha) {
       const octokit = await gh();
       const { data } = await octokit.rest.git.getTree({ owner, repo: name, tree_sha: sha, recursive: "true" });
-      return { paths: data.tree.filter((e) => e.type === "blob" && e.path).map((e) => e.path as string), truncated: data.truncated };
+      const blobs = data.tree.filter((e) => e.type === "blob" && e.path);
+      return { paths: blobs.map((e) => e.path as string), executable: blobs.filter((e) => e.mode === "100755").map((e) => e.path as string), truncated: data.truncated };
     },
     async file(sha, path) {
       const octokit = await gh();

@@ -18,7 +18,11 @@ export interface BaseFiles {
   read(path: string): Promise<BaseFile | undefined>;
   /** Paths whose content is available without a request (every path of a snapshot), sorted. */
   searchable(): Promise<readonly string[]>;
+  /** The file's Git mode (executable or not), undefined when the base has no such file. */
+  modeOf(path: string): Promise<FileMode | undefined>;
 }
+
+export type FileMode = "100644" | "100755";
 
 /** Git's heuristic (a NUL byte in the first 8,000 bytes) plus invalid UTF-8. */
 export function isBinary(bytes: Uint8Array): boolean {
@@ -36,6 +40,7 @@ export function toBaseFile(bytes: Uint8Array): BaseFile {
 export interface SnapshotEntry {
   path: string;
   bytes: Uint8Array;
+  executable?: boolean;
 }
 
 /**
@@ -47,9 +52,11 @@ export interface SnapshotEntry {
  */
 export function createSnapshotFiles(sha: string, entries: Iterable<SnapshotEntry>): BaseFiles & { readonly bytes: number } {
   const files = new Map<string, Uint8Array>();
+  const executable = new Set<string>();
   let bytes = 0;
   for (const entry of entries) {
     files.set(entry.path, entry.bytes);
+    if (entry.executable) executable.add(entry.path);
     bytes += entry.bytes.byteLength;
   }
   const sorted = [...files.keys()].sort();
@@ -61,6 +68,7 @@ export function createSnapshotFiles(sha: string, entries: Iterable<SnapshotEntry
     notice: () => undefined,
     paths: () => Promise.resolve(sorted),
     searchable: () => Promise.resolve(sorted),
+    modeOf: (path) => Promise.resolve(files.has(path) ? (executable.has(path) ? "100755" : "100644") : undefined),
     read(path) {
       const cached = decoded.get(path);
       if (cached) return Promise.resolve(cached);

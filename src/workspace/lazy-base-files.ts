@@ -10,7 +10,7 @@ import type { RepositorySource } from "./repository-source.ts";
  * @param reason why the archive was not used (shown to the model), e.g. "the archive answered HTTP 404"
  */
 export function createLazyBaseFiles(source: RepositorySource, sha: string, reason: string): BaseFiles {
-  let tree: Promise<{ paths: string[]; truncated: boolean }> | undefined;
+  let tree: Promise<{ paths: string[]; executable: Set<string> }> | undefined;
   const files = new Map<string, Promise<BaseFile | undefined>>();
   const read = new Set<string>();
   let truncated = false;
@@ -18,7 +18,7 @@ export function createLazyBaseFiles(source: RepositorySource, sha: string, reaso
     (tree ??= source.tree(sha).then(
       (t) => {
         truncated = t.truncated;
-        return { paths: [...t.paths].sort(), truncated: t.truncated };
+        return { paths: [...t.paths].sort(), executable: new Set(t.executable) };
       },
       (error: unknown) => {
         tree = undefined;
@@ -52,6 +52,11 @@ export function createLazyBaseFiles(source: RepositorySource, sha: string, reaso
         files.set(path, file);
       }
       return file;
+    },
+    async modeOf(path) {
+      const t = await listing();
+      if (t.executable.has(path)) return "100755";
+      return t.paths.includes(path) ? "100644" : undefined;
     },
     searchable() {
       return Promise.resolve([...read].sort());

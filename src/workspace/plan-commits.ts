@@ -5,6 +5,7 @@
  * applied or read from the branch at publish time.
  */
 import type { FileChange, RunPlan } from "../workflows/types.ts";
+import type { BaseFiles, FileMode } from "./base-files.ts";
 import type { LayerComposer } from "./compose-layers.ts";
 
 export interface PlannedCommit {
@@ -22,10 +23,12 @@ export interface PlannedCommits {
   notes: string[];
   /** Base version of a file (for merging with a branch that moved): text, null when absent, or undefined for binary. */
   baseText(path: string): Promise<string | null | undefined>;
+  /** Git modes of the written files that exist in the base (an executable stays executable). */
+  modes(): Promise<Map<string, FileMode>>;
 }
 
 /** @param composer over the run's succeeded outputs and its base files */
-export async function planCommits(plan: RunPlan, composer: LayerComposer, baseSha: string): Promise<PlannedCommits> {
+export async function planCommits(plan: RunPlan, composer: LayerComposer, base: Pick<BaseFiles, "sha" | "modeOf">): Promise<PlannedCommits> {
   const producing = plan.steps.filter((s) => s.output === "pull_request").map((s) => String(s.id));
   const notes: string[] = [];
   for (const id of producing) notes.push(...(await composer.layerOf(id)).problems);
@@ -40,12 +43,21 @@ export async function planCommits(plan: RunPlan, composer: LayerComposer, baseSh
     },
   });
   return {
-    baseSha,
+    baseSha: base.sha,
     commits,
     notes,
     async baseText(path) {
       const text = await composer.baseText(path);
       return typeof text === "symbol" ? undefined : text;
+    },
+    async modes() {
+      const modes = new Map<string, FileMode>();
+      const written = new Set(commits.flatMap((c) => c.files.filter((f) => f.content !== null).map((f) => f.path)));
+      for (const path of written) {
+        const mode = await base.modeOf(path);
+        if (mode) modes.set(path, mode);
+      }
+      return modes;
     },
   };
 }

@@ -41,7 +41,7 @@ export async function readArchive(body: AsyncIterable<Uint8Array>, options: { ma
       const data = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
       bytes += data.byteLength;
       const path = repositoryPath(header.name);
-      if (path !== undefined) entries.push({ path, bytes: data });
+      if (path !== undefined) entries.push({ path, bytes: data, ...((header.mode ?? 0) & 0o111 ? { executable: true } : {}) });
     }
   } catch (error) {
     return { ok: false, reason: `the repository archive could not be read (${error instanceof Error ? error.message : String(error)})` };

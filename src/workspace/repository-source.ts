@@ -17,8 +17,11 @@ export interface RepositorySource {
   resolveBase(trigger: Trigger): Promise<string>;
   /** The commit's gzip tarball as a byte stream (GitHub's `tarball/{ref}`, redirects followed). */
   archive(sha: string, signal?: AbortSignal): Promise<ArchiveResult>;
-  /** Paths of the files (blobs) of the commit's tree; `truncated` when GitHub cut the listing. */
-  tree(sha: string): Promise<{ paths: string[]; truncated: boolean }>;
+  /**
+   * Paths of the files (blobs) of the commit's tree, those of them that are executable, and
+   * `truncated` when GitHub cut the listing.
+   */
+  tree(sha: string): Promise<{ paths: string[]; executable: string[]; truncated: boolean }>;
   /** A file's bytes at the commit, or undefined when it does not exist. */
   file(sha: string, path: string): Promise<Uint8Array | undefined>;
 }

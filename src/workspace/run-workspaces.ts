@@ -88,7 +88,7 @@ export function createRunWorkspaces(deps: RunWorkspacesDeps): WorkspaceService {
       const base = await load({ runId: String(run.id), trigger: run.trigger }, false);
       const outputs = new Map<string, StepOutput>();
       for (const r of records) if (r.status === "succeeded" && r.output) outputs.set(String(r.stepId), r.output);
-      return planCommits(run.plan, composer(run.plan, outputs, base), base.sha);
+      return planCommits(run.plan, composer(run.plan, outputs, base), base);
     },
   };
 }

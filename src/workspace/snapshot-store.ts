@@ -142,9 +142,9 @@ export function createSnapshotStore(options: SnapshotStoreOptions = {}): Snapsho
   };
 }
 
-/** Snapshot file: magic, 4-byte index length, JSON index `[[path, size], …]`, then the bytes in order. */
+/** Snapshot file: magic, 4-byte index length, JSON index `[[path, size, executable 0|1], …]`, then the bytes in order. */
 async function writeSnapshot(file: string, entries: SnapshotEntry[]): Promise<void> {
-  const index = Buffer.from(JSON.stringify(entries.map((e) => [e.path, e.bytes.byteLength])), "utf8");
+  const index = Buffer.from(JSON.stringify(entries.map((e) => [e.path, e.bytes.byteLength, e.executable ? 1 : 0])), "utf8");
   const length = Buffer.alloc(4);
   length.writeUInt32BE(index.byteLength);
   const handle = await open(file, "w");
@@ -160,17 +160,17 @@ function decodeSnapshot(data: Buffer): SnapshotEntry[] | undefined {
   if (data.byteLength < MAGIC.byteLength + 4 || !data.subarray(0, MAGIC.byteLength).equals(MAGIC)) return undefined;
   const length = data.readUInt32BE(MAGIC.byteLength);
   let offset = MAGIC.byteLength + 4;
-  let index: [string, number][];
+  let index: [string, number, number?][];
   try {
-    index = JSON.parse(data.subarray(offset, offset + length).toString("utf8")) as [string, number][];
+    index = JSON.parse(data.subarray(offset, offset + length).toString("utf8")) as [string, number, number?][];
   } catch {
     return undefined;
   }
   offset += length;
   const entries: SnapshotEntry[] = [];
-  for (const [path, size] of index) {
+  for (const [path, size, executable] of index) {
     if (offset + size > data.byteLength) return undefined;
-    entries.push({ path, bytes: data.subarray(offset, offset + size) });
+    entries.push({ path, bytes: data.subarray(offset, offset + size), ...(executable ? { executable: true } : {}) });
     offset += size;
   }
   return offset === data.byteLength ? entries : undefined;

@@ -4,13 +4,16 @@ import { publishPullRequest } from "../../src/github/outputs/pull-request-output
 import { fingerprint, publishReview } from "../../src/github/outputs/review-output.ts";
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import type { RunStore } from "../../src/workflows/ports.ts";
-import type { Finding, StepOutput, StepRecord } from "../../src/workflows/types.ts";
+import { asRunId, type Finding, type PlannedStep, type StepOutput, type StepRecord } from "../../src/workflows/types.ts";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { runRecord, silentLog, step, testOctokit, trigger } from "./support.ts";
 
 const usage = { inputTokens: 10, outputTokens: 5, cachedTokens: 0 };
 const out = (o: Partial<StepOutput>): StepOutput => ({ text: "", usage, costUsd: 0, ...o });
+/** The step records `publishPullRequest` reads: each given step succeeded with the given output. */
+const succeeded = (runId: string, produced: { step: PlannedStep; output: StepOutput }[]): StepRecord[] =>
+  produced.map(({ step: s, output }) => ({ runId: asRunId(runId), stepId: s.id, status: "succeeded", attempts: 1, output }));
 
 let gh: GitHubFake;
 let model: RepoModel;
@@ -33,10 +36,10 @@ describe("pull_request output", () => {
     const tests = step("test", "test", "pull_request", ["generate"]);
     const run = runRecord("run-1", [gen, tests]);
     await store.createRun(run, []);
-    const result = await publishPullRequest(deps, run, [
+    const result = await publishPullRequest(deps, run, succeeded("run-1", [
       { step: gen, output: out({ text: "Add hello()", edits: [{ kind: "create", path: "src/hello.ts", content: "export const hello = 1;\n" }, { kind: "modify", path: "src/app.ts", blocks: [{ search: "a = 1", replace: "a = 2" }] }] }) },
       { step: tests, output: out({ text: "Test hello()", edits: [{ kind: "create", path: "test/hello.test.ts", content: "test\n" }, { kind: "create", path: ".github/workflows/evil.yml", content: "x" }, { kind: "delete", path: "README.md" }] }) },
-    ]);
+    ]));
     gh.verify();
     expect(result?.branch).toBe("octoflow/7-add-a-greeting");
     expect(result?.commits).toHaveLength(2);
@@ -53,7 +56,7 @@ describe("pull_request output", () => {
     expect(pr?.draft).toBe(true);
     expect(pr?.head.ref).toBe("octoflow/7-add-a-greeting");
     expect(pr?.body).toContain("Closes #7");
-    expect(pr?.body).toContain("`.github/workflows/evil.yml` (GitHub Actions workflows");
+    expect(pr?.body).toMatch(/\.github\/workflows\/evil\.yml: GitHub Actions workflows/);
     const trees = gh.find("POST", "/repos/{owner}/{repo}/git/trees");
     expect(trees.every((r) => typeof (r.body as { base_tree?: string }).base_tree === "string")).toBe(true);
     expect((await store.getRun(run.id))?.pullRequestNumber).toBe(pr?.number);
@@ -67,10 +70,10 @@ describe("pull_request output", () => {
     await store.createRun(first, []);
     await store.createRun(second, []);
     const edit = (content: string) => [{ step: gen, output: out({ text: "v", edits: [{ kind: "create" as const, path: "f.txt", content }] }) }];
-    const a = await publishPullRequest(deps, first, edit("one"));
-    const again = await publishPullRequest(deps, first, edit("ignored"));
+    const a = await publishPullRequest(deps, first, succeeded("run-a", edit("one")));
+    const again = await publishPullRequest(deps, first, succeeded("run-a", edit("ignored")));
     expect(again?.commits).toEqual([]);
-    const b = await publishPullRequest(deps, second, edit("two"));
+    const b = await publishPullRequest(deps, second, succeeded("run-b", edit("two")));
     gh.verify();
     expect(b?.number).toBe(a?.number);
     expect(b?.branch).toBe(a?.branch);
@@ -83,9 +86,9 @@ describe("pull_request output", () => {
   it("reports an edit that cannot be applied and opens nothing when no edit applies", async () => {
     const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
     const gen = step("generate", "generate", "pull_request");
-    const result = await publishPullRequest(deps, runRecord("run-x", [gen]), [
+    const result = await publishPullRequest(deps, runRecord("run-x", [gen]), succeeded("run-x", [
       { step: gen, output: out({ edits: [{ kind: "modify", path: "src/app.ts", blocks: [{ search: "nope", replace: "x" }] }, { kind: "modify", path: "missing.ts", blocks: [] }] }) },
-    ]);
+    ]));
     gh.verify();
     expect(result).toBeUndefined();
     expect(model.state.pulls).toHaveLength(0);
@@ -97,9 +100,9 @@ describe("pull_request output", () => {
     const gen = step("generate", "generate", "pull_request");
     const run = runRecord("run-m", [gen]);
     await store.createRun(run, []);
-    await publishPullRequest(deps, run, [
+    await publishPullRequest(deps, run, succeeded("run-m", [
       { step: gen, output: out({ text: "Fixed, thanks @octocat <!-- octoflow:pull-request -->", edits: [{ kind: "create", path: "f.txt", content: "x" }, { kind: "create", path: "a/../@octocat.txt", content: "x" }] }) },
-    ]);
+    ]));
     gh.verify();
     const body = String(model.state.pulls[0]?.body);
     expect(body).toContain("Closes #7");

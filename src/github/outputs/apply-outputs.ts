@@ -37,7 +37,7 @@ export async function applyOutputs(deps: OutputDeps, run: RunRecord, records: St
     const output = record.output;
     switch (step.output) {
       case "pull_request":
-        if ((output.edits?.length ?? 0) > 0) produced.push({ step, output });
+        if ((output.changes?.length ?? output.edits?.length ?? 0) > 0) produced.push({ step, output });
         break;
       case "review":
         findings.push(...(output.findings ?? []));
@@ -56,7 +56,7 @@ export async function applyOutputs(deps: OutputDeps, run: RunRecord, records: St
   if (produced.length > 0) {
     // A failure propagates: the caller (the engine's finaliser through `RunOutputs`) retries transient
     // ones and fails the run on the others; the markers make a second call resume where this one stopped.
-    const pr = await publishPullRequest(deps, run, produced);
+    const pr = await publishPullRequest(deps, run, records);
     if (pr) {
       applied.pullRequest = pr;
       applied.notes.push(...pr.notes);

@@ -10,11 +10,14 @@ import type { RunOutputs, RunStore } from "../../workflows/ports.ts";
 import type { DeliveredOutputs } from "../../workflows/types.ts";
 import type { GitHubClients } from "../client.ts";
 import { applyOutputs } from "./apply-outputs.ts";
+import type { OutputDeps } from "./pull-request-output.ts";
 
 export interface GitHubRunOutputsOptions {
   clients: GitHubClients;
   store: RunStore;
   log: Logger;
+  /** The run workspace commits are built from (without it: lazy reads over the installation client). */
+  workspaces?: OutputDeps["workspaces"];
 }
 
 /**
@@ -30,7 +33,7 @@ export function createGitHubRunOutputs(options: GitHubRunOutputsOptions): RunOut
       const log = options.log.child({ runId: run.id, workflow: run.workflow });
       try {
         const octokit = await options.clients.forInstallation(installationId);
-        const applied = await applyOutputs({ octokit, store: options.store, log }, run, steps);
+        const applied = await applyOutputs({ octokit, store: options.store, log, ...(options.workspaces ? { workspaces: options.workspaces } : {}) }, run, steps);
         return {
           ...(applied.pullRequest ? { pullRequest: { number: applied.pullRequest.number, url: applied.pullRequest.url } } : {}),
           ...(applied.review?.url && applied.review.url !== "none" ? { review: { url: applied.review.url } } : {}),

@@ -1,17 +1,24 @@
 /**
- * `pull_request` output: the edits of generate / test / docs steps become commits on the branch
- * `octoflow/<issue>-<slug>` (Git Data API: blobs, a tree on `base_tree`, a commit, the ref), one
- * commit per producing step, and one draft pull request that says what was done and closes the
- * issue. Re-running updates the same branch and pull request. Never the default branch, never a
- * fork, never `.github/workflows/`.
+ * `pull_request` output: the run workspace's changes become commits on the branch
+ * `octoflow/<issue>-<slug>`, one commit per producing step in plan order, and one draft pull request
+ * that says what was done and closes the issue. Each commit is built from the file contents the
+ * workspace computed (DESIGN D11): nothing is applied or read again at publish time, and the contents
+ * go inline in one `createTree` (blobs only for large files), so a commit costs the same few requests
+ * whatever its number of files. Re-running updates the same branch and pull request; a resume never
+ * commits a step twice (a marker per step holds its commit). Never the default branch, never a fork,
+ * never `.github/workflows/`.
  */
 import type { Logger } from "pino";
+import { pullRequestKey, stepCommitKey, workBranchKey } from "../../store/marker-keys.ts";
 import type { RunStore } from "../../workflows/ports.ts";
-import type { PlannedStep, RunRecord, StepOutput } from "../../workflows/types.ts";
+import type { PlannedStep, RunRecord, StepOutput, StepRecord, Trigger } from "../../workflows/types.ts";
+import type { PlannedCommits } from "../../workspace/plan-commits.ts";
+import { createRunWorkspaces, type WorkspaceService } from "../../workspace/run-workspaces.ts";
 import { httpStatus, type GitHubClient } from "../client.ts";
 import { neutralizeMarkdown } from "../../progress/neutralize-markdown.ts";
-import { applyBlocks, branchName, refusePath } from "./edit-paths.ts";
-import { pullRequestKey, stepCommitKey, workBranchKey } from "../../store/marker-keys.ts";
+import { createGitHubRepositorySource } from "../repository-source.ts";
+import { catchUpWithBranch } from "./branch-catch-up.ts";
+import { branchName, refusePath } from "./edit-paths.ts";
 
 export interface ProducedStep {
   step: PlannedStep;
@@ -31,110 +38,143 @@ export interface OutputDeps {
   octokit: GitHubClient;
   store: RunStore;
   log: Logger;
+  /**
+   * The run workspace service, whose file contents the commits are built from. Without it, a
+   * workspace over `octokit` that never downloads an archive (it reads the few base files a merge needs).
+   */
+  workspaces?: Pick<WorkspaceService, "commitsFor">;
 }
 
 const PR_MARKER = "<!-- octoflow:pull-request -->";
+/** Files larger than this go through `createBlob`; smaller ones inline in the tree. */
+const INLINE_MAX_BYTES = 512_000;
+/** At most this much inline content per `createTree` request; the rest goes through blobs. */
+const INLINE_TOTAL_BYTES = 20_000_000;
 
 function summaryLine(text: string): string {
   const line = text.split("\n").find((l) => l.trim() !== "") ?? "";
   return line.trim().slice(0, 120);
 }
 
-async function readAt(deps: OutputDeps, owner: string, repo: string, path: string, ref: string): Promise<string | undefined> {
-  try {
-    const { data } = await deps.octokit.rest.repos.getContent({ owner, repo, path, ref, mediaType: { format: "raw" } });
-    return typeof data === "string" ? data : undefined;
-  } catch (error) {
-    if (httpStatus(error) === 404) return undefined;
-    throw error;
-  }
+/** The branch a pull request opened for this trigger merges into: the PR's own branch for a same-repo PR. */
+function targetBranch(trigger: Trigger): string {
+  const pr = trigger.pullRequest;
+  return trigger.isPullRequest && pr && !pr.fromFork ? pr.headRef : trigger.repo.defaultBranch;
 }
 
+type TreeEntry = { path: string; mode: "100644" | "100755"; type: "blob"; sha: string | null } | { path: string; mode: "100644" | "100755"; type: "blob"; content: string };
+
 /**
- * Commits the steps' edits and opens or updates the draft pull request.
+ * Commits the run's changes and opens or updates the draft pull request.
  * Returns undefined when there was nothing to commit and no pull request exists yet.
+ *
+ * @param records the run's step records (producing steps and everything upstream of them)
  */
-export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produced: ProducedStep[]): Promise<PullRequestResult | undefined> {
+export async function publishPullRequest(deps: OutputDeps, run: RunRecord, records: readonly StepRecord[]): Promise<PullRequestResult | undefined> {
   const { owner, name: repo, defaultBranch } = run.trigger.repo;
   const gh = deps.octokit.rest;
   const title = run.trigger.issue?.title ?? run.workflow;
   // The first branch name chosen for an issue sticks, even when its title changes later.
   const branch = await deps.store.putMarkerIfAbsent(workBranchKey(owner, repo, run.trigger.number), branchName(run.trigger.number, title));
-  if (branch === defaultBranch) throw new Error(`refusing to push to the default branch ${defaultBranch}`);
-  const notes: string[] = [];
+  const target = targetBranch(run.trigger);
+  if (branch === defaultBranch || branch === target) throw new Error(`refusing to push to ${branch}, the branch the pull request would merge into`);
 
-  let branchExists = true;
-  let head: string;
+  const workspaces =
+    deps.workspaces ??
+    createRunWorkspaces({
+      store: deps.store,
+      sourceFor: (trigger) => createGitHubRepositorySource(() => Promise.resolve(deps.octokit), trigger.repo, deps.store),
+      refusePath,
+      snapshots: { archive: false },
+      log: deps.log,
+    });
+  const planned = await workspaces.commitsFor(run, records);
+  const notes = [...planned.notes];
+
+  let branchHead: string | undefined;
   try {
-    head = (await gh.git.getRef({ owner, repo, ref: `heads/${branch}` })).data.object.sha;
+    branchHead = (await gh.git.getRef({ owner, repo, ref: `heads/${branch}` })).data.object.sha;
   } catch (error) {
     if (httpStatus(error) !== 404) throw error;
-    branchExists = false;
-    head = (await gh.git.getRef({ owner, repo, ref: `heads/${defaultBranch}` })).data.object.sha;
+  }
+  const branchExisted = branchHead !== undefined;
+
+  // Our chain: the base, then the commits of steps already committed (by an earlier attempt).
+  let tip: { sha: string; tree?: string } = { sha: planned.baseSha };
+  const ours = new Set([planned.baseSha]);
+  const pending: PlannedCommits["commits"] = [];
+  for (const commit of planned.commits) {
+    const marker = await deps.store.getMarker(stepCommitKey(String(run.id), commit.stepId));
+    if (!marker) {
+      pending.push(commit);
+      continue;
+    }
+    const [sha, tree] = marker.split(" ");
+    // A marker written before the workspace holds the run id: committed, position unknown.
+    tip = sha && tree ? { sha, tree } : { sha: branchHead ?? tip.sha };
+    ours.add(tip.sha);
   }
 
   const commits: string[] = [];
-  const committedSteps: string[] = [];
-  /** A step committed by an earlier attempt of this delivery (it failed or crashed before the PR). */
-  let committedBefore = false;
-  for (const { step, output } of produced) {
-    const markerKey = stepCommitKey(run.id, step.id);
-    if (await deps.store.getMarker(markerKey)) {
-      committedBefore = true;
-      continue;
+  if (pending.length > 0) {
+    if (branchHead !== undefined && !ours.has(branchHead)) {
+      // Someone else committed to the bot's branch meanwhile: add our commits on top, merging the files both changed.
+      const caught = await catchUpWithBranch(deps, run, { from: tip.sha, head: branchHead, planned, pending });
+      notes.push(...caught.notes);
+      tip = { sha: branchHead };
     }
-    const entries: { path: string; mode: "100644"; type: "blob"; sha: string | null }[] = [];
-    for (const edit of output.edits ?? []) {
-      const refused = refusePath(edit.path);
-      if (refused) {
-        notes.push(`Skipped \`${edit.path}\` (${refused}).`);
-        continue;
-      }
-      if (edit.kind === "delete") {
-        entries.push({ path: edit.path, mode: "100644", type: "blob", sha: null });
-        continue;
-      }
-      let content: string;
-      if (edit.kind === "create") content = edit.content;
-      else {
-        const current = await readAt(deps, owner, repo, edit.path, head);
-        if (current === undefined) {
-          notes.push(`Could not modify \`${edit.path}\`: the file does not exist.`);
+    let baseTree = tip.tree ?? (await gh.git.getCommit({ owner, repo, commit_sha: tip.sha })).data.tree.sha;
+    const modes = await planned.modes();
+    for (const commit of pending) {
+      const step = run.plan.steps.find((s) => String(s.id) === commit.stepId);
+      const output = records.find((r) => String(r.stepId) === commit.stepId)?.output;
+      let inline = 0;
+      const entries: TreeEntry[] = [];
+      for (const file of commit.files) {
+        const mode = modes.get(file.path) ?? "100644";
+        if (file.content === null) {
+          entries.push({ path: file.path, mode, type: "blob", sha: null });
           continue;
         }
-        const applied = applyBlocks(current, edit.blocks);
-        if (!applied.ok) {
-          notes.push(`Could not modify \`${edit.path}\`: a search block was not found (${JSON.stringify(applied.missing.slice(0, 60))}).`);
-          continue;
+        const size = Buffer.byteLength(file.content, "utf8");
+        if (size > INLINE_MAX_BYTES || inline + size > INLINE_TOTAL_BYTES) {
+          const blob = await gh.git.createBlob({ owner, repo, content: Buffer.from(file.content, "utf8").toString("base64"), encoding: "base64" });
+          entries.push({ path: file.path, mode, type: "blob", sha: blob.data.sha });
+        } else {
+          inline += size;
+          entries.push({ path: file.path, mode, type: "blob", content: file.content });
         }
-        content = applied.content;
       }
-      const blob = await gh.git.createBlob({ owner, repo, content: Buffer.from(content, "utf8").toString("base64"), encoding: "base64" });
-      entries.push({ path: edit.path, mode: "100644", type: "blob", sha: blob.data.sha });
+      const tree = await gh.git.createTree({ owner, repo, base_tree: baseTree, tree: entries });
+      const name = step ? step.name || String(step.id) : commit.stepId;
+      const message = `${name}: ${summaryLine(output?.text ?? "") || `${step?.role ?? "step"} changes`}\n\nOctoflow run ${run.id} (${run.workflow}) for #${run.trigger.number}.`;
+      const created = await gh.git.createCommit({ owner, repo, message, tree: tree.data.sha, parents: [tip.sha] });
+      tip = { sha: created.data.sha, tree: tree.data.sha };
+      baseTree = tree.data.sha;
+      commits.push(tip.sha);
+      // Recorded before the branch moves: a crash from here on re-uses this commit instead of making another.
+      await deps.store.setMarker(stepCommitKey(String(run.id), commit.stepId), `${tip.sha} ${tip.tree}`);
     }
-    if (entries.length === 0) continue;
-    const baseTree = (await gh.git.getCommit({ owner, repo, commit_sha: head })).data.tree.sha;
-    const tree = await gh.git.createTree({ owner, repo, base_tree: baseTree, tree: entries });
-    const message = `${step.name || step.id}: ${summaryLine(output.text) || `${step.role} changes`}\n\nOctoflow run ${run.id} (${run.workflow}) for #${run.trigger.number}.`;
-    const commit = await gh.git.createCommit({ owner, repo, message, tree: tree.data.sha, parents: [head] });
-    head = commit.data.sha;
-    commits.push(head);
-    committedSteps.push(markerKey);
   }
 
-  if (commits.length > 0) {
-    if (branchExists) await gh.git.updateRef({ owner, repo, ref: `heads/${branch}`, sha: head, force: false });
-    else await gh.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: head });
-    branchExists = true;
-    for (const key of committedSteps) await deps.store.setMarker(key, String(run.id));
+  if (planned.commits.length > 0 && tip.sha !== branchHead && tip.sha !== planned.baseSha) {
+    if (branchHead !== undefined) await gh.git.updateRef({ owner, repo, ref: `heads/${branch}`, sha: tip.sha, force: false });
+    else await gh.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: tip.sha });
+    branchHead = tip.sha;
   }
-  if (!branchExists) return undefined;
+  if (branchHead === undefined) return undefined;
 
-  const body = pullRequestBody(run, produced, notes);
+  const produced: ProducedStep[] = [];
+  for (const step of run.plan.steps) {
+    const record = records.find((r) => r.stepId === step.id);
+    if (step.output === "pull_request" && record?.status === "succeeded" && record.output) produced.push({ step, output: record.output });
+  }
+  const body = pullRequestBody(run, produced, planned, notes);
   const prKey = pullRequestKey(owner, repo, branch);
   let number = Number((await deps.store.getMarker(prKey)) ?? NaN);
   let url: string | undefined;
-  if (Number.isNaN(number)) {
+  // A branch this call created cannot have an open pull request yet: no need to look for one.
+  if (Number.isNaN(number) && branchExisted) {
     const { data } = await gh.pulls.list({ owner, repo, head: `${owner}:${branch}`, state: "open", per_page: 1 });
     if (data[0]) number = data[0].number;
   }
@@ -147,8 +187,9 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
     }
   }
   if (Number.isNaN(number) || url === undefined) {
-    if (commits.length === 0 && !committedBefore) return undefined;
-    const { data } = await gh.pulls.create({ owner, repo, head: branch, base: defaultBranch, draft: true, title: `Octoflow: ${title}`.slice(0, 256), body });
+    // Commits made by an earlier attempt of this delivery still deserve their pull request.
+    if (planned.commits.length === 0) return undefined;
+    const { data } = await gh.pulls.create({ owner, repo, head: branch, base: target, draft: true, title: `Octoflow: ${title}`.slice(0, 256), body });
     number = data.number;
     url = data.html_url;
   }
@@ -157,15 +198,16 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, produ
   return { number, url, branch, commits, notes };
 }
 
-function pullRequestBody(run: RunRecord, produced: ProducedStep[], notes: string[]): string {
+function pullRequestBody(run: RunRecord, produced: ProducedStep[], planned: PlannedCommits, notes: string[]): string {
   const lines = [
     `This draft pull request was opened by Octoflow's **${run.workflow}** workflow for #${run.trigger.number} (run \`${run.id}\`).`,
     "",
     "### What was done",
     "",
   ];
+  const filesOf = new Map(planned.commits.map((c) => [c.stepId, c.files]));
   for (const { step, output } of produced) {
-    const files = (output.edits ?? []).map((e) => `\`${e.path}\` (${e.kind})`).join(", ");
+    const files = (filesOf.get(String(step.id)) ?? []).map((f) => `\`${f.path}\`${f.content === null ? " (deleted)" : ""}`).join(", ");
     lines.push(`- **${step.name || step.id}** (${step.role}): ${summaryLine(output.text) || "changes"}${files ? ` — ${files}` : ""}`);
   }
   if (notes.length > 0) lines.push("", "### Notes", "", ...notes.map((n) => `- ${n}`));
