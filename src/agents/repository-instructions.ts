@@ -93,8 +93,8 @@ export async function loadRepositoryInstructions(options: InstructionOptions): P
     const used: InstructionFile[] = [];
     const left: string[] = [];
     let total = 0;
-    // always-files first, then AGENTS.md from the root down, then the glob-scoped ones
-    const order = (f: InstructionFile) => (f.scope.kind === "always" ? 0 : f.scope.kind === "dir" ? 1 : 2);
+    // the root AGENTS.md, the always-files, nested AGENTS.md from the root down (nearest last), then glob-scoped ones
+    const order = (f: InstructionFile) => (f.scope.kind === "dir" ? (f.scope.dir === "" ? 0 : 2) : f.scope.kind === "always" ? 1 : 3);
     for (const f of applicable(paths).sort((a, b) => order(a) - order(b))) {
       if (total + f.content.length > maxTotalChars) left.push(f.path);
       else {

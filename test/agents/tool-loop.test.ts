@@ -1,4 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+import type { WorkspaceService } from "../../src/workspace/run-workspaces.ts";
+import { installRepoModel } from "../fakes/github-repo-model.ts";
+import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
+import { tempDir, workspacesOver } from "../workspace/support.ts";
 import type { AgentProgress, AgentRequest } from "../../src/workflows/ports.ts";
 import { asRunId, asStepId, type StepOutput } from "../../src/workflows/types.ts";
 import { toolCalls, toolResultsIn, type ModelRoute, type RecordedRequest, type Reply } from "../fakes/model-server.ts";
@@ -50,6 +55,27 @@ function scriptedAgent(): Reply[] {
   ];
 }
 
+const REPO = { owner: "octo", name: "app", defaultBranch: "main" };
+
+/** The real run workspace (archive snapshot) over the fake GitHub, per test. */
+let gh: GitHubFake;
+let cache: Awaited<ReturnType<typeof tempDir>>;
+let realWorkspaces: WorkspaceService;
+let closeStore: () => Promise<void>;
+beforeEach(async () => {
+  gh = await startGitHubFake();
+  installRepoModel(gh, { owner: REPO.owner, repo: REPO.name, files: FILES });
+  cache = await tempDir();
+  const store = createMemoryRunStore();
+  closeStore = () => store.close();
+  realWorkspaces = workspacesOver(gh.url, store, cache.dir);
+});
+afterEach(async () => {
+  await gh.close();
+  await closeStore();
+  await cache.remove();
+});
+
 function generateRequest(progress: AgentProgress[], upstream: Record<string, StepOutput> = {}): AgentRequest {
   const implement = step({ id: asStepId("implement"), prompt: "Implement the issue" });
   const review = step({ id: asStepId("review"), name: "review", role: "review", prompt: "Review the change", needs: [asStepId("implement")], output: "review" });
@@ -58,7 +84,7 @@ function generateRequest(progress: AgentProgress[], upstream: Record<string, Ste
     step: Object.keys(upstream).length > 0 ? review : implement,
     plan: plan([implement, review]),
     prompt: Object.keys(upstream).length > 0 ? review.prompt : implement.prompt,
-    trigger: trigger({ issue: ISSUE }),
+    trigger: trigger({ repo: REPO, issue: ISSUE }),
     upstream,
     attempt: 1,
     signal: new AbortController().signal,
@@ -68,8 +94,8 @@ function generateRequest(progress: AgentProgress[], upstream: Record<string, Ste
 
 describe("tool-using roles against the fake model (real wire formats)", () => {
   for (const c of ROUTES) {
-    it(`${c.route}: finds an unnamed symbol with search, reads the file and edits it; the review step sees the change as a diff`, async () => {
-      const workspaces = createMemoryWorkspaces(FILES);
+    it(`${c.route}: finds an unnamed symbol with search, reads the file and edits it; the review step sees the change as a diff (real workspace)`, async () => {
+      const workspaces = realWorkspaces;
       const reader = createInMemoryRepoReader({ files: FILES, thread: { ...ISSUE, comments: [] } });
       const h = suite.track(harness(c.env(suite.server.baseURL), reader, { workspaces, ...(c.openaiApi ? { openaiApi: c.openaiApi } : {}) }));
       suite.server.expect(c.route, ...scriptedAgent());
@@ -80,7 +106,7 @@ describe("tool-using roles against the fake model (real wire formats)", () => {
       const edited = STOCK.replace("i.qty < 3", "i.qty < 5");
       expect(out.text).toBe("Low stock now warns below 5.");
       expect(out.edits).toEqual([{ kind: "create", path: "src/inventory/stock.ts", content: edited }]);
-      expect(workspaces.views.get("implement")?.changes()).toEqual([{ path: "src/inventory/stock.ts", content: edited }]);
+      expect(out.changes).toEqual([{ path: "src/inventory/stock.ts", content: edited }]);
       expect(out.data).toMatchObject({ toolRounds: 4, toolCalls: 3, workspace: "snapshot" });
       const messages = progress.map((p) => p.message).filter(Boolean);
       expect(messages).toEqual(["search function lowStock: 1 hit", "read src/inventory/stock.ts 1–3", "edit src/inventory/stock.ts line 2"]);
