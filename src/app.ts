@@ -15,6 +15,7 @@ import { setupOperations } from "./observability/setup-operations.ts";
 import { traceWebhooks } from "./observability/trace-webhooks.ts";
 import { guardWebhooks, withoutPayload } from "./github/validate-delivery.ts";
 import type { GitHubProgressSink } from "./github/progress/github-progress-sink.ts";
+import { sweepUnreportedRuns } from "./github/progress/sweep-unreported-runs.ts";
 import type { Engine } from "./workflows/engine.ts";
 import type { LoadedTemplate } from "./workflows/load-template.ts";
 import { systemClock, type AgentRunner, type Clock, type Queue, type RunStore } from "./workflows/ports.ts";
@@ -106,6 +107,9 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
   };
 }
 
+/** How often finished runs whose check run was never completed are looked for. */
+const SWEEP_INTERVAL_MS = 2 * 60_000;
+
 /**
  * The Probot application function.
  *
@@ -138,6 +142,15 @@ export function octoflowApp(runtime: Runtime): ApplicationFunction {
     if (runtime.startWorkers) {
       await runtime.queue.start(runtime.engine.execute);
       await runtime.engine.resumeUnfinished();
+      // Final check-run / comment writes a crash interrupted are finished from the run record.
+      const sweep = () =>
+        void sweepUnreportedRuns({ store: runtime.store, progress: runtime.progress, log: runtime.log, now: Date.now() }).catch((error: unknown) =>
+          runtime.log.warn({ err: error }, "sweeping unreported runs failed"),
+        );
+      sweep();
+      const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+      timer.unref();
+      runtime.closers.push(async () => clearInterval(timer));
     }
   };
 }

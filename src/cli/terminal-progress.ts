@@ -7,6 +7,7 @@ import type { ProgressSink } from "../workflows/ports.ts";
 import type { RunEvent, StepStatus } from "../workflows/types.ts";
 import { applyEvent, createRunView, type RunView } from "../progress/run-view.ts";
 import type { CliOutput } from "./terminal.ts";
+import { formatCost as formatCostAs, formatDuration as formatDurationAs } from "../progress/format.ts";
 
 export interface TerminalProgressOptions {
   out: CliOutput;
@@ -32,19 +33,9 @@ const ICON: Record<StepStatus, string> = {
   cancelled: "⊘",
 };
 
-/** Formats milliseconds as `850ms`, `12.3s` or `4m05s`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}s`;
-}
-
-/** Formats a dollar amount with enough precision for cheap model calls. */
-export function formatCost(usd: number): string {
-  if (usd === 0) return "$0";
-  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
-}
+/** Durations and costs in the terminal's compact spelling (`850ms`, `12.3s`, `4m05s`, `$0.30`). */
+const formatDuration = (ms: number) => formatDurationAs(ms, { compact: true });
+const formatCost = (usd: number) => formatCostAs(usd, { compact: true });
 
 /**
  * Creates the terminal renderer.

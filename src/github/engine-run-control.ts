@@ -1,7 +1,7 @@
 /**
  * Adapts the workflow engine to the narrow `RunControl` the GitHub edge uses.
  */
-import { ConfigError } from "../errors/config-error.ts";
+import { RunStateError } from "../errors/run-state-error.ts";
 import type { Engine } from "../workflows/engine.ts";
 import type { RunControl } from "./run-control.ts";
 
@@ -19,8 +19,8 @@ export function engineRunControl(engine: Pick<Engine, "start" | "cancel" | "retr
         await engine.retry(runId);
         return true;
       } catch (error) {
-        // The engine explains why a retry is impossible with a ConfigError; the caller answers the user.
-        if (error instanceof ConfigError) return false;
+        // The engine explains why a retry is impossible with a RunStateError; the caller answers the user.
+        if (error instanceof RunStateError) return false;
         throw error;
       }
     },

@@ -5,6 +5,7 @@ import { neutralizeMarkdown } from "./neutralize-markdown.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import type { StepStatus } from "../workflows/types.ts";
 import { renderMermaidGraph } from "./mermaid.ts";
+import { formatCost, formatDuration } from "./format.ts";
 import type { RunView } from "./run-view.ts";
 
 /** GitHub's limits: check-run `output.summary` / `output.text` and issue-comment bodies. */
@@ -30,23 +31,18 @@ export function cell(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ").replace(/</g, "&lt;");
 }
 
-export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return "–";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} m ${Math.round(s % 60)} s`;
+/** A step's or run's duration in the GitHub tables (`–` when unknown). */
+function duration(ms: number | undefined): string {
+  return ms === undefined ? "–" : formatDuration(ms);
 }
 
-export function formatCost(usd: number): string {
-  return usd === 0 ? "–" : `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}`;
-}
+const cost = (usd: number) => formatCost(usd, { zero: "–" });
 
 /** The step table: status, duration, attempts, tokens, cost. */
 export function renderStepTable(view: RunView): string {
   const rows = view.steps.map(
     (s) =>
-      `| ${cell(s.name)} | ${STATUS_ICON[s.status]} | ${formatDuration(s.durationMs)} | ${s.attempts || "–"} | ${s.tokens ? s.tokens.toLocaleString("en-US") : "–"} | ${formatCost(s.costUsd)} |`,
+      `| ${cell(s.name)} | ${STATUS_ICON[s.status]} | ${duration(s.durationMs)} | ${s.attempts || "–"} | ${s.tokens ? s.tokens.toLocaleString("en-US") : "–"} | ${cost(s.costUsd)} |`,
   );
   return ["| step | status | duration | attempts | tokens | cost |", "|---|---|---|---|---|---|", ...rows].join("\n");
 }
@@ -90,7 +86,7 @@ function quote(text: string): string {
 
 /** The check run's `output.summary`: the table, totals and problems. */
 export function renderCheckRunSummary(view: RunView): string {
-  const lines = [renderStepTable(view), "", `Total cost: ${formatCost(view.costUsd)}${view.durationMs === undefined ? "" : ` · wall time ${formatDuration(view.durationMs)}`}`];
+  const lines = [renderStepTable(view), "", `Total cost: ${cost(view.costUsd)}${view.durationMs === undefined ? "" : ` · wall time ${duration(view.durationMs)}`}`];
   if (view.links.pullRequest) lines.push("", `Pull request: ${view.links.pullRequest}`);
   if (view.links.review) lines.push("", `Review: ${view.links.review}`);
   lines.push(...renderProblems(view));

@@ -4,7 +4,7 @@
  * It knows only ports (store, queue, agents, progress sink, clock, logger, metrics).
  */
 import { context, propagation } from "@opentelemetry/api";
-import { ConfigError } from "../errors/config-error.ts";
+import { RunStateError } from "../errors/run-state-error.ts";
 import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
 import { executeRun } from "./execute-run.ts";
 import { finaliseCancelled } from "./finalise-run.ts";
@@ -181,18 +181,18 @@ export function createEngine(input: EngineDeps): Engine {
 
     async retry(runId) {
       const run = await store.getRun(runId);
-      if (!run) throw new ConfigError(`run ${runId} does not exist`);
-      if (!isTerminal(run)) throw new ConfigError(`run ${runId} is still ${run.status}; cancel it or wait before retrying`);
-      if (run.status === "succeeded") throw new ConfigError(`run ${runId} succeeded; there is nothing to retry`);
+      if (!run) throw new RunStateError(`run ${runId} does not exist`);
+      if (!isTerminal(run)) throw new RunStateError(`run ${runId} is still ${run.status}; cancel it or wait before retrying`);
+      if (run.status === "succeeded") throw new RunStateError(`run ${runId} succeeded; there is nothing to retry`);
       const others = (await store.findActiveRuns(run.concurrencyKey)).filter((r) => r.id !== runId);
-      if (others[0]) throw new ConfigError(`another run of ${run.workflow} (${others[0].id}) is active for the same issue or pull request; cancel it or wait`);
+      if (others[0]) throw new RunStateError(`another run of ${run.workflow} (${others[0].id}) is active for the same issue or pull request; cancel it or wait`);
       const clear = { error: undefined, output: undefined, startedAt: undefined, finishedAt: undefined } as unknown as Partial<StepRecord>;
       for (const step of await store.getSteps(runId)) {
         if (step.status !== "succeeded") await store.updateStep(runId, step.stepId, { ...clear, status: "pending" });
       }
       const clearRun = { error: undefined, finishedAt: undefined } as unknown as Partial<RunRecord>;
       if (!(await store.transitionRun(runId, ["failed", "cancelled"], "queued", clearRun))) {
-        throw new ConfigError(`run ${runId} changed while it was being retried; try again`);
+        throw new RunStateError(`run ${runId} changed while it was being retried; try again`);
       }
       await enqueue(runId);
       log.info({ runId }, "run retried");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createTerminalProgress, formatCost, formatDuration } from "../../src/cli/terminal-progress.ts";
+import { createTerminalProgress } from "../../src/cli/terminal-progress.ts";
+import { formatCost, formatDuration } from "../../src/progress/format.ts";
 import { asRunId, asStepId, type PlannedStep, type RunEvent, type RunRecord, type RunSummary } from "../../src/workflows/types.ts";
 import { recordingOutput } from "./helpers/recording-io.ts";
 
@@ -106,7 +107,9 @@ describe("terminal progress", () => {
   });
 
   it("formats durations and costs", () => {
-    expect([formatDuration(850), formatDuration(12_340), formatDuration(245_000)]).toEqual(["850ms", "12.3s", "4m05s"]);
-    expect([formatCost(0), formatCost(0.00042), formatCost(1.5)]).toEqual(["$0", "$0.0004", "$1.50"]);
+    expect([formatDuration(850, { compact: true }), formatDuration(12_340, { compact: true }), formatDuration(245_000, { compact: true })]).toEqual(["850ms", "12.3s", "4m05s"]);
+    // whole seconds are rounded before the minutes are split off
+    expect([formatDuration(119_600), formatDuration(59_980), formatDuration(119_600, { compact: true })]).toEqual(["2 m 0 s", "1 m 0 s", "2m00s"]);
+    expect([formatCost(0, { compact: true }), formatCost(0.00042, { compact: true }), formatCost(1.5, { compact: true })]).toEqual(["$0", "$0.0004", "$1.50"]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NonRetriableError } from "../../src/errors/non-retriable-error.ts";
+import { RunStateError } from "../../src/errors/run-state-error.ts";
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine } from "../../src/workflows/engine.ts";
@@ -293,5 +294,6 @@ describe("engine: durability", () => {
     expect(steps.b?.error).toBeUndefined();
     expect(agents.callsOf("d")[0]?.prompt).toContain("fixed");
     await expect(engine.retry(run.id)).rejects.toThrow(/nothing to retry/);
+    await expect(engine.retry(run.id)).rejects.toBeInstanceOf(RunStateError);
   });
 });

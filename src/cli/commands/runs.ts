@@ -9,7 +9,7 @@ import type { RunStatus } from "../../workflows/types.ts";
 import type { CliCommand, CliIo } from "../cli-io.ts";
 import { EXIT } from "../exit-codes.ts";
 import { describeStoreLocation, openCliBackend } from "../open-cli-backend.ts";
-import { formatCost, formatDuration } from "../terminal-progress.ts";
+import { formatCost, formatDuration } from "../../progress/format.ts";
 import { UsageError } from "../../errors/usage-error.ts";
 
 export const RUNS_USAGE = "usage: octoflow runs [--limit N] [--status STATUS] [--repo owner/name] [--workflow NAME] [--json]";
@@ -104,9 +104,9 @@ export function formatRunsTable(views: readonly RunView[]): string {
     `${v.repository}#${v.trigger.number}`,
     v.status,
     (v.startedAt ?? v.createdAt).replace("T", " ").slice(0, 19),
-    v.durationMs === undefined ? "-" : formatDuration(v.durationMs),
+    v.durationMs === undefined ? "-" : formatDuration(v.durationMs, { compact: true }),
     v.tokens.total.toLocaleString("en-US"),
-    formatCost(v.costUsd),
+    formatCost(v.costUsd, { compact: true }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const format = (cells: string[]) =>
