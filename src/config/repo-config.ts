@@ -64,6 +64,17 @@ export const repoConfigSchema = z
         stepConcurrency: z.number().int().min(1).max(32).optional().describe("Steps of one run executing at the same time"),
       })
       .default({}),
+    protectedPaths: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(500)
+          .regex(/^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^*?[\]{}\\]+$/, "must be a repository path (a folder ends with /), without wildcards, `..` or a leading /"),
+      )
+      .max(200)
+      .default([])
+      .describe("Paths Octoflow never changes, besides .github/workflows/ and .github/actions/ (always protected): a folder ends with /, e.g. deploy/ or Dockerfile"),
     prices: z.record(z.string().min(1).max(200), price).default({}).describe("Model (`provider:model`) → price, for models the built-in table does not know"),
     instructions: z
       .strictObject({

@@ -1,6 +1,9 @@
+import { scrubSecrets } from "../observability/logger.ts";
+
 /**
  * Makes untrusted text (model output, issue text) safe to place in a comment, review or pull
- * request body that Octoflow posts: `@user` / `@org/team` mentions no longer notify anyone, and
+ * request body that Octoflow posts: secrets are scrubbed as in the logs (`scrubSecrets`), `@user` /
+ * `@org/team` mentions no longer notify anyone, and
  * HTML comment delimiters can neither hide the rest of the body nor forge a hidden marker
  * (`<!-- octoflow:… -->`) that Octoflow later searches for.
  *
@@ -15,7 +18,7 @@
  */
 export function neutralizeMarkdown(text: string): string {
   let fence: string | undefined;
-  const lines = text.split("\n").map((line) => {
+  const lines = scrubSecrets(text).split("\n").map((line) => {
     // An opening backtick fence's info string has no backtick (else the line is prose with inline code).
     const marker = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/.exec(line)?.[1];
     if (fence) {

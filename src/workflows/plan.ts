@@ -105,6 +105,7 @@ export function planRun(template: WorkflowTemplate, trigger: Trigger, options: P
       cancelInProgress: template.concurrency?.["cancel-in-progress"] ?? false,
     },
     customRoles,
+    ...(config && config.protectedPaths.length > 0 ? { protectedPaths: [...config.protectedPaths] } : {}),
     ...(limits && Object.values(limits).some((v) => v !== undefined)
       ? {
           limits: {

@@ -90,6 +90,8 @@ export interface RunPlan {
   customRoles: Record<string, CustomRole>;
   /** Per-run limits from the repo config (`limits:`); the engine enforces them. */
   limits?: RunLimits;
+  /** The repository's `protectedPaths` (added to the built-in ones): edits there are refused when publishing. */
+  protectedPaths?: string[];
 }
 
 /** Budgets and parallelism of one run. */

@@ -56,7 +56,7 @@ describe("pull_request output", () => {
     expect(pr?.draft).toBe(true);
     expect(pr?.head.ref).toBe("octoflow/7-add-a-greeting");
     expect(pr?.body).toContain("Closes #7");
-    expect(pr?.body).toMatch(/\.github\/workflows\/evil\.yml: GitHub Actions workflows/);
+    expect(pr?.body).toMatch(/\.github\/workflows\/evil\.yml: `\.github\/workflows\/` \(GitHub Actions\) is never changed by Octoflow/);
     const trees = gh.find("POST", "/repos/{owner}/{repo}/git/trees");
     expect(trees.every((r) => typeof (r.body as { base_tree?: string }).base_tree === "string")).toBe(true);
     expect((await store.getRun(run.id))?.pullRequestNumber).toBe(pr?.number);
@@ -108,6 +108,55 @@ describe("pull_request output", () => {
     expect(body).toContain("Closes #7");
     expect(body).not.toMatch(/(^|[^\w])@octocat/);
     expect(body.split("<!--")).toHaveLength(2); // only our own marker
+  });
+
+  it("scrubs secrets from the PR title, body and commit messages; refuses an edit adding a live token and protected paths, each named in the notes", async () => {
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    const gen = step("generate", "generate", "pull_request");
+    const ghp = `ghp_${"A1b2C3d4".repeat(5)}`;
+    const ant = `sk-ant-api03-${"x9Y8z7W6".repeat(5)}`;
+    const proj = `sk-proj-${"Q1w2E3r4".repeat(5)}`;
+    const t = trigger({ issue: { title: `Leak ${proj}`, body: "" } });
+    const run = runRecord("run-s", [gen], t, { plan: { ...runRecord("run-s", [gen]).plan, protectedPaths: ["deploy/", "Dockerfile"] } });
+    await store.createRun(run, []);
+    const result = await publishPullRequest(deps, run, succeeded("run-s", [
+      {
+        step: gen,
+        output: out({
+          text: `Rotated the key ${ghp} and ${ant}`,
+          edits: [
+            { kind: "create", path: "ok.txt", content: "fine\n" },
+            { kind: "create", path: "config/creds.env", content: `GITHUB_TOKEN=${ghp}\n` },
+            { kind: "modify", path: "src/app.ts", blocks: [{ search: "1", replace: `"${ant}"` }] },
+            { kind: "create", path: ".github/actions/evil/action.yml", content: "runs: {using: node20, main: x.js}\n" },
+            { kind: "create", path: ".git/config", content: "[core]\n" },
+            { kind: "create", path: "deploy/prod.yml", content: "x\n" },
+            { kind: "create", path: "dockerfile", content: "FROM x\n" },
+          ],
+        }),
+      },
+    ]));
+    gh.verify();
+    const everything = JSON.stringify(gh.requests.map((r) => r.body));
+    for (const secret of [ghp, ant, proj]) expect(everything).not.toContain(secret);
+    const pull = model.state.pulls[0];
+    expect(pull?.title).toBe("Octoflow: Leak [REDACTED]");
+    const notes = result?.notes ?? [];
+    expect(notes).toEqual([
+      'Could not apply an edit of step "generate": .github/actions/evil/action.yml: `.github/actions/` (GitHub Actions) is never changed by Octoflow',
+      'Could not apply an edit of step "generate": ".git/config": the .git directory is not part of the workspace',
+      expect.stringMatching(/^Refused `config\/creds\.env`: the change adds what looks like a live GitHub token/),
+      "Skipped `deploy/prod.yml` (`deploy/` is protected by `protectedPaths` in .github/octoflow.yml).",
+      "Skipped `dockerfile` (`Dockerfile` is protected by `protectedPaths` in .github/octoflow.yml).",
+      expect.stringMatching(/^Refused `src\/app\.ts`: the change adds what looks like a live Anthropic API key/),
+    ]);
+    expect(String(pull?.body)).toContain("Refused `config/creds.env`");
+    expect(String(pull?.body)).toContain('".git/config": the .git directory is not part of the workspace');
+    // only ok.txt was committed
+    const commitRequests = gh.find("POST", "/repos/{owner}/{repo}/git/trees");
+    expect(commitRequests.map((r) => (r.body as { tree: { path: string }[] }).tree.map((e) => e.path))).toEqual([["ok.txt"]]);
+    const [message] = gh.find("POST", "/repos/{owner}/{repo}/git/commits").map((r) => (r.body as { message: string }).message);
+    expect(message).toMatch(/^generate: Rotated the key \[REDACTED\] and \[REDACTED\]/);
   });
 });
 
@@ -179,6 +228,26 @@ describe("review output", () => {
     expect(second).not.toContain("suggestion");
     expect(review?.body).not.toMatch(/(^|[^\w])@(octocat|acme)/);
     expect(review?.body).not.toContain("<!-- octoflow:review:other");
+  });
+
+  it("scrubs secrets from review comments, suggestions, the body and findings outside the diff", async () => {
+    const ghp = `ghp_${"Zy98Xw76".repeat(5)}`;
+    const ant = `sk-ant-api03-${"Vu54Ts32".repeat(5)}`;
+    model.addPull({ number: 13, title: "PR", body: "", draft: false, head: { ref: "feature", sha: "h1", repoFullName: "octo/app" }, base: { ref: "main", sha: "b1" }, files: [{ filename: "src/z.ts", status: "modified", additions: 1, deletions: 1, patch: "@@ -1,2 +1,2 @@\n a\n-b\n+B" }] });
+    const deps = { octokit: testOctokit(gh.url), store, log: silentLog };
+    await publishReview(
+      deps,
+      runRecord("rev-s", [step("review", "review", "review")], { ...prTrigger, number: 13 }),
+      [
+        { path: "src/z.ts", line: 2, side: "RIGHT", severity: "major", body: `hard-coded ${ghp}`, suggestion: `const key = "${ant}";` },
+        { path: "src/other.ts", line: 5, side: "RIGHT", severity: "info", body: `also ${ant}` },
+      ],
+      [`The summary repeats ${ghp}`],
+    );
+    gh.verify();
+    const sent = JSON.stringify(gh.find("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews").map((r) => r.body));
+    expect(sent).toContain("[REDACTED]");
+    for (const secret of [ghp, ant]) expect(sent).not.toContain(secret);
   });
 
   it("fingerprints ignore line numbers and whitespace but not the line's text", () => {

@@ -21,7 +21,7 @@ export function normalizeWorkspacePath(raw: string, access: "read" | "write"): s
   const path = normalizeWorkspaceDir(raw);
   if (path === "") throw refuse(raw, "empty path; give a file path relative to the repository root");
   if (access === "write" && isProtectedPath(path)) {
-    throw refuse(raw, "files under .github/workflows/ are never changed by Octoflow; leave CI workflows alone");
+    throw refuse(raw, "files under .github/workflows/ are never changed by Octoflow (nor .github/actions/); leave CI alone");
   }
   return path;
 }
@@ -45,9 +45,9 @@ export function normalizeWorkspaceDir(raw: string): string {
   return segments.join("/");
 }
 
-/** True for paths the bot never writes (`.github/workflows/`). */
+/** True for paths the bot never writes (`.github/workflows/`, `.github/actions/`: `DEFAULT_PROTECTED_PATHS` of publishing). */
 export function isProtectedPath(path: string): boolean {
-  return /^\.github\/workflows(\/|$)/i.test(path);
+  return /^\.github\/(workflows|actions)(\/|$)/i.test(path);
 }
 
 function refuse(path: string, reason: string): WorkspacePathError {

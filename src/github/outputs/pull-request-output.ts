@@ -18,7 +18,8 @@ import { httpStatus, type GitHubClient } from "../client.ts";
 import { neutralizeMarkdown } from "../../progress/neutralize-markdown.ts";
 import { createGitHubRepositorySource } from "../repository-source.ts";
 import { catchUpWithBranch } from "./branch-catch-up.ts";
-import { branchName, refusePath } from "./edit-paths.ts";
+import { scrubSecrets } from "../../observability/logger.ts";
+import { addedSecret, branchName, refusePath } from "./edit-paths.ts";
 
 export interface ProducedStep {
   step: PlannedStep;
@@ -131,9 +132,20 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
       let inline = 0;
       const entries: TreeEntry[] = [];
       for (const file of commit.files) {
+        // The workspace refused the built-in protected paths already; the repository's own list is per run.
+        const refused = refusePath(file.path, run.plan.protectedPaths);
+        if (refused) {
+          notes.push(`Skipped \`${file.path}\` (${refused}).`);
+          continue;
+        }
         const mode = modes.get(file.path) ?? "100644";
         if (file.content === null) {
           entries.push({ path: file.path, mode, type: "blob", sha: null });
+          continue;
+        }
+        const secret = addedSecret(file.content, (await planned.baseText(file.path)) ?? "");
+        if (secret) {
+          notes.push(`Refused \`${file.path}\`: the change adds what looks like a live ${secret}. Keep secrets out of the repository (use a placeholder or a secret store).`);
           continue;
         }
         const size = Buffer.byteLength(file.content, "utf8");
@@ -145,9 +157,10 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
           entries.push({ path: file.path, mode, type: "blob", content: file.content });
         }
       }
+      if (entries.length === 0) continue;
       const tree = await gh.git.createTree({ owner, repo, base_tree: baseTree, tree: entries });
       const name = step ? step.name || String(step.id) : commit.stepId;
-      const message = `${name}: ${summaryLine(output?.text ?? "") || `${step?.role ?? "step"} changes`}\n\nOctoflow run ${run.id} (${run.workflow}) for #${run.trigger.number}.`;
+      const message = scrubSecrets(`${name}: ${summaryLine(output?.text ?? "") || `${step?.role ?? "step"} changes`}\n\nOctoflow run ${run.id} (${run.workflow}) for #${run.trigger.number}.`);
       const created = await gh.git.createCommit({ owner, repo, message, tree: tree.data.sha, parents: [tip.sha] });
       tip = { sha: created.data.sha, tree: tree.data.sha };
       baseTree = tree.data.sha;
@@ -189,7 +202,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
   if (Number.isNaN(number) || url === undefined) {
     // Commits made by an earlier attempt of this delivery still deserve their pull request.
     if (planned.commits.length === 0) return undefined;
-    const { data } = await gh.pulls.create({ owner, repo, head: branch, base: target, draft: true, title: `Octoflow: ${title}`.slice(0, 256), body });
+    const { data } = await gh.pulls.create({ owner, repo, head: branch, base: target, draft: true, title: scrubSecrets(`Octoflow: ${title}`).slice(0, 256), body });
     number = data.number;
     url = data.html_url;
   }

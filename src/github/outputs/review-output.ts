@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Finding, RunRecord } from "../../workflows/types.ts";
 import type { OutputDeps } from "./pull-request-output.ts";
+import { scrubSecrets } from "../../observability/logger.ts";
 import { neutralizeMarkdown } from "../../progress/neutralize-markdown.ts";
 import { lineText, parsePatch, placeInDiff, type FileDiff, type Placement } from "./diff-map.ts";
 import { findingKey, reviewMarkerKey } from "../../store/marker-keys.ts";
@@ -38,8 +39,8 @@ export function fingerprint(finding: Finding, text: string): string {
 function commentBody(finding: Finding, fp: string, withSuggestion: boolean): string {
   const parts = [`**${SEVERITY[finding.severity]}** ${neutralizeMarkdown(finding.body)}`];
   if (withSuggestion && finding.suggestion !== undefined) {
-    // The suggestion is committed verbatim when accepted: never rewritten, fenced longer than any backtick run in it.
-    const suggestion = finding.suggestion.replace(/\n$/, "");
+    // The suggestion is committed verbatim when accepted: never rewritten (secrets aside), fenced longer than any backtick run in it.
+    const suggestion = scrubSecrets(finding.suggestion).replace(/\n$/, "");
     const fence = "`".repeat(Math.max(3, ...[...suggestion.matchAll(/`+/g)].map((m) => m[0].length + 1)));
     parts.push("", `${fence}suggestion`, suggestion, fence);
   }
