@@ -20,7 +20,7 @@ import type { AgentRunner } from "../src/workflows/ports.ts";
 import { asStepId, type PlannedStep, type RunPlan, type Trigger } from "../src/workflows/types.ts";
 import { installRepoModel } from "../test/fakes/github-repo-model.ts";
 import { startGitHubFake } from "../test/fakes/github-server.ts";
-import { createManualClock } from "../test/progress/manual-clock.ts";
+import { createFakeClock } from "../test/fakes/fake-clock.ts";
 
 const STEP_MS = 5_000;
 const SLICES = 100;
@@ -35,7 +35,7 @@ function plan(): RunPlan {
 async function measure(chunks: number): Promise<{ checkRun: number; comment: number; totalWriteRequests: number; progressEvents: number; simulatedSeconds: number }> {
   const gh = await startGitHubFake();
   installRepoModel(gh, { owner: "octo", repo: "app", files: { "a.txt": "a" } });
-  const clock = createManualClock(0);
+  const clock = createFakeClock({ mode: "manual", start: 0 });
   const store = createMemoryRunStore();
   const metrics = createMetrics({ defaults: false });
   const octokit = new ProbotOctokit({ auth: { token: "ghs_bench" }, baseUrl: gh.url, throttle: { enabled: false }, retry: { enabled: false }, log }) as GitHubClient;

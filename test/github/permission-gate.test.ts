@@ -3,7 +3,7 @@ import { atLeast, createPermissionGate, isBot, levelOf } from "../../src/github/
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
 import { installRepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
-import { createManualClock } from "../progress/manual-clock.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 import { testOctokit } from "./support.ts";
 
 let gh: GitHubFake;
@@ -29,7 +29,7 @@ describe("permission gate", () => {
   });
 
   it("allows at or above the minimum, caches lookups, refuses others once per issue", async () => {
-    const clock = createManualClock();
+    const clock = createFakeClock({ mode: "manual" });
     const store = createMemoryRunStore();
     const gate = createPermissionGate({ store, clock, ttlMs: 60_000 });
     const octokit = testOctokit(gh.url);
@@ -53,7 +53,7 @@ describe("permission gate", () => {
   });
 
   it("ignores bots unless allow-listed, without a lookup or a reply", async () => {
-    const gate = createPermissionGate({ store: createMemoryRunStore(), clock: createManualClock() });
+    const gate = createPermissionGate({ store: createMemoryRunStore(), clock: createFakeClock({ mode: "manual" }) });
     const octokit = testOctokit(gh.url);
     const bot = { login: "renovate[bot]", type: "Bot" };
     const denied = await gate.check(octokit, repo, bot, trust("write"));

@@ -4,7 +4,7 @@ import { createRepoSetupLoader } from "../../src/github/repo-setup-loader.ts";
 import { loadBuiltinTemplates } from "../../src/workflows/load-template.ts";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
-import { createManualClock } from "../progress/manual-clock.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 import { testOctokit } from "./support.ts";
 
 let gh: GitHubFake;
@@ -29,7 +29,7 @@ const repo = { owner: "octo", name: "app", defaultBranch: "trunk" };
 
 describe("repo setup loader", () => {
   it("reads config and templates from the default branch only, merges them with the built-ins, caches for the TTL", async () => {
-    const clock = createManualClock();
+    const clock = createFakeClock({ mode: "manual" });
     const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock, ttlMs: 30_000 });
     const octokit = testOctokit(gh.url);
     const setup = await loader.load(octokit, repo);
@@ -49,7 +49,7 @@ describe("repo setup loader", () => {
 
   it("reports an invalid template and a config naming an unknown workflow with file and line, and caches the error for the TTL", async () => {
     model.commitFiles("trunk", { ".github/octoflow/workflows/triage.yml": "name: triage\ndescription: x\nsteps:\n  - id: look\n    role: nobody\n    prompt: hi\n" });
-    const clock = createManualClock();
+    const clock = createFakeClock({ mode: "manual" });
     const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock, ttlMs: 30_000 });
     const octokit = testOctokit(gh.url);
     const error = await loader.load(octokit, repo).catch((e: unknown) => e);
@@ -68,7 +68,7 @@ describe("repo setup loader", () => {
 
   it("does not cache a transient failure: the next delivery reads again", async () => {
     gh.expect("GET", "/repos/octo/app/contents/{path}", () => ({ status: 502, body: { message: "Bad gateway" } }), { times: 1 });
-    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock: createManualClock() });
+    const loader = createRepoSetupLoader({ builtins: loadBuiltinTemplates(), clock: createFakeClock({ mode: "manual" }) });
     const octokit = testOctokit(gh.url);
     const error = await loader.load(octokit, repo).catch((e: unknown) => e);
     expect(error).not.toBeInstanceOf(ConfigError);

@@ -9,6 +9,7 @@ import { createOpsHandler } from "../../src/observability/ops-handler.ts";
 import { createAlertEvaluator } from "../../src/observability/alerts.ts";
 import { registerReadinessChecks } from "../../src/observability/readiness-checks.ts";
 import { histogramQuantile } from "../../src/observability/histogram-quantile.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -49,10 +50,7 @@ function capturingLog() {
   return { log: createLogger({ destination, level: "info" }), lines };
 }
 
-function manualClock(start = Date.UTC(2026, 0, 1)) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
+const manualClock = () => createFakeClock({ mode: "manual", start: Date.UTC(2026, 0, 1) });
 
 describe("alert evaluator", () => {
   it("flips /readyz detail, logs once and posts once when a breaker opens, then one resolved message", async () => {
@@ -82,7 +80,7 @@ describe("alert evaluator", () => {
 
     breakers.openai = "open";
     await alerts.evaluate();
-    clock.advance(15_000);
+    await clock.advance(15_000);
     await alerts.evaluate(); // still open: no second log line or post
 
     const open = await readyz();
@@ -107,7 +105,7 @@ describe("alert evaluator", () => {
 
     breakers.openai = "closed";
     breakers.anthropic = "closed";
-    clock.advance(15_000);
+    await clock.advance(15_000);
     await alerts.evaluate();
     await alerts.evaluate();
     expect(receiver.posts).toHaveLength(2);
@@ -135,7 +133,7 @@ describe("alert evaluator", () => {
     });
     const flap = async (state: "open" | "closed") => {
       breakers.openai = state;
-      clock.advance(60_000);
+      await clock.advance(60_000);
       await alerts.evaluate();
     };
     await flap("open"); // posted
@@ -143,7 +141,7 @@ describe("alert evaluator", () => {
     await flap("open"); // within 10 min: suppressed
     await flap("closed"); // nothing: its firing was never announced
     expect(receiver.posts.map((p) => p.text.split(" ")[0])).toEqual(["[FIRING]", "[RESOLVED]"]);
-    clock.advance(10 * 60_000);
+    await clock.advance(10 * 60_000);
     await flap("open"); // interval passed: posted again
     expect(receiver.posts.map((p) => p.text.split(" ")[0])).toEqual(["[FIRING]", "[RESOLVED]", "[FIRING]"]);
   });
@@ -164,18 +162,18 @@ describe("alert evaluator", () => {
     metrics.agentRequests.inc({ provider: "openai", outcome: "error" }, 3);
     metrics.agentRequests.inc({ provider: "openai", outcome: "success" }, 2);
     metrics.agentRequests.inc({ provider: "openai", outcome: "cancelled" }, 1); // the user's choice, not an error
-    clock.advance(60_000);
+    await clock.advance(60_000);
     const states = await alerts.evaluate();
     expect(firing()).toEqual(["agent_error_rate", "run_error_rate"]);
     expect(states.find((s) => s.alert === "run_error_rate")?.value).toBeCloseTo(0.4);
     expect(states.find((s) => s.alert === "agent_error_rate")?.value).toBeCloseTo(0.5);
 
     // eleven minutes later, twenty successful runs and no agent failures inside the window
-    clock.advance(11 * 60_000);
+    await clock.advance(11 * 60_000);
     await alerts.evaluate();
     metrics.runs.inc({ workflow: "bug-fix", conclusion: "succeeded" }, 20);
     metrics.agentRequests.inc({ provider: "openai", outcome: "success" }, 10);
-    clock.advance(60_000);
+    await clock.advance(60_000);
     const later = await alerts.evaluate();
     expect(firing()).toEqual([]);
     expect(later.find((s) => s.alert === "run_error_rate")?.value).toBe(0);

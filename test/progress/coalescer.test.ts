@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createCoalescer } from "../../src/progress/coalescer.ts";
-import { createManualClock } from "./manual-clock.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
 
 function setup(intervalMs = 3000) {
-  const clock = createManualClock();
+  const clock = createFakeClock({ mode: "manual" });
   const writes: number[] = [];
   let state = 0;
   const errors: unknown[] = [];
@@ -53,7 +53,7 @@ describe("coalescer", () => {
   });
 
   it("reports write errors and carries on; close stops scheduling", async () => {
-    const clock = createManualClock();
+    const clock = createFakeClock({ mode: "manual" });
     const errors: unknown[] = [];
     let calls = 0;
     const c = createCoalescer({

@@ -9,18 +9,18 @@ import { asStepId, type RunEvent, type RunRecord, type RunSummary, type StepOutp
 import { installRepoModel, type RepoModel } from "../../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../../fakes/github-server.ts";
 import { runRecord, silentLog, step, testOctokit } from "../support.ts";
-import { createManualClock, type ManualClock } from "../../progress/manual-clock.ts";
+import { createFakeClock, type FakeClock } from "../../fakes/fake-clock.ts";
 
 let gh: GitHubFake;
 let model: RepoModel;
 let store: RunStore;
-let clock: ManualClock;
+let clock: FakeClock;
 
 beforeEach(async () => {
   gh = await startGitHubFake();
   model = installRepoModel(gh, { owner: "octo", repo: "app", files: { "a.txt": "a" } });
   store = createMemoryRunStore();
-  clock = createManualClock();
+  clock = createFakeClock({ mode: "manual" });
 });
 afterEach(async () => {
   await gh.close();
