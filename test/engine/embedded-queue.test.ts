@@ -14,6 +14,23 @@ import { createScriptedAgent } from "./fakes/scripted-agent.ts";
 import { issueTrigger } from "./fakes/triggers.ts";
 import { until } from "./fakes/until.ts";
 import { sampleRun } from "../contract/run-store.contract.ts";
+import { createFakeClock } from "../fakes/fake-clock.ts";
+
+/** The store with every `claimJob` recorded: the virtual time it was asked at, and whether it won a job. */
+function recordClaims(store: RunStore): { store: RunStore; claims: { at: number; claimed: boolean }[] } {
+  const claims: { at: number; claimed: boolean }[] = [];
+  return {
+    claims,
+    store: {
+      ...store,
+      async claimJob(workerId, now, leaseMs) {
+        const job = await store.claimJob(workerId, now, leaseMs);
+        claims.push({ at: now, claimed: job !== undefined });
+        return job;
+      },
+    },
+  };
+}
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -41,15 +58,13 @@ describe("embedded queue", () => {
     const runs: RunRecord[] = [];
     for (let i = 1; i <= 3; i++) runs.push(await engine.start(planRun(template(), issueTrigger({ number: i })), issueTrigger({ number: i })));
     await until(() => agents.inFlight === 2, "two runs executing");
-    await new Promise((r) => setTimeout(r, 30));
-    expect(agents.inFlight).toBe(2);
+    // the third waits in the queue while both slots are taken
     expect((await queue.stats()).depth).toBe(1);
     const allDone = async () => (await Promise.all(runs.map((r) => store.getRun(r.id)))).every((r) => r?.status === "succeeded");
-    for (let turn = 0; !(await allDone()); turn++) {
-      if (turn > 5000) throw new Error("runs did not finish");
-      agents.release("a");
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await until(async () => {
+      agents.release("a"); // lets the blocked runs go on; the third starts once a slot is free
+      return allDone();
+    }, "all three runs succeeded");
     await queue.stop();
     expect(agents.maxConcurrent).toBe(2);
     expect((await store.queueStats(Date.now())).depth).toBe(0);
@@ -153,15 +168,18 @@ describe("embedded queue", () => {
     const dead = await store.claimJob("dead-worker", 1_000_000, 50);
     expect(dead?.runId).toBe(run.id);
     const handled: RunId[] = [];
-    let now = 1_000_010;
-    const queue = createEmbeddedQueue({ store, pollMs: 1, leaseMs: 50, clock: { now: () => now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 2))) } });
+    // virtual time passes only while the poller sleeps between looks: 5 ms per idle poll
+    const { store: recording, claims } = recordClaims(store);
+    const queue = createEmbeddedQueue({ store: recording, pollMs: 5, leaseMs: 50, clock: createFakeClock({ start: 1_000_010 }) });
     await queue.start(async (runId) => void handled.push(runId));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(handled).toEqual([]);
-    now = 1_000_060;
     await until(() => handled.length === 1, "re-claim after lease expiry");
     await queue.stop();
     expect(handled).toEqual([run.id]);
+    const first = claims.findIndex((c) => c.claimed);
+    // the poller looked while the dead worker's lease still held, found nothing, and won the job at expiry
+    expect(first).toBeGreaterThan(0);
+    expect(claims.slice(0, first).every((c) => c.at < 1_000_050)).toBe(true);
+    expect(claims[first]?.at).toBeGreaterThanOrEqual(1_000_050);
   });
 });
 
@@ -181,7 +199,7 @@ describe("embedded queue: lease loss", () => {
     expect((await store.claimJob("owner", now, 60_000))?.runId).toBe(run.id);
     await until(() => agents.callsOf("b")[0]?.signal.aborted === true, "the stale execution is aborted");
     await until(() => agents.inFlight === 0, "the stale execution wound down");
-    await new Promise((r) => setTimeout(r, 20));
+    // stop() returns once the stale execution's handler has returned: nothing of it is still writing
     await queue.stop();
     // nothing of the stale execution overwrote the state the new owner resumes from
     expect((await store.getRun(run.id))?.status).toBe("running");
@@ -200,20 +218,24 @@ describe("embedded queue: failing handlers", () => {
     const store = createMemoryRunStore();
     const run = sampleRun();
     await store.createRun(run, [], { enqueue: true });
-    let now = 1_000_000;
     let calls = 0;
-    const queue = createEmbeddedQueue({ store, pollMs: 1, leaseMs: 100, maxAttempts: 3, clock: { now: () => now, sleep: () => new Promise((r) => setTimeout(r, 1)) } });
+    // virtual time passes only while the poller sleeps between looks: 10 ms per idle poll
+    const clock = createFakeClock({ start: 1_000_000 });
+    const { store: recording, claims } = recordClaims(store);
+    const queue = createEmbeddedQueue({ store: recording, pollMs: 10, leaseMs: 100, maxAttempts: 3, clock });
     await queue.start(async () => {
       calls++;
       throw new Error("store unavailable");
     });
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      await until(() => calls === attempt, `attempt ${attempt}`);
-      now += 150;
-    }
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => calls === 3, "three attempts");
+    const third = claims.findLast((c) => c.claimed)?.at ?? Number.NaN;
+    // the poller looked again after the third attempt's lease would have expired: nothing to run
+    await until(() => claims.some((c) => c.at >= third + 200), "a look past the third lease");
     await queue.stop();
     expect(calls).toBe(3);
-    expect(await store.claimJob("other", now + 1000, 100)).toBeUndefined();
+    expect(claims.filter((c) => c.claimed).map((c) => c.at - 1_000_000)).toEqual([0, expect.any(Number), expect.any(Number)]);
+    const gaps = claims.filter((c) => c.claimed).map((c) => c.at).map((at, i, all) => at - (all[i - 1] ?? at));
+    expect(gaps.slice(1).every((gap) => gap >= 100)).toBe(true); // re-claimed only once each lease expired
+    expect(await store.claimJob("other", clock.now() + 1000, 100)).toBeUndefined();
   });
 });

@@ -8,7 +8,7 @@ import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "./pg-
 const url = TEST_DATABASE_URL;
 const suite = url === undefined ? describe.skip : describe;
 
-/** Resolves when `done()` is true, polling every 50 ms, at most `limit` times. */
+/** Resolves when `done()` (observable store / queue state) is true, looking every 50 ms, at most `limit` times. */
 async function until(done: () => boolean | Promise<boolean>, limit = 400): Promise<void> {
   for (let i = 0; i < limit; i++) {
     if (await done()) return;
@@ -76,6 +76,10 @@ suite(`pg-boss queue${url === undefined ? ` (${SKIP_REASON})` : ""}`, () => {
     let maxOverall = 0;
     let overall = 0;
     const failOnce = new Set<string>();
+    // The first jobs are held until two execute at once (so parallel execution is observed, not
+    // hoped for), then every job runs straight through.
+    let hold = true;
+    const held: (() => void)[] = [];
     const handler = (replica: string) => async (runId: RunId) => {
       const run = await storeA.getRun(runId);
       const key = run?.concurrencyKey ?? "?";
@@ -84,7 +88,7 @@ suite(`pg-boss queue${url === undefined ? ` (${SKIP_REASON})` : ""}`, () => {
       maxPerKey = Math.max(maxPerKey, active.get(key) ?? 0);
       maxOverall = Math.max(maxOverall, overall);
       try {
-        await new Promise((r) => setTimeout(r, 60));
+        if (hold) await new Promise<void>((resolve) => held.push(resolve));
         seen.set(runId, [...(seen.get(runId) ?? []), replica]);
         if (run?.workflow === "flaky" && !failOnce.has(runId)) {
           failOnce.add(runId);
@@ -102,10 +106,14 @@ suite(`pg-boss queue${url === undefined ? ` (${SKIP_REASON})` : ""}`, () => {
     await queueA.start(handler("a"));
     await queueB.start(handler("b"));
     expect(queueA.running()).toBe(true);
+    await until(() => overall >= 2);
+    hold = false;
+    for (const release of held.splice(0)) release();
     const expected = (run: (typeof runs)[number]) => (run.workflow === "flaky" ? 2 : 1);
     await until(() => runs.every((run) => (seen.get(run.id)?.length ?? 0) >= expected(run)));
     await until(async () => (await queueA.stats()).depth === 0);
-    await new Promise((r) => setTimeout(r, 300));
+    // every job is completed in pg-boss: none is left to run again (a retry would be created / retry)
+    await until(async () => (await Promise.all(runs.map((run) => jobsOf(run.id)))).every((states) => states.length > 0 && states.every((s) => s === "completed")));
     for (const run of runs) expect(seen.get(run.id)?.length, run.id).toBe(expected(run));
     expect(maxPerKey).toBe(1);
     expect(maxOverall).toBeGreaterThan(1);
