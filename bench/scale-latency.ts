@@ -12,7 +12,7 @@
 import { createPostgresRunStore } from "../src/store/postgres-run-store.ts";
 import { installRecorder } from "../test/scale/scale-recorder.ts";
 import { spawnFleet, stopReplicas, waitFor } from "../test/scale/fleet.ts";
-import { dropSchemas, uniqueSchema } from "../test/scale/pg-harness.ts";
+import { dropSchemas, uniqueSchema } from "../test/helpers/pg-harness.ts";
 
 const url = process.env["OCTOFLOW_TEST_DATABASE_URL"];
 if (url === undefined) {

@@ -112,7 +112,7 @@ export interface QueueJob {
 }
 
 /**
- * Durable state. Every adapter (SQLite, PostgreSQL, in-memory) passes `test/contract/run-store.contract.ts`.
+ * Durable state. Every adapter (SQLite, PostgreSQL, in-memory) passes `test/store/run-store.contract.ts`.
  * All methods are async so the same contract fits a network database.
  */
 export interface RunStore {

@@ -12,10 +12,10 @@ import { request } from "../agents/support/fixtures.ts";
 import { startModelServer } from "../fakes/model-server.ts";
 import { createFakeClock } from "../fakes/fake-clock.ts";
 import { silentLog } from "../github/support.ts";
-import { createRecordingSink } from "../engine/fakes/recording-sink.ts";
-import { createScriptedAgent } from "../engine/fakes/scripted-agent.ts";
-import { issueTrigger } from "../engine/fakes/triggers.ts";
-import { until } from "../engine/fakes/until.ts";
+import { createRecordingSink } from "../workflows/fakes/recording-sink.ts";
+import { createScriptedAgent } from "../workflows/fakes/scripted-agent.ts";
+import { issueTrigger } from "../workflows/fakes/triggers.ts";
+import { until } from "../workflows/fakes/until.ts";
 
 /** No GitHub in these tests: the progress sink's surfaces fail to open, which never fails a run. */
 const noGitHub: GitHubClients = { forInstallation: () => Promise.reject(new Error("no GitHub in this test")) };

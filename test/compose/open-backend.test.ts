@@ -7,8 +7,8 @@ import pg from "pg";
 import { backendOver, openBackend, parseDatabaseUrl } from "../../src/compose/open-backend.ts";
 import { ConfigError } from "../../src/errors/config-error.ts";
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
-import { sampleRun, sampleSteps } from "../contract/run-store.contract.ts";
-import { SKIP_REASON, TEST_DATABASE_URL } from "../scale/pg-harness.ts";
+import { sampleRun, sampleSteps } from "../store/run-store.contract.ts";
+import { SKIP_REASON, TEST_DATABASE_URL } from "../helpers/pg-harness.ts";
 
 describe("parseDatabaseUrl", () => {
   it("reads every scheme the adapters handle, resolving relative SQLite paths against the working directory", () => {

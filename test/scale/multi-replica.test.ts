@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresRunStore, type PostgresRunStore } from "../../src/store/postgres-run-store.ts";
 import { FINAL_STEP, installRecorder } from "./scale-recorder.ts";
 import { spawnFleet, stopReplicas, waitFor, type Replica } from "./fleet.ts";
-import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "./pg-harness.ts";
+import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "../helpers/pg-harness.ts";
 
 const url = TEST_DATABASE_URL;
 const suite = url === undefined ? describe.skip : describe;

@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from "../../../src/observability/metrics.
 import type { AgentProgress, AgentRequest, ConversationMessage, RepoReader } from "../../../src/workflows/ports.ts";
 import { asRunId, asStepId, type PlannedStep, type RunPlan, type StepOutput, type Trigger } from "../../../src/workflows/types.ts";
 import { startModelServer, type ModelServer } from "../../fakes/model-server.ts";
-import { issueTrigger } from "../../engine/fakes/triggers.ts";
+import { issueTrigger } from "../../workflows/fakes/triggers.ts";
 import { createFakeClock, type FakeClock } from "../../fakes/fake-clock.ts";
 
 /** A `/octoflow` command on issue acme/widgets#7 asking for a greeting. */

@@ -4,7 +4,7 @@ import { migratePostgres } from "../../src/store/postgres-migrations.ts";
 import { createPostgresRateLimiter, postgresRateLimiterFor } from "../../src/resilience/postgres-rate-limiter.ts";
 import { createTokenBucketLimiter } from "../../src/resilience/token-bucket-limiter.ts";
 import { systemClock } from "../../src/workflows/ports.ts";
-import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "./pg-harness.ts";
+import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "../helpers/pg-harness.ts";
 
 const url = TEST_DATABASE_URL;
 const suite = url === undefined ? describe.skip : describe;

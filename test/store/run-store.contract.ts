@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MESSAGES_KEPT_PER_CONTEXT, type RunStore } from "../../src/workflows/ports.ts";
-import { issueTrigger } from "../engine/fakes/triggers.ts";
+import { issueTrigger } from "../workflows/fakes/triggers.ts";
 import { asRunId, asStepId, type RunEvent, type RunFinishedEvent, type RunId, type RunRecord, type RunStatus, type StepRecord } from "../../src/workflows/types.ts";
 
 let counter = 0;

@@ -3,7 +3,7 @@
  * on a SQLite file (short lease) against the fake GitHub at <github url>, with the real GitHub
  * RunOutputs and progress sink. The test kills it while the pull request is being opened.
  *
- *   node test/engine/helpers/crash-delivery-worker.ts <db path> <github url>
+ *   node test/workflows/helpers/crash-delivery-worker.ts <db path> <github url>
  */
 import { createGitHubRunOutputs } from "../../../src/github/outputs/github-run-outputs.ts";
 import { createGitHubProgressSink } from "../../../src/github/progress/github-progress-sink.ts";

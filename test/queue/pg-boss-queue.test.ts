@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresRunStore, type PostgresRunStore } from "../../src/store/postgres-run-store.ts";
 import { createPgBossQueue, type PgBossQueue } from "../../src/queue/pg-boss-queue.ts";
 import type { RunId } from "../../src/workflows/types.ts";
-import { sampleRun, sampleSteps } from "../contract/run-store.contract.ts";
-import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "./pg-harness.ts";
+import { sampleRun, sampleSteps } from "../store/run-store.contract.ts";
+import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "../helpers/pg-harness.ts";
 
 const url = TEST_DATABASE_URL;
 const suite = url === undefined ? describe.skip : describe;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { createPostgresRunStore } from "../../src/store/postgres-run-store.ts";
 import { migratePostgres, POSTGRES_MIGRATIONS } from "../../src/store/postgres-migrations.ts";
-import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "../scale/pg-harness.ts";
+import { dropSchemas, SKIP_REASON, TEST_DATABASE_URL, uniqueSchema } from "../helpers/pg-harness.ts";
 import { runStoreContract, sampleRun, sampleSteps } from "./run-store.contract.ts";
 
 const url = TEST_DATABASE_URL;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { composeSinks } from "../../src/workflows/compose-sinks.ts";
 import { asRunId, type RunRecord } from "../../src/workflows/types.ts";
-import { sampleRun } from "../contract/run-store.contract.ts";
+import { sampleRun } from "../store/run-store.contract.ts";
 import { createRecordingSink } from "./fakes/recording-sink.ts";
 
 describe("composeSinks", () => {

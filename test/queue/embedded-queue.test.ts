@@ -10,10 +10,10 @@ import { createEngine } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";
 import { systemClock, type Clock, type RunStore } from "../../src/workflows/ports.ts";
 import type { RunId, RunRecord } from "../../src/workflows/types.ts";
-import { createScriptedAgent } from "./fakes/scripted-agent.ts";
-import { issueTrigger } from "./fakes/triggers.ts";
-import { until } from "./fakes/until.ts";
-import { sampleRun } from "../contract/run-store.contract.ts";
+import { createScriptedAgent } from "../workflows/fakes/scripted-agent.ts";
+import { issueTrigger } from "../workflows/fakes/triggers.ts";
+import { until } from "../workflows/fakes/until.ts";
+import { sampleRun } from "../store/run-store.contract.ts";
 import { createFakeClock } from "../fakes/fake-clock.ts";
 
 /** The store with every `claimJob` recorded: the virtual time it was asked at, and whether it won a job. */

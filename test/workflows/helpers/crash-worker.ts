@@ -2,7 +2,7 @@
  * A worker process for the kill -9 test: runs one workflow on a SQLite file with a short lease;
  * step "a" succeeds, step "b" never finishes. It prints "ready <runId>" once "b" started.
  *
- *   node test/engine/helpers/crash-worker.ts <db path>
+ *   node test/workflows/helpers/crash-worker.ts <db path>
  */
 import { createEmbeddedQueue } from "../../../src/queue/embedded-queue.ts";
 import { createSqliteRunStore } from "../../../src/store/sqlite-run-store.ts";
