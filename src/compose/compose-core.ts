@@ -74,15 +74,15 @@ export interface Core {
 }
 
 /**
- * Builds the core: agents over the providers (with the backend's fleet-wide limits), the GitHub
- * outputs and progress sink, the engine over store + queue + outputs + sinks, and the handlers'
- * dependencies.
+ * Builds the core: the run workspaces, agents over the providers (with the backend's fleet-wide
+ * limits), the GitHub outputs and progress sink, the engine over store + queue + outputs + sinks,
+ * and the handlers' dependencies.
  *
- * To add a component (for example a `RunOutputs` delivery port or a `RunWorkspaces` provider):
- * build it here from the inputs it needs (`clients`, `backend.store`, `clock`, `log`, `metrics`),
- * pass it to `createEngine` (or into `handlerDeps`), add it to `Core` if a caller needs it, and push
+ * To add a component, do what `outputs` and `workspaces` do: build it here from the inputs it needs
+ * (`clients`, `backend.store`, `clock`, `log`, `metrics`), pass it to `createEngine` (or into
+ * `handlerDeps`, or to the component that uses it), add it to `Core` if a caller needs it, and push
  * its cleanup onto `closers`. Give it an optional field in `CoreInputs` only when a caller must
- * replace it (tests); callers never wire it themselves.
+ * replace or configure it (tests, `snapshotDir`); callers never wire it themselves.
  *
  * @example
  * const backend = await openBackend(parseDatabaseUrl(env.DATABASE_URL), { runsPerProcess: env.OCTOFLOW_CONCURRENCY, log, metrics });
