@@ -5,7 +5,7 @@
  */
 import type { RepoReader } from "../workflows/ports.ts";
 import type { Trigger } from "../workflows/types.ts";
-import { estimateTokens, fenceUntrusted } from "./untrusted-text.ts";
+import { estimateTokens, fenceUntrusted } from "../workflows/untrusted-text.ts";
 
 export type ContextFocus = "edits" | "findings" | "text";
 

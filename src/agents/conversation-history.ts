@@ -6,7 +6,7 @@
 import type { ConversationMessage, RunStore } from "../workflows/ports.ts";
 import type { Trigger } from "../workflows/types.ts";
 import type { ChatMessage } from "./model-provider.ts";
-import { estimateTokens } from "./untrusted-text.ts";
+import { estimateTokens } from "../workflows/untrusted-text.ts";
 
 /** The conversation key of a trigger: `owner/name#number`. */
 export function contextKeyOf(trigger: Pick<Trigger, "repo" | "number">): string {

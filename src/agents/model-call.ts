@@ -10,7 +10,7 @@ import type { ProviderResilience } from "../resilience/provider-resilience.ts";
 import type { AgentProgress, Clock } from "../workflows/ports.ts";
 import type { ModelCall, ModelProvider, ModelResult } from "./model-provider.ts";
 import { createStreamProgress } from "./stream-progress.ts";
-import { estimateTokens } from "./untrusted-text.ts";
+import { estimateTokens } from "../workflows/untrusted-text.ts";
 
 export type AgentMetrics = Pick<Metrics, "agentRequests" | "agentRequestDuration" | "tokens" | "costUsd" | "breakerState" | "limiterWaitSeconds">;
 

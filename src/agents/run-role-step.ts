@@ -14,7 +14,7 @@ import type { RepositoryInstructions } from "./repository-instructions.ts";
 import type { RoleDefinition } from "./roles/builtin-roles.ts";
 import { toFindings } from "./roles/role-schemas.ts";
 import { runToolLoop, type ToolLimits } from "./tool-loop.ts";
-import { estimateTokens, fenceUntrusted, UNTRUSTED_DATA_INSTRUCTION } from "./untrusted-text.ts";
+import { estimateTokens, fenceUntrusted, UNTRUSTED_DATA_INSTRUCTION } from "../workflows/untrusted-text.ts";
 
 export interface RoleStepInput {
   request: AgentRequest;

@@ -18,7 +18,7 @@ import type { RoleResult } from "./roles/builtin-roles.ts";
 import { editsResultSchema, findingsResultSchema, type EditsResult, type FindingsResult } from "./roles/role-schemas.ts";
 import { applyAnswerEdits } from "./tools/answer-edits.ts";
 import { declareTools, executeToolCall, toolsFor } from "./tools/tool-set.ts";
-import { estimateTokens } from "./untrusted-text.ts";
+import { estimateTokens } from "../workflows/untrusted-text.ts";
 
 /** Per-step limits of the loop (template `tools:` with these defaults). */
 export interface ToolLimits {

@@ -2,7 +2,7 @@
  * The plan of a run as text: what `octoflow run --dry-run` and `octoflow replay` print — the steps
  * in order with role, dependencies, model, output and the size of each step's rendered prompt.
  */
-import { estimateTokens } from "../agents/untrusted-text.ts";
+import { estimateTokens } from "../workflows/untrusted-text.ts";
 import { renderPrompt } from "../workflows/render-prompt.ts";
 import type { RunPlan, Trigger } from "../workflows/types.ts";
 

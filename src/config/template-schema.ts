@@ -4,7 +4,7 @@
  * `schema/workflow.schema.json` is generated from it (`npm run schema:generate`).
  */
 import { z } from "zod";
-import { OUTPUT_KINDS } from "../workflows/types.ts";
+import { OUTPUT_KINDS } from "./output-kinds.ts";
 
 /** Hard limits that keep hostile or accidental input cheap to refuse. */
 export const TEMPLATE_LIMITS = {

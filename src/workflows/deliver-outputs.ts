@@ -8,7 +8,7 @@
 import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import { ExternalServiceError } from "../errors/external-service-error.ts";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
-import { scrubSecrets } from "../observability/logger.ts";
+import { scrubSecrets } from "../security/scrub-secrets.ts";
 import { backoffDelay } from "./backoff.ts";
 import { persist, type RunContext } from "./run-context.ts";
 import type { DeliveredOutputs, RunStatus } from "./types.ts";

@@ -3,10 +3,27 @@
  */
 import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
-import type { Metrics } from "../observability/metrics.ts";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
 import { nullSink } from "./compose-sinks.ts";
 import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunOutputs, type RunStore } from "./ports.ts";
+
+/** A Prometheus-style counter or histogram, as much of it as the engine uses. */
+interface Counter {
+  inc(labels: Record<string, string>): void;
+}
+interface Histogram {
+  observe(labels: Record<string, string>, value: number): void;
+}
+
+/** The metrics the engine records (`src/observability/metrics.ts` provides them). */
+export interface EngineMetrics {
+  steps: Counter;
+  stepDuration: Histogram;
+  stepRetries: Counter;
+  runs: Counter;
+  runDuration: Histogram;
+  activeRuns: { inc(): void; dec(): void };
+}
 
 export interface EngineDeps {
   store: RunStore;
@@ -23,7 +40,7 @@ export interface EngineDeps {
   deliveryDeadlineMs?: number;
   clock?: Clock;
   log?: Logger;
-  metrics?: Metrics;
+  metrics?: EngineMetrics;
   /** Steps of one run executing at the same time (default 4; a plan's `limits.stepConcurrency` wins). */
   concurrency?: number;
   /** How often an executing run re-reads its row to notice a cancel from another process (default 500 ms). */
@@ -55,7 +72,7 @@ export interface ResolvedEngineDeps {
   deliveryDeadlineMs: number;
   clock: Clock;
   log: Logger;
-  metrics: Metrics | undefined;
+  metrics: EngineMetrics | undefined;
   concurrency: number;
   cancelPollMs: number;
   backoff: BackoffOptions;

@@ -12,7 +12,7 @@
  * The fence is the agents' `fenceUntrusted` (one implementation for every prompt). Role system
  * prompts tell the model to treat fenced text as data, never as instructions.
  */
-import { fenceUntrusted } from "../agents/untrusted-text.ts";
+import { fenceUntrusted } from "./untrusted-text.ts";
 import type { StepStatus, Trigger } from "./types.ts";
 
 export const PROMPT_LIMITS = {

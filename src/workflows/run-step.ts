@@ -11,7 +11,7 @@ import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
 import { ConfigError } from "../errors/config-error.ts";
-import { scrubSecrets } from "../observability/logger.ts";
+import { scrubSecrets } from "../security/scrub-secrets.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { ResolvedEngineDeps } from "./engine-deps.ts";
 import type { AgentProgress } from "./ports.ts";

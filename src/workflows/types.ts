@@ -3,6 +3,8 @@
  * The engine, the stores, the agents and the GitHub edge all speak these types.
  */
 
+import { OUTPUT_KINDS } from "../config/output-kinds.ts";
+
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
 
@@ -16,8 +18,6 @@ export const asStepId = (s: string): StepId => s as StepId;
 export const BUILTIN_ROLES = ["generate", "review", "test", "docs"] as const;
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 
-/** What becomes of a step's result. */
-export const OUTPUT_KINDS = ["pull_request", "review", "comment", "none"] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export interface RepoRef {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildContext, mentionedPaths, splitDiff } from "../../src/agents/context-builder.ts";
-import { fenceUntrusted } from "../../src/agents/untrusted-text.ts";
+import { fenceUntrusted } from "../../src/workflows/untrusted-text.ts";
 import { trigger } from "./support/fixtures.ts";
 import { createInMemoryRepoReader } from "./support/in-memory-repo-reader.ts";
 

@@ -6,7 +6,7 @@
 import { WorkspacePathError } from "../../errors/workspace-path-error.ts";
 import type { ModelTool, ToolCallRecord, ToolResultRecord } from "../model-provider.ts";
 import type { RoleResult } from "../roles/builtin-roles.ts";
-import { fenceUntrusted } from "../untrusted-text.ts";
+import { fenceUntrusted } from "../../workflows/untrusted-text.ts";
 import { deleteFileTool, editFileTool, writeFileTool } from "./edit-tools.ts";
 import { listFilesTool, readFileTool, searchTool } from "./read-tools.ts";
 import type { ToolContext, WorkspaceTool } from "./workspace-tool.ts";
