@@ -3,7 +3,7 @@
  * The engine, the stores, the agents and the GitHub edge all speak these types.
  */
 
-import { OUTPUT_KINDS } from "../config/output-kinds.ts";
+import type { OUTPUT_KINDS } from "../config/output-kinds.ts";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
