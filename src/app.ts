@@ -7,7 +7,8 @@ import { composeCore } from "./compose/compose-core.ts";
 import { backendOver, openBackend, parseDatabaseUrl } from "./compose/open-backend.ts";
 import type { Env } from "./config/env.ts";
 import { createLateBoundClients, type GitHubClient, type GitHubClients } from "./github/client.ts";
-import { registerHandlers } from "./github/register-handlers.ts";
+import { createDeliveryDispatcher, registerInbox } from "./github/webhook-inbox-path.ts";
+import { createWebhookInbox, type WebhookInbox } from "./queue/webhook-inbox.ts";
 import type { HandlerDeps } from "./github/start-run.ts";
 import { createHealth, type Health } from "./observability/health.ts";
 import { createMetrics, type BreakerStatesSource, type Metrics } from "./observability/metrics.ts";
@@ -35,6 +36,8 @@ export interface Runtime {
   /** Circuit-breaker state per provider, for /readyz, alerts and /metrics (absent with injected agents). */
   breakerStates?: BreakerStatesSource;
   handlerDeps: HandlerDeps;
+  /** The webhook inbox's worker (D13): processes the deliveries the acknowledgement path stored. */
+  inbox: WebhookInbox;
   /** Whether `octoflowApp` starts the queue worker and resumes unfinished runs (default true). */
   startWorkers: boolean;
   /** Called on shutdown, in reverse order of registration. */
@@ -90,10 +93,12 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
     await backend.close().catch(() => undefined);
     throw error;
   }
+  const inbox = createWebhookInbox({ store: core.store, process: createDeliveryDispatcher(core.handlerDeps, clients, log), clock, log });
   return {
     env,
     log,
     metrics,
+    inbox,
     health: createHealth(),
     store: core.store,
     queue,
@@ -103,7 +108,8 @@ export async function createRuntime(env: Env, log: Logger, options: RuntimeOptio
     ...(core.breakerStates ? { breakerStates: core.breakerStates } : {}),
     handlerDeps: core.handlerDeps,
     startWorkers: options.startWorkers ?? true,
-    closers: [() => core.close()],
+    // closed in reverse: the inbox worker stops before the store closes
+    closers: [() => core.close(), () => inbox.stop()],
   };
 }
 
@@ -124,7 +130,8 @@ export function octoflowApp(runtime: Runtime): ApplicationFunction {
     addHandler(operations.opsHandler);
     addHandler(operations.dashboardHandler);
     runtime.clients.bind((installationId) => app.auth(installationId));
-    registerHandlers(app, runtime.handlerDeps);
+    registerInbox(app, { store: runtime.store, inbox: runtime.inbox, clock: runtime.handlerDeps.clock, log: runtime.log, metrics: runtime.metrics });
+    runtime.inbox.start();
 
     app.webhooks.onAny(async (event) => {
       runtime.metrics.webhooks.inc({ event: event.name, outcome: "received" });

@@ -3,7 +3,7 @@
  * other actions) are only counted and logged by `src/app.ts`. `app.yml` subscribes to exactly the
  * events named here (a test checks both lists against each other and against the registrations).
  */
-import type { Probot } from "probot";
+import type { Context, Probot } from "probot";
 import { onCheckRunRequestedAction } from "./handlers/on-check-run-requested-action.ts";
 import { onCheckRunRerequested } from "./handlers/on-check-run-rerequested.ts";
 import { onIssueCommentCreated } from "./handlers/on-issue-comment-created.ts";
@@ -45,4 +45,22 @@ export function registerHandlers(app: Probot, deps: HandlerDeps): void {
   app.on("pull_request.labeled", onPullRequestLabeled(deps));
   app.on("check_run.requested_action", onCheckRunRequestedAction(deps));
   app.on("check_run.rerequested", onCheckRunRerequested(deps));
+}
+
+/** A handler of one delivery (Probot's context for `<event>.<action>`). */
+export type DeliveryHandler = (context: Context) => Promise<void>;
+
+/**
+ * The app's handlers by `<event>.<action>`: what `registerHandlers` subscribes and what the webhook
+ * inbox's worker runs for a stored delivery.
+ */
+export function handlerTable(deps: HandlerDeps): Map<string, DeliveryHandler> {
+  const table = new Map<string, DeliveryHandler>();
+  const registrar = {
+    on(keys: string | string[], handler: DeliveryHandler) {
+      for (const key of Array.isArray(keys) ? keys : [keys]) table.set(key, handler);
+    },
+  };
+  registerHandlers(registrar as unknown as Probot, deps);
+  return table;
 }

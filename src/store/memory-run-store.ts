@@ -4,7 +4,7 @@
  * objects with the store — exactly as with a database — and 10,000 runs cost the garbage collector
  * a few strings each. Job claims use an index (`job-index.ts`), never a scan.
  */
-import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type InboxDelivery, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, RunStatus, StepId, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 import { createJobIndex, type IndexedJob } from "./job-index.ts";
@@ -16,6 +16,15 @@ interface JobRow extends IndexedJob {
   workerId?: string;
   leaseUntil?: number;
   requeue: boolean;
+}
+
+interface InboxRow extends IndexedJob {
+  id: string;
+  name: string;
+  payload?: string;
+  attempts: number;
+  workerId?: string;
+  trace?: string;
 }
 
 interface RunRow {
@@ -81,6 +90,9 @@ export function createMemoryRunStore(): RunStore {
     jobs.set(runId, job);
     jobIndex.touch(job);
   };
+  const inbox = new Map<string, InboxRow>();
+  const pendingInbox = new Map<string, InboxRow>();
+  const inboxIndex = createJobIndex<InboxRow>(() => pendingInbox.values(), () => pendingInbox.size);
   let closed = false;
 
   const check = (): void => {
@@ -206,6 +218,43 @@ export function createMemoryRunStore(): RunStore {
       check();
       if (deliveries.has(deliveryId)) return false;
       deliveries.set(deliveryId, event);
+      return true;
+    },
+    async acceptDelivery(delivery, now) {
+      check();
+      if (inbox.has(delivery.id)) return false;
+      const row: InboxRow = { id: delivery.id, name: delivery.name, payload: delivery.payload, attempts: 0, availableAt: now, seq: ++seq, version: 0, live: true };
+      if (delivery.trace) row.trace = JSON.stringify(delivery.trace);
+      inbox.set(row.id, row);
+      pendingInbox.set(row.id, row);
+      inboxIndex.touch(row);
+      return true;
+    },
+    async claimDelivery(workerId, now, leaseMs) {
+      check();
+      const row = inboxIndex.peekAvailable(now);
+      if (!row || row.payload === undefined) return undefined;
+      row.workerId = workerId;
+      row.availableAt = now + leaseMs;
+      row.attempts += 1;
+      inboxIndex.touch(row);
+      const delivery: InboxDelivery = { id: row.id, name: row.name, payload: row.payload, attempts: row.attempts };
+      if (row.trace) delivery.trace = JSON.parse(row.trace) as Record<string, string>;
+      return delivery;
+    },
+    async finishDelivery(id, workerId, retryAt) {
+      check();
+      const row = pendingInbox.get(id);
+      if (!row || row.workerId !== workerId) return false;
+      delete row.workerId;
+      if (retryAt === undefined) {
+        delete row.payload;
+        row.live = false;
+        pendingInbox.delete(id);
+      } else {
+        row.availableAt = retryAt;
+        inboxIndex.touch(row);
+      }
       return true;
     },
     async appendMessage(contextKey, message) {

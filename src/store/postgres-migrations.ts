@@ -118,6 +118,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       DROP INDEX {schema}.jobs_runnable_idx;
     `,
   },
+  {
+    version: 5,
+    name: "webhook inbox",
+    sql: `
+      CREATE TABLE {schema}.inbox (
+        seq bigserial,
+        delivery_id text PRIMARY KEY,
+        name text NOT NULL,
+        payload text,
+        received_at bigint NOT NULL,
+        available_at bigint,
+        attempts int NOT NULL DEFAULT 0,
+        worker_id text,
+        trace text
+      );
+      CREATE INDEX inbox_available_idx ON {schema}.inbox (available_at, seq) WHERE available_at IS NOT NULL;
+    `,
+  },
 ];
 
 /**

@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import type { Pool, PoolClient } from "pg";
-import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type InboxDelivery, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, StepRecord } from "../workflows/types.ts";
 import { asRunId } from "../workflows/types.ts";
 import { wholeLimit } from "./memory-run-store.ts";
@@ -109,9 +109,16 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
   const check = (): void => {
     if (closed) throw new Error("the run store is closed");
   };
+  /** Every statement is a named prepared statement: parsed and planned once per connection. */
+  const names = new Map<string, string>();
   const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
     check();
-    return pool.query<R>(text, values);
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `octoflow_${names.size + 1}`;
+      names.set(text, name);
+    }
+    return pool.query<R>({ name, text, values });
   };
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     check();
@@ -257,6 +264,37 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
 
     async recordDelivery(deliveryId, event) {
       const result = await query(`INSERT INTO ${s}.deliveries (delivery_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [deliveryId, event]);
+      return (result.rowCount ?? 0) > 0;
+    },
+
+    async acceptDelivery(delivery, now) {
+      const result = await query(
+        `INSERT INTO ${s}.inbox (delivery_id, name, payload, received_at, available_at, trace) VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT DO NOTHING`,
+        [delivery.id, delivery.name, delivery.payload, Math.floor(now), delivery.trace ? JSON.stringify(delivery.trace) : null],
+      );
+      return (result.rowCount ?? 0) > 0;
+    },
+    async claimDelivery(workerId, now, leaseMs) {
+      const result = await query<{ delivery_id: string; name: string; payload: string; attempts: number; trace: string | null }>(
+        `UPDATE ${s}.inbox SET worker_id = $1, available_at = $2::bigint + $3::bigint, attempts = attempts + 1
+         WHERE delivery_id = (
+           SELECT delivery_id FROM ${s}.inbox WHERE available_at IS NOT NULL AND available_at <= $2
+           ORDER BY available_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED
+         )
+         RETURNING delivery_id, name, payload, attempts, trace`,
+        [workerId, Math.floor(now), Math.floor(leaseMs)],
+      );
+      const row = result.rows[0];
+      if (!row) return undefined;
+      const delivery: InboxDelivery = { id: row.delivery_id, name: row.name, payload: row.payload, attempts: row.attempts };
+      if (row.trace) delivery.trace = JSON.parse(row.trace) as Record<string, string>;
+      return delivery;
+    },
+    async finishDelivery(id, workerId, retryAt) {
+      const result =
+        retryAt === undefined
+          ? await query(`UPDATE ${s}.inbox SET payload = NULL, available_at = NULL, worker_id = NULL WHERE delivery_id = $1 AND worker_id = $2`, [id, workerId])
+          : await query(`UPDATE ${s}.inbox SET available_at = $3, worker_id = NULL WHERE delivery_id = $1 AND worker_id = $2`, [id, workerId, Math.floor(retryAt)]);
       return (result.rowCount ?? 0) > 0;
     },
 

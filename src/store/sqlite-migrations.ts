@@ -72,6 +72,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
     `,
   },
+  {
+    version: 2,
+    name: "webhook inbox",
+    sql: `
+      CREATE TABLE inbox (
+        delivery_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        payload TEXT,
+        received_at INTEGER NOT NULL,
+        -- when it may be claimed next: received_at, a lease's end or a retry time; NULL once done
+        available_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT,
+        trace TEXT
+      );
+      CREATE INDEX inbox_available ON inbox (available_at) WHERE available_at IS NOT NULL;
+    `,
+  },
 ];
 
 /**

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
+import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type InboxDelivery, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
 import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 import { applyPatch, wholeLimit } from "./memory-run-store.ts";
@@ -257,6 +257,38 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     },
     async recordDelivery(deliveryId, event) {
       return tx(() => Number(run("INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?, ?, ?)", deliveryId, event, Date.now()).changes) === 1);
+    },
+    async acceptDelivery(delivery, now) {
+      return tx(
+        () =>
+          Number(
+            run(
+              "INSERT OR IGNORE INTO inbox (delivery_id, name, payload, received_at, available_at, trace) VALUES (?, ?, ?, ?, ?, ?)",
+              delivery.id, delivery.name, delivery.payload, now, now, delivery.trace ? JSON.stringify(delivery.trace) : null,
+            )
+              .changes,
+          ) === 1,
+      );
+    },
+    async claimDelivery(workerId, now, leaseMs) {
+      return tx(() => {
+        const row = get<{ delivery_id: string; name: string; payload: string; attempts: number; trace: string | null }>(
+          "SELECT delivery_id, name, payload, attempts, trace FROM inbox WHERE available_at IS NOT NULL AND available_at <= ? ORDER BY available_at, rowid LIMIT 1",
+          now,
+        );
+        if (!row) return undefined;
+        run("UPDATE inbox SET worker_id = ?, available_at = ?, attempts = attempts + 1 WHERE delivery_id = ?", workerId, now + leaseMs, row.delivery_id);
+        const delivery: InboxDelivery = { id: row.delivery_id, name: row.name, payload: row.payload, attempts: Number(row.attempts) + 1 };
+        if (row.trace) delivery.trace = JSON.parse(row.trace) as Record<string, string>;
+        return delivery;
+      });
+    },
+    async finishDelivery(id, workerId, retryAt) {
+      return tx(() =>
+        retryAt === undefined
+          ? Number(run("UPDATE inbox SET payload = NULL, available_at = NULL, worker_id = NULL WHERE delivery_id = ? AND worker_id = ?", id, workerId).changes) === 1
+          : Number(run("UPDATE inbox SET available_at = ?, worker_id = NULL WHERE delivery_id = ? AND worker_id = ?", retryAt, id, workerId).changes) === 1,
+      );
     },
     async appendMessage(contextKey, message) {
       await tx(() => {

@@ -104,6 +104,19 @@ export interface ConversationMessage {
 /** Retention of conversation history: messages kept per context key (the newest ones). */
 export const MESSAGES_KEPT_PER_CONTEXT = 200;
 
+/** A webhook delivery waiting in the inbox. */
+export interface InboxDelivery {
+  id: string;
+  /** The event name (`issues`, `issue_comment`, …). */
+  name: string;
+  /** The payload as received (JSON text). */
+  payload: string;
+  /** 1-based: how many times it was claimed. */
+  attempts: number;
+  /** W3C trace context of the acknowledgement, so processing continues the webhook's trace. */
+  trace?: Record<string, string>;
+}
+
 export interface QueueJob {
   runId: RunId;
   attempts: number;
@@ -161,6 +174,20 @@ export interface RunStore {
 
   /** Records a webhook delivery id; returns false when it was already seen (a redelivery). */
   recordDelivery(deliveryId: string, event: string): Promise<boolean>;
+
+  /**
+   * The webhook inbox (D13). Stores a verified delivery once: false when its id is already there
+   * (a redelivery, processed or not). This one insert is all the acknowledgement writes.
+   */
+  acceptDelivery(delivery: { id: string; name: string; payload: string; trace?: Record<string, string> }, now: number): Promise<boolean>;
+  /** Leases the oldest delivery due for processing (received, or whose retry time came), oldest first. */
+  claimDelivery(workerId: string, now: number, leaseMs: number): Promise<InboxDelivery | undefined>;
+  /**
+   * Ends the lease of `workerId`: with `retryAt`, the delivery is processed again from then;
+   * without, it is done (its payload dropped, its id kept so a redelivery is still refused).
+   * False when `workerId` no longer holds it.
+   */
+  finishDelivery(id: string, workerId: string, retryAt?: number): Promise<boolean>;
 
   /**
    * Appends a message. Retention: only the newest `MESSAGES_KEPT_PER_CONTEXT` messages of a key are

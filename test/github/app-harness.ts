@@ -95,6 +95,9 @@ export async function startHarness(options: {
     probot,
     async receive(name, payload, id = `delivery-${++deliveries}`) {
       await probot.receive({ id, name, payload } as never);
+      // the acknowledgement only stored the delivery: process it now, as the inbox worker would
+      const failures = await runtime.inbox.drain();
+      if (failures.length > 0) throw failures[0];
     },
     async close() {
       for (const close of [...runtime.closers].reverse()) await close();

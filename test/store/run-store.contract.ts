@@ -223,6 +223,31 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       expect(raced.sort()).toEqual([false, true]);
     });
 
+    it("webhook inbox: a delivery is accepted once, claimed oldest first by one worker, retried when asked, then done for good", async () => {
+      const d = (id: string) => ({ id, name: "issues", payload: JSON.stringify({ action: "labeled", n: id }) });
+      expect(await store.acceptDelivery(d("d1"), 100)).toBe(true);
+      expect(await store.acceptDelivery(d("d2"), 200)).toBe(true);
+      expect(await store.acceptDelivery(d("d1"), 300)).toBe(false); // a redelivery
+      expect(await store.claimDelivery("w1", 50, 1000)).toBeUndefined(); // not received yet at 50
+      const [a, b] = await Promise.all([store.claimDelivery("w1", 1000, 1000), store.claimDelivery("w2", 1000, 1000)]);
+      expect(a).toEqual({ ...d("d1"), attempts: 1 });
+      expect(b).toEqual({ ...d("d2"), attempts: 1 });
+      expect(await store.claimDelivery("w3", 1500, 1000)).toBeUndefined(); // both leased
+      expect(await store.finishDelivery("d1", "w2")).toBe(false); // not the holder
+      expect(await store.finishDelivery("d1", "w1", 5000)).toBe(true); // retry at 5000
+      expect(await store.claimDelivery("w3", 2500, 10_000)).toEqual({ ...d("d2"), attempts: 2 }); // d2's lease ran out at 2000
+      expect(await store.claimDelivery("w3", 4000, 1000)).toBeUndefined();
+      expect(await store.claimDelivery("w3", 5000, 1000)).toEqual({ ...d("d1"), attempts: 2 });
+      expect(await store.finishDelivery("d1", "w3")).toBe(true);
+      expect(await store.finishDelivery("d2", "w1")).toBe(false); // w1 lost d2's lease to w3
+      expect(await store.finishDelivery("d2", "w3")).toBe(true);
+      expect(await store.claimDelivery("w1", 100_000, 1000)).toBeUndefined(); // done stays done
+      expect(await store.acceptDelivery(d("d2"), 100_000)).toBe(false); // and still refuses a redelivery
+      const trace = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
+      expect(await store.acceptDelivery({ ...d("d3"), trace }, 200_000)).toBe(true);
+      expect(await store.claimDelivery("w1", 200_000, 1000)).toEqual({ ...d("d3"), trace, attempts: 1 });
+    });
+
     it("conversation messages are kept per key, oldest first", async () => {
       await store.appendMessage("acme/widgets#7", { role: "user", content: "hi", at: 1 });
       await store.appendMessage("acme/widgets#8", { role: "user", content: "other", at: 2 });
