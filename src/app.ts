@@ -70,7 +70,7 @@ export interface RuntimeOptions {
 export async function createRuntime(env: Env, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const metrics = options.metrics ?? createMetrics();
   const clock = options.clock ?? systemClock;
-  const backendOptions = { runsPerProcess: env.OCTOFLOW_CONCURRENCY, log, metrics, clock };
+  const backendOptions = { runsPerProcess: env.OCTOFLOW_CONCURRENCY, leaseMs: env.OCTOFLOW_QUEUE_LEASE_MS, log, metrics, clock };
   const backend = options.store ? backendOver(options.store, backendOptions) : await openBackend(parseDatabaseUrl(env.DATABASE_URL), backendOptions);
   const queue = backend.queue;
   if (!queue) throw new Error("the app's backend has no queue");

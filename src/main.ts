@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const probotSigint = new Set(process.listeners("SIGINT"));
   const server = await run(octoflowApp(runtime), {
     log,
-    Octokit: ProbotOctokit.plugin(octokitInstrumentation({ metrics: runtime.metrics })),
+    Octokit: withThrottle(ProbotOctokit.plugin(octokitInstrumentation({ metrics: runtime.metrics })), env.OCTOFLOW_GITHUB_THROTTLE),
   });
   // Probot's `run` adds a SIGINT listener that stops the server and exits at once, racing the
   // hand-over below (the queue and the store would never close): ours is the only one.
@@ -91,6 +91,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** Probot layers its own throttle options over the class defaults: a defaults function runs last. */
+function withThrottle(Octokit: typeof ProbotOctokit, throttle: "on" | "off"): typeof ProbotOctokit {
+  if (throttle === "on") return Octokit;
+  return Octokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o.throttle as object), enabled: false } }));
 }
 
 main().catch((error: unknown) => {

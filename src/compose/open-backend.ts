@@ -51,6 +51,8 @@ export interface Backend {
 export interface OpenBackendOptions {
   /** Runs executed at once by this process (`OCTOFLOW_CONCURRENCY`); the queue's worker slots. */
   runsPerProcess: number;
+  /** The embedded queue's lease (`OCTOFLOW_QUEUE_LEASE_MS`, default 30 s); pg-boss keeps its own. */
+  leaseMs?: number;
   /** Whether to create the queue (default true). Without one, nothing here claims jobs. */
   queue?: boolean;
   log?: Logger;
@@ -128,6 +130,7 @@ export function backendOver(store: RunStore, options: OpenBackendOptions, locati
       ? createEmbeddedQueue({
           store,
           concurrency: options.runsPerProcess,
+          ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
           ...(options.log ? { log: options.log } : {}),
           ...(options.metrics ? { metrics: options.metrics } : {}),
           ...(options.clock ? { clock: options.clock } : {}),

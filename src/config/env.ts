@@ -85,6 +85,16 @@ export const envSchema = z
       .transform(Number)
       .refine((n) => n >= 1 && n <= MAX_CONCURRENCY, `must be between 1 and ${MAX_CONCURRENCY} (about ${RUN_MEMORY_KB} KB of memory per concurrent run on this machine)`)
       .default(4),
+    /** `off` turns Probot's write pacing off: only against a local fake GitHub (tests, the fault suite). */
+    OCTOFLOW_GITHUB_THROTTLE: z.enum(["on", "off"]).default("on"),
+    /** The embedded queue's job lease (SQLite): how soon a run whose process died is resumed by a restarted one. */
+    OCTOFLOW_QUEUE_LEASE_MS: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, "must be a whole number of milliseconds")
+      .transform(Number)
+      .refine((n) => n >= 1000 && n <= 600_000, "must be between 1000 and 600000 (milliseconds)")
+      .default(30_000),
     /** Steps of one run executing at once (`limits.stepConcurrency` in .github/octoflow.yml wins). */
     OCTOFLOW_STEP_CONCURRENCY: z
       .string()
