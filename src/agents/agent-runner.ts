@@ -14,7 +14,7 @@ import { createProviderResilience, type ProviderLimits } from "../resilience/pro
 import type { RetryPolicy } from "../resilience/retry-policy.ts";
 import type { RateLimiter } from "../resilience/token-bucket-limiter.ts";
 import { systemClock, type AgentRequest, type AgentRunner, type Clock, type RepoReader, type RunStore } from "../workflows/ports.ts";
-import type { StepOutput, Trigger } from "../workflows/types.ts";
+import type { PlannedStep, StepOutput, Trigger } from "../workflows/types.ts";
 import type { RunWorkspaces, WorkspaceView } from "../workspace/workspace-view.ts";
 import { parseRepoConfig, REPO_CONFIG_PATH } from "../config/repo-config.ts";
 import { appendExchange, contextKeyOf, loadConversation } from "./conversation-history.ts";
@@ -109,6 +109,11 @@ async function loadInstructions(trigger: Trigger, reader: RepoReader, log: Logge
   }
 }
 
+/** The keys of `limits` that are set (a template's `tools:` may give only some). */
+function definedOnly(limits: PlannedStep["toolLimits"]): Partial<ToolLimits> {
+  return Object.fromEntries(Object.entries(limits ?? {}).filter(([, v]) => v !== undefined)) as Partial<ToolLimits>;
+}
+
 export type AgentRunnerService = AgentRunner & {
   /** Circuit-breaker state per provider used so far, for `/readyz`. */
   breakerStates(): Record<string, BreakerStateName>;
@@ -159,13 +164,24 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
     }
     return pending;
   };
-  const viewFor = async (request: AgentRequest, reader: RepoReader): Promise<WorkspaceView> => {
-    if (deps.workspaces) return deps.workspaces.viewFor({ runId: request.runId, trigger: request.trigger, plan: request.plan, step: request.step, upstream: request.upstream });
+  const viewFor = async (request: AgentRequest, reader: RepoReader, log: Logger): Promise<WorkspaceView> => {
+    let unavailable: string | undefined;
+    if (deps.workspaces) {
+      try {
+        return await deps.workspaces.viewFor({ runId: request.runId, trigger: request.trigger, plan: request.plan, step: request.step, upstream: request.upstream });
+      } catch (error) {
+        // a conflict between upstream layers fails the joining step; anything else (the repository
+        // could not be resolved at all) leaves the step with lazy reads, and it says so
+        if (request.signal.aborted || error instanceof NonRetriableError) throw error;
+        unavailable = error instanceof Error ? error.message : String(error);
+        log.warn({ err: unavailable }, "run workspace unavailable; the step reads files one by one");
+      }
+    }
     const order = new Map(request.plan.steps.map((s, i) => [String(s.id), i]));
     const upstream = Object.entries(request.upstream)
       .sort(([a], [b]) => (order.get(a) ?? 0) - (order.get(b) ?? 0))
       .map(([, output]) => output);
-    return createRepoReaderView({ reader, ref: request.trigger.pullRequest?.headSha ?? request.trigger.repo.defaultBranch, upstream });
+    return createRepoReaderView({ reader, ref: request.trigger.pullRequest?.headSha ?? request.trigger.repo.defaultBranch, upstream, ...(unavailable ? { unavailable } : {}) });
   };
   // the SDK would print its warnings to stderr; our logs carry what matters
   globalThis.AI_SDK_LOG_WARNINGS ??= false;
@@ -280,7 +296,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           costOf: (usage) => costOf(usage, price),
         };
         const reader = deps.repoReaderFor(request.trigger);
-        const [view, instructions] = await Promise.all([viewFor(request, reader), instructionsFor(request, reader, log)]);
+        const [view, instructions] = await Promise.all([viewFor(request, reader, log), instructionsFor(request, reader, log)]);
         const { output: partial } = await runRoleStep({
           request,
           role,
@@ -288,7 +304,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           reader,
           view,
           ...(instructions ? { instructions } : {}),
-          limits: toolLimits,
+          limits: { ...toolLimits, ...definedOnly(request.step.toolLimits) },
           history: history.messages,
           historyDropped: history.dropped,
           budgets: {

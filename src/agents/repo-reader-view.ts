@@ -16,8 +16,10 @@ export interface RepoReaderViewOptions {
   reader: Pick<RepoReader, "listFiles" | "readFile">;
   /** The ref files are read at (the PR head for a pull request, the default branch otherwise). */
   ref: string;
-  /** Outputs of the upstream steps in plan order; their edits are applied on top of the ref. */
+  /** Outputs of the upstream steps in plan order; their layers (`changes`, else `edits`) are applied on top of the ref. */
   upstream?: readonly StepOutput[];
+  /** Why the run workspace could not be used (named in the view's notice). */
+  unavailable?: string;
 }
 
 /**
@@ -46,7 +48,11 @@ export function createRepoReaderView(options: RepoReaderViewOptions): WorkspaceV
   };
   const applyUpstream = async () => {
     for (const output of options.upstream ?? []) {
-      for (const edit of output.edits ?? []) await applyEdit(edit);
+      if (output.changes) {
+        for (const change of output.changes) await applyEdit(change.content === null ? { kind: "delete", path: change.path } : { kind: "create", path: change.path, content: change.content });
+      } else {
+        for (const edit of output.edits ?? []) await applyEdit(edit);
+      }
     }
   };
   const applyEdit = async (edit: FileEdit) => {
@@ -92,7 +98,8 @@ export function createRepoReaderView(options: RepoReaderViewOptions): WorkspaceV
   return {
     mode: "lazy",
     get notice() {
-      return `no snapshot of the repository: search covers only the ${base.size} file${base.size === 1 ? "" : "s"} read so far and the files changed in this run`;
+      const why = options.unavailable ? `the run workspace could not be loaded (${options.unavailable.slice(0, 200)}), so there is ` : "";
+      return `${why}no snapshot of the repository: search covers only the ${base.size} file${base.size === 1 ? "" : "s"} read so far and the files changed in this run`;
     },
     baseSha: ref,
     async listFiles(dir, glob) {

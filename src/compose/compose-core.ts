@@ -112,6 +112,7 @@ export function composeCore(inputs: CoreInputs): Core {
       env,
       store,
       repoReaderFor: repoReaderFor(clients),
+      workspaces,
       metrics,
       log,
       clock,

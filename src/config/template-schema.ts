@@ -108,6 +108,14 @@ export const stepSchema = z
     timeout: duration.prefault(STEP_DEFAULTS.timeout).describe("Per-attempt timeout: seconds or e.g. `10m`"),
     model: modelRef.optional(),
     output: z.enum(OUTPUT_KINDS).optional().describe("What becomes of the result (defaults from the role)"),
+    tools: z
+      .strictObject({
+        maxRounds: z.number().int().min(1).max(200).optional().describe("Model calls (tool rounds) per attempt; default 25"),
+        maxResultBytes: z.number().int().min(1_000).max(1_000_000).optional().describe("Bytes of one tool answer sent to the model; default 16000"),
+        maxTokens: z.number().int().min(1_000).max(100_000_000).optional().describe("Input + output tokens of all rounds of an attempt; default 600000"),
+      })
+      .optional()
+      .describe("Limits of the step's tool loop (built-in and custom chat-model roles)"),
   })
   .describe("One step of a workflow");
 

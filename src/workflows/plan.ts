@@ -87,6 +87,7 @@ export function planRun(template: WorkflowTemplate, trigger: Trigger, options: P
       timeoutMs: step.timeout,
       ...(model !== undefined ? { model } : {}),
       output: step.output ?? customRoles[step.role]?.output ?? ROLE_OUTPUT[step.role] ?? "none",
+      ...(step.tools ? { toolLimits: { ...step.tools } } : {}),
     };
   });
   if (problems.length > 0) {

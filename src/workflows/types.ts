@@ -78,6 +78,8 @@ export interface PlannedStep {
   /** `<provider>:<model>` override. */
   model?: string;
   output: OutputKind;
+  /** Limits of the step's tool loop from the template (`tools:`); the runner's defaults fill the rest. */
+  toolLimits?: { maxRounds?: number | undefined; maxResultBytes?: number | undefined; maxTokens?: number | undefined };
 }
 
 /** A template + trigger, resolved into an executable DAG. */

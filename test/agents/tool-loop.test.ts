@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { NonRetriableError } from "../../src/errors/non-retriable-error.ts";
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
+import { parseWorkflowTemplate } from "../../src/workflows/load-template.ts";
+import { planRun } from "../../src/workflows/plan.ts";
 import type { WorkspaceService } from "../../src/workspace/run-workspaces.ts";
 import { installRepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
@@ -176,5 +179,46 @@ describe("tool-using roles against the fake model (real wire formats)", () => {
     await expect(h.runner.run(generateRequest([]))).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("used its 2 model rounds without a usable final answer: it called tools in its last round") });
     const last = suite.server.requestsTo("openai.chat")[1]?.body as { tool_choice?: unknown };
     expect(last.tool_choice).toBe("none");
+  });
+});
+
+describe("limits from the workflow template", () => {
+  it("a step's tools: block reaches the plan and overrides the runner's defaults (maxRounds: 1 forbids tools at once)", async () => {
+    const template = parseWorkflowTemplate(
+      ["name: quick", "steps:", "  - id: implement", "    role: generate", "    prompt: Do it", "    tools:", "      maxRounds: 1", "      maxResultBytes: 2000"].join("\n"),
+      "quick.yml",
+    );
+    const planned = planRun(template, trigger());
+    expect(planned.steps[0]?.toolLimits).toEqual({ maxRounds: 1, maxResultBytes: 2000 });
+
+    const h = suite.track(harness({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL }, createInMemoryRepoReader({ files: FILES }), { workspaces: createMemoryWorkspaces(FILES) }));
+    suite.server.expect("openai.responses", { kind: "text", text: JSON.stringify({ summary: "nothing to do", edits: [] }) });
+    const out = await h.runner.run({ ...generateRequest([]), step: planned.steps[0]!, plan: planned });
+    expect(out.data).toMatchObject({ toolRounds: 1, toolCalls: 0 });
+    expect((suite.server.requestsTo("openai.responses")[0]?.body as { tool_choice?: unknown }).tool_choice).toBe("none");
+  });
+});
+
+describe("when the run workspace cannot serve the step", () => {
+  const reader = () => createInMemoryRepoReader({ files: FILES });
+  const failing = (error: Error) => ({ viewFor: async () => Promise.reject(error) });
+
+  it("a conflict between upstream layers fails the joining step with the workspace's message", async () => {
+    const conflict = new NonRetriableError('Steps "tests" and "docs" changed README.md (line 3) in different ways; the changes cannot be merged.');
+    const h = suite.track(harness({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL }, reader(), { workspaces: failing(conflict) }));
+    await expect(h.runner.run(generateRequest([]))).rejects.toBe(conflict);
+    expect(suite.server.requestsTo("openai.responses")).toHaveLength(0);
+  });
+
+  it("any other failure leaves the step with lazy reads, and the output says what it could not see", async () => {
+    const h = suite.track(harness({ OPENAI_API_KEY: "sk-test-openai-000000000000", OPENAI_BASE_URL: suite.server.baseURL }, reader(), { workspaces: failing(new Error("the run has no GitHub installation")) }));
+    suite.server.expect("openai.responses", toolCalls([{ name: "search", input: { regex: "lowStock" } }]), {
+      kind: "respond",
+      answer: (r) => ({ kind: "text", text: JSON.stringify({ summary: lastResult(r).includes("lazy mode") ? "searched lazily" : "?", edits: [] }) }),
+    });
+    const out = await h.runner.run(generateRequest([]));
+    expect(out.text).toBe("searched lazily");
+    expect(out.data).toMatchObject({ workspace: "lazy", workspaceNotice: expect.stringContaining("the run workspace could not be loaded (the run has no GitHub installation)") });
+    expect(JSON.stringify(suite.server.requestsTo("openai.responses")[0]?.body)).toContain("The workspace is incomplete");
   });
 });

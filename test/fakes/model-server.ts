@@ -22,8 +22,8 @@
  * request was unmatched or a scripted reply was never used — call it in `afterEach`.
  *
  * Replies (`Reply`):
- * - `{ kind: "text", text, usage?, chunkSize?, toolCalls?, chunkDelayMs? }` — a streamed answer in the route's format
- *   (`chunkDelayMs` paces the events like a real model)
+ * - `{ kind: "text", text, usage?, chunkSize?, toolCalls?, chunkDelayMs?, delayMs? }` — a streamed answer in the route's format
+ *   (`chunkDelayMs` paces the events like a real model; `delayMs` waits before the headers, like a model's time to first token)
  *   (for structured output, `text` is the JSON the model "wrote"; invalid JSON tests bad output)
  * - `{ kind: "status", status, body?, headers? }` — an error answer (429 + `retry-after` /
  *   `retry-after-ms`, 500, 529 …); `body` is JSON-encoded
@@ -68,7 +68,7 @@ export interface FakeToolCall {
 }
 
 export type Reply =
-  | { kind: "text"; text: string; usage?: FakeUsage; chunkSize?: number; toolCalls?: FakeToolCall[]; chunkDelayMs?: number }
+  | { kind: "text"; text: string; usage?: FakeUsage; chunkSize?: number; toolCalls?: FakeToolCall[]; chunkDelayMs?: number; delayMs?: number }
   | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
   | { kind: "hang" }
@@ -222,6 +222,7 @@ export async function startModelServer(): Promise<ModelServer> {
           res.end(JSON.stringify(chatCompletionJson(textReply, model)));
           return;
         }
+        if (reply.kind === "text" && reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
         const limit = reply.kind === "cut" ? reply.afterChunks : events.length;
         const pause = reply.kind === "text" ? (reply.chunkDelayMs ?? 0) : 0;
