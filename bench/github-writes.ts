@@ -55,7 +55,7 @@ async function measure(chunks: number): Promise<{ checkRun: number; comment: num
       return { text: `step ${req.step.id} done`, usage: { inputTokens: 1000, outputTokens: chunks, cachedTokens: 0 }, costUsd: 0.001 };
     },
   };
-  const engine = createEngine({ store, agents, progress: composeSinks([sink], log), clock, log, metrics, concurrency: 4, cancelPollMs: 60_000 });
+  const engine = createEngine({ store, agents, progress: composeSinks([sink], log), clock, log, metrics, stepConcurrency: 4, cancelPollMs: 60_000 });
   const trigger: Trigger = { kind: "label", repo: { owner: "octo", name: "app", defaultBranch: "main", installationId: 1 }, number: 1, isPullRequest: false, actor: "alice", inputs: {}, issue: { title: "Bench", body: "" } };
   const run = await engine.start(plan(), trigger);
   let done = false;

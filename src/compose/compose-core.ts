@@ -142,7 +142,7 @@ export function composeCore(inputs: CoreInputs): Core {
     clock,
     log,
     metrics,
-    concurrency: env.OCTOFLOW_STEP_CONCURRENCY,
+    stepConcurrency: env.OCTOFLOW_STEP_CONCURRENCY,
   });
 
   const handlerDeps: HandlerDeps = {

@@ -42,7 +42,7 @@ export interface EngineDeps {
   log?: Logger;
   metrics?: EngineMetrics;
   /** Steps of one run executing at the same time (default 4; a plan's `limits.stepConcurrency` wins). */
-  concurrency?: number;
+  stepConcurrency?: number;
   /** How often an executing run re-reads its row to notice a cancel from another process (default 500 ms). */
   cancelPollMs?: number;
   /** Retry backoff for steps. */
@@ -73,7 +73,7 @@ export interface ResolvedEngineDeps {
   clock: Clock;
   log: Logger;
   metrics: EngineMetrics | undefined;
-  concurrency: number;
+  stepConcurrency: number;
   cancelPollMs: number;
   backoff: BackoffOptions;
   random: () => number;
@@ -84,8 +84,8 @@ export interface ResolvedEngineDeps {
 
 /** Fills the defaults of the engine's dependencies and checks the tunables. */
 export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
-  const concurrency = deps.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("engine concurrency must be a whole number ≥ 1");
+  const stepConcurrency = deps.stepConcurrency ?? 4;
+  if (!Number.isInteger(stepConcurrency) || stepConcurrency < 1) throw new RangeError("stepConcurrency must be a whole number ≥ 1");
   return {
     store: deps.store,
     agents: deps.agents,
@@ -96,7 +96,7 @@ export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
     clock: deps.clock ?? systemClock,
     log: deps.log ?? pino({ level: "silent" }),
     metrics: deps.metrics,
-    concurrency,
+    stepConcurrency,
     cancelPollMs: deps.cancelPollMs ?? 500,
     backoff: { ...DEFAULT_BACKOFF, ...deps.backoff },
     random: deps.random ?? Math.random,

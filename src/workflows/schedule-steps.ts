@@ -42,7 +42,7 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
   /** A condition reading `steps.<id>.status` runs whatever its needs' outcomes (when it holds). */
   const decidesOnStatus = (step: PlannedStep) =>
     conditionRefs(conditions.get(step.id) ?? { kind: "literal", value: null }).some((path) => path[0] === "steps" && path[2] === "status");
-  const limit = Math.max(1, plan.limits?.stepConcurrency ?? deps.concurrency);
+  const limit = Math.max(1, plan.limits?.stepConcurrency ?? deps.stepConcurrency);
   const upstreamOf = ancestors(plan.steps);
   const lastProgressPersist = new Map<StepId, number>();
   const inFlight = new Map<StepId, Promise<void>>();

@@ -68,7 +68,7 @@ const queue = await createPgBossQueue({
 });
 const recorderPool = new pg.Pool({ connectionString: url, max: concurrency + 2 });
 const agents = recordingAgents({ pool: recorderPool, schema, store, worker, latencyMs });
-const engine = createEngine({ store, queue, agents, concurrency: 4, cancelPollMs: 300, newRunId: () => `${worker}-${crypto.randomUUID()}` });
+const engine = createEngine({ store, queue, agents, stepConcurrency: 4, cancelPollMs: 300, newRunId: () => `${worker}-${crypto.randomUUID()}` });
 await queue.start(engine.execute);
 
 const plan = (group: string): RunPlan => scalePlan(group);

@@ -72,7 +72,7 @@ describe("engine: ordering and data flow", () => {
   it("runs independent steps in parallel, bounded by the concurrency limit", async () => {
     const blockAll = { b: [{ kind: "block" as const }], c: [{ kind: "block" as const }], d: [{ kind: "block" as const }] };
     for (const [limit, expected] of [[4, 3], [2, 2], [1, 1]] as const) {
-      const { engine, agents, store } = setup(blockAll, { concurrency: limit });
+      const { engine, agents, store } = setup(blockAll, { stepConcurrency: limit });
       const started = await engine.start(planRun(fanOut(), issueTrigger()), issueTrigger());
       const done = engine.execute(started.id, new AbortController().signal);
       let finished = false;
@@ -89,14 +89,14 @@ describe("engine: ordering and data flow", () => {
   });
 
   it("passes only upstream outputs to a step, never those of siblings that finished earlier", async () => {
-    const { run, agents } = setup({}, { concurrency: 1 });
+    const { run, agents } = setup({}, { stepConcurrency: 1 });
     await run(planRun(fanOut(), issueTrigger()));
     for (const sibling of ["b", "c", "d"]) expect(agents.callsOf(sibling)[0]?.upstream).toEqual(["a"]);
     expect(agents.callsOf("e")[0]?.upstream).toEqual(["a", "b", "c", "d"]);
   });
 
   it("a plan's limits.stepConcurrency overrides the engine default", async () => {
-    const { engine, agents } = setup({ b: [{ kind: "block" }], c: [{ kind: "block" }], d: [{ kind: "block" }] }, { concurrency: 4 });
+    const { engine, agents } = setup({ b: [{ kind: "block" }], c: [{ kind: "block" }], d: [{ kind: "block" }] }, { stepConcurrency: 4 });
     const plan = { ...planRun(fanOut(), issueTrigger()), limits: { stepConcurrency: 1 } };
     const started = await engine.start(plan, issueTrigger());
     const done = engine.execute(started.id, new AbortController().signal);
