@@ -7,13 +7,16 @@
  * delivery id each) at a steady rate, one every 1000/RATE ms over up to 10 keep-alive connections
  * (`LOAD=burst` uses autocannon's `overallRate` instead, which fires each connection's per-second
  * quota back to back at the top of every second). Each app gets WARMUP deliveries first. The
- * queue worker is off: this measures the acknowledgement path, not the runs.
+ * queue worker and the webhook inbox's worker are off (`INBOX=1` keeps the inbox worker on, in the
+ * same process): this measures the acknowledgement path — one insert (D13) — not the runs.
  *
  * Target: p50 and p99 ratio (Octoflow ÷ bare Probot) ≤ 1.3.
  *
  *   node bench/github-webhook-ack.ts            # 200 req/s for 20 s per app, 3 alternating rounds
  *   RATE=100 DURATION=5 ROUNDS=1 MEMORY=0 node bench/github-webhook-ack.ts
  *   LOAD=burst node bench/github-webhook-ack.ts  # autocannon's per-second bursts
+ *   MODE=saturate DURATION=5 node bench/github-webhook-ack.ts  # throughput at saturation, SQLite,
+ *     in-memory and (with OCTOFLOW_BENCH_DATABASE_URL or OCTOFLOW_TEST_DATABASE_URL) PostgreSQL
  */
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -43,7 +46,14 @@ const MEMORY = process.env["MEMORY"] !== "0";
  */
 const LOAD = process.env["LOAD"] === "burst" ? "burst" : "paced";
 /** `octoflow-memory` swaps SQLite for the in-memory store, to separate the app's own cost from the store's. */
-type Variant = "bare" | "octoflow" | "octoflow-memory";
+type Variant = "bare" | "octoflow" | "octoflow-memory" | "octoflow-postgres";
+/** PostgreSQL for the `octoflow-postgres` variant (a throwaway schema is created and dropped). */
+const PG_URL = process.env["OCTOFLOW_BENCH_DATABASE_URL"] ?? process.env["OCTOFLOW_TEST_DATABASE_URL"];
+/**
+ * `latency` (default): paced load, percentiles. `saturate`: 32 closed-loop senders for DURATION
+ * seconds, deliveries acknowledged per second (throughput at saturation), beside bare Probot.
+ */
+const MODE = process.env["MODE"] === "saturate" ? "saturate" : "latency";
 
 async function serve(variant: Variant, privateKey: string): Promise<void> {
   const log = pino({ level: "silent" });
@@ -53,25 +63,47 @@ async function serve(variant: Variant, privateKey: string): Promise<void> {
     app.on("issues.labeled", async () => undefined);
   };
   const dataDir = mkdtempSync(join(tmpdir(), "octoflow-bench-"));
+  let cleanup = async () => undefined as void;
+  let stopInbox: (() => Promise<void>) | undefined;
   if (variant !== "bare") {
     const { startGitHubFake } = await import("../test/fakes/github-server.ts");
     const { installRepoModel } = await import("../test/fakes/github-repo-model.ts");
     const { createRuntime, octoflowApp } = await import("../src/app.ts");
     const { loadEnv } = await import("../src/config/env.ts");
     const { createMemoryRunStore } = await import("../src/store/memory-run-store.ts");
+    const { createPostgresRunStore } = await import("../src/store/postgres-run-store.ts");
+    const schema = `bench_ack_${process.pid}`;
+    const store =
+      variant === "octoflow-memory"
+        ? createMemoryRunStore()
+        : variant === "octoflow-postgres"
+          ? await createPostgresRunStore({ connectionString: PG_URL ?? "", schema })
+          : undefined;
+    if (variant === "octoflow-postgres") {
+      const pg = (await import("pg")).default;
+      cleanup = async () => {
+        const client = new pg.Client({ connectionString: PG_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await client.end();
+      };
+    }
     const gh = await startGitHubFake({ validate: false });
     installRepoModel(gh, { owner: "octo", repo: "app", files: { "README.md": "hi" }, permissions: { alice: "write" } });
     baseUrl = gh.url;
     const env = loadEnv({ NODE_ENV: "production", APP_ID: "123", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: "silent", DATABASE_URL: `sqlite:${join(dataDir, "bench.db")}` });
     const runtime = await createRuntime(env, log, {
       startWorkers: false,
-      ...(variant === "octoflow-memory" ? { store: createMemoryRunStore() } : {}),
+      ...(store ? { store } : {}),
       agents: { run: async () => ({ text: "", usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0 }, costUsd: 0 }) },
     });
     appFn = octoflowApp(runtime);
+    stopInbox = () => runtime.inbox.stop();
   }
   const probot = new Probot({ appId: 123, privateKey, secret: SECRET, baseUrl, log, Octokit });
   const middleware = await createNodeMiddleware(appFn, { probot });
+  // The inbox worker (gate, config, plan, run) is off unless INBOX=1: the acknowledgement alone.
+  if (stopInbox && process.env["INBOX"] !== "1") await stopInbox();
   const server = createServer((req, res) => void middleware(req, res, () => res.writeHead(404).end()));
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -81,6 +113,7 @@ async function serve(variant: Variant, privateKey: string): Promise<void> {
   await once(process.stdin, "end");
   server.close();
   rmSync(dataDir, { recursive: true, force: true });
+  await cleanup();
   process.exit(0);
 }
 
@@ -195,6 +228,76 @@ async function burstLoad(port: number, list: Delivery[], rate: number, duration:
 
 const load = LOAD === "paced" ? pacedLoad : burstLoad;
 
+/** 32 closed-loop senders for `duration` seconds: deliveries acknowledged per second. */
+async function saturatedLoad(port: number, list: Delivery[], duration: number): Promise<{ perSecond: number; failures: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  let next = 0;
+  let done = 0;
+  let failures = 0;
+  const end = performance.now() + duration * 1000;
+  const send = (d: Delivery) =>
+    new Promise<void>((resolve) => {
+      const req = request({ host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", agent, headers: d.headers }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if ((res.statusCode ?? 0) >= 300) failures++;
+          else done++;
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        failures++;
+        resolve();
+      });
+      req.end(d.body);
+    });
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (performance.now() < end) await send(list[next++ % list.length]!);
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  return { perSecond: done / elapsed, failures };
+}
+
+async function saturate(variant: Variant, privateKey: string): Promise<number> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve", variant], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, BENCH_KEY: privateKey } });
+  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+  const port = Number(line);
+  // every delivery a new id: at most ≈ 6,000/s for DURATION seconds are needed
+  const list = await deliveries(variant, WARMUP + 6000 * DURATION);
+  await pacedLoad(port, list.slice(0, WARMUP), 1000, undefined, WARMUP);
+  const result = await saturatedLoad(port, list.slice(WARMUP), DURATION);
+  child.stdin!.end();
+  await once(child, "exit");
+  if (result.failures > 0) throw new Error(`${variant}: ${result.failures} non-2xx answers or errors`);
+  return result.perSecond;
+}
+
+async function saturationMain(privateKey: string) {
+  const variants: Variant[] = ["bare", "octoflow", ...(MEMORY ? (["octoflow-memory"] as const) : []), ...(PG_URL ? (["octoflow-postgres"] as const) : [])];
+  const names: Record<Variant, string> = { bare: "bare Probot", octoflow: "Octoflow (SQLite)", "octoflow-memory": "Octoflow (in-memory)", "octoflow-postgres": "Octoflow (PostgreSQL)" };
+  const rounds: Record<string, number>[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const round: Record<string, number> = {};
+    for (const variant of variants) round[variant] = await saturate(variant, privateKey);
+    rounds.push(round);
+  }
+  console.log(`Webhook acknowledgement throughput at saturation (32 closed-loop connections, ${DURATION} s per app), ${ROUNDS} round(s)\n`);
+  console.log("| round | app | deliveries/s | ÷ bare Probot |");
+  console.log("|---|---|---|---|");
+  rounds.forEach((r, i) => {
+    for (const variant of variants) console.log(`| ${i + 1} | ${names[variant]} | ${(r[variant] ?? 0).toFixed(0)} | ${((r[variant] ?? 0) / (r.bare ?? 1)).toFixed(2)} |`);
+  });
+  const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  for (const variant of variants.filter((v) => v !== "bare")) {
+    const ratio = medianOf(rounds.map((r) => (r[variant] ?? 0) / (r.bare ?? 1)));
+    console.log(`median ratio ${names[variant]} ÷ bare Probot = ${ratio.toFixed(2)}`);
+  }
+}
+
 async function measure(variant: Variant, privateKey: string): Promise<Latency> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--serve", variant], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, BENCH_KEY: privateKey } });
   const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
@@ -214,6 +317,10 @@ async function main() {
     return;
   }
   const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  if (MODE === "saturate") {
+    await saturationMain(privateKey);
+    return;
+  }
   // Rounds alternate the apps so a noisy neighbour hurts both alike; the median round is reported.
   const rounds: { bare: Latency; octoflow: Latency; memory?: Latency }[] = [];
   for (let i = 0; i < ROUNDS; i++) {
