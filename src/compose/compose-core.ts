@@ -5,6 +5,7 @@
  * pass (installation clients, one token client, a client that intercepts writes), the backend they
  * open, and extra progress sinks (the terminal).
  */
+import { dirname, join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { createAgentRunner, type AgentRunnerDeps } from "../agents/agent-runner.ts";
 import type { Env } from "../config/env.ts";
@@ -24,7 +25,7 @@ import { createEngine, type Engine } from "../workflows/engine.ts";
 import { loadBuiltinTemplates, type LoadedTemplate } from "../workflows/load-template.ts";
 import type { AgentRunner, Clock, ProgressSink, Queue, RunOutputs, RunStore } from "../workflows/ports.ts";
 import { createRunWorkspaces, type WorkspaceService } from "../workspace/run-workspaces.ts";
-import type { Backend } from "./open-backend.ts";
+import type { Backend, BackendLocation } from "./open-backend.ts";
 
 export interface CoreInputs {
   /** The parsed environment; `OCTOFLOW_STEP_CONCURRENCY` bounds the steps of one run at once. */
@@ -46,8 +47,13 @@ export interface CoreInputs {
   builtins?: readonly LoadedTemplate[];
   /** Replaces the agent runner over the configured providers (tests, benchmarks). */
   agents?: AgentRunner;
-  /** Where repository snapshots are cached on disk (default `./data/snapshots`; none when null). */
+  /**
+   * Where repository snapshots are cached on disk (null: in memory only). Default: `snapshots/` beside
+   * the SQLite database, `./data/snapshots` with PostgreSQL, none with an in-memory backend.
+   */
   snapshotDir?: string | null;
+  /** `null`: no run workspace; the agents read through the repository reader (tests that have no GitHub). */
+  workspaces?: null;
   /** Tunables of the real agent runner (tests shorten the retry backoff). */
   agentOptions?: Partial<Pick<AgentRunnerDeps, "retry" | "budgets" | "openaiApi">>;
 }
@@ -96,7 +102,7 @@ export function composeCore(inputs: CoreInputs): Core {
   const { store, queue } = backend;
   const closers: (() => Promise<void>)[] = [() => backend.close()];
 
-  const snapshotDir = inputs.snapshotDir === undefined ? "./data/snapshots" : inputs.snapshotDir;
+  const snapshotDir = inputs.snapshotDir === undefined ? defaultSnapshotDir(backend.location) : inputs.snapshotDir;
   const workspaces = createRunWorkspaces({
     store,
     sourceFor: repositorySourceFor(clients, store),
@@ -117,6 +123,7 @@ export function composeCore(inputs: CoreInputs): Core {
       log,
       clock,
       ...(backend.rateLimiterFor ? { rateLimiterFor: backend.rateLimiterFor } : {}),
+      ...(inputs.workspaces === null ? {} : { workspaces }),
       ...inputs.agentOptions,
     });
     closers.push(() => service.close());
@@ -180,4 +187,11 @@ export function composeCore(inputs: CoreInputs): Core {
         if (failure !== undefined) throw failure;
       })()),
   };
+}
+
+/** The disk cache of repository snapshots for a backend: beside the SQLite file, `./data` otherwise, none in memory. */
+function defaultSnapshotDir(location: BackendLocation): string | null {
+  if (location.kind === "memory") return null;
+  if (location.kind === "sqlite") return location.path === ":memory:" ? null : join(dirname(location.path), "snapshots");
+  return resolve("data", "snapshots");
 }

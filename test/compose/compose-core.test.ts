@@ -84,7 +84,8 @@ describe("composeCore", () => {
         },
       });
       const backend = { ...backendOver(createMemoryRunStore(), { runsPerProcess: 1, queue: false }), rateLimiterFor };
-      const core = compose({ OPENAI_API_KEY: "sk-test-0000000000000000", OPENAI_BASE_URL: server.baseURL }, { backend });
+      // no GitHub here: the agents go without the run workspace (its base commit would be read from GitHub)
+      const core = compose({ OPENAI_API_KEY: "sk-test-0000000000000000", OPENAI_BASE_URL: server.baseURL }, { backend, workspaces: null });
       server.expect("openai.responses", { kind: "text", text: "ok" });
       const customRoles = { note: { name: "note", systemPrompt: "Be brief.", output: "comment" as const, result: "text" as const } };
       await core.agents.run(request({ step: { role: "note" }, customRoles }));
