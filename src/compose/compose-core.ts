@@ -118,7 +118,6 @@ export function composeCore(inputs: CoreInputs): Core {
       env,
       store,
       repoReaderFor: repoReaderFor(clients),
-      workspaces,
       metrics,
       log,
       clock,
