@@ -5,7 +5,7 @@
  * `.github/instructions/**\/*.instructions.md` (applied where their `applyTo` globs match a file in
  * play) and any extra files named in `.github/octoflow.yml`. Size-capped; every file used is named.
  */
-import { load } from "js-yaml";
+import { parse as parseYaml } from "yaml";
 import type { RepoReader } from "../workflows/ports.ts";
 import { globMatcher } from "./tools/workspace-path.ts";
 
@@ -129,7 +129,7 @@ export function frontMatter(content: string): { applyTo: string[]; body: string 
   if (!match) return { applyTo: [], body: content };
   let data: unknown;
   try {
-    data = load(match[1] ?? "");
+    data = parseYaml(match[1] ?? "");
   } catch {
     return { applyTo: [], body: content.slice(match[0].length) };
   }
