@@ -5,9 +5,9 @@
  * makes a new push cancel the superseded review run. Fork PRs are reviewed like any other — review
  * output is a PR review, nothing is ever pushed to the fork.
  */
-import { matchesGlob } from "node:path";
 import { ConfigError } from "../errors/config-error.ts";
 import type { RepoConfig } from "../config/repo-config.ts";
+import { countReviewPaths } from "../config/review-path-matcher.ts";
 import type { RepoRef } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
 import { reviewedShaKey } from "../store/marker-keys.ts";
@@ -25,12 +25,6 @@ export interface PullRequestEvent {
   sender: { login: string; type: string };
 }
 
-/** Whether a path counts for the review under `review.paths` (exclude wins; empty include = all). */
-export function pathSelected(path: string, paths: RepoConfig["review"]["paths"]): boolean {
-  if (paths.exclude.some((g) => matchesGlob(path, g))) return false;
-  return paths.include.length === 0 || paths.include.some((g) => matchesGlob(path, g));
-}
-
 /** Posts a completed check run explaining why Octoflow did not review (config error, too large). */
 async function explain(e: PullRequestEvent, conclusion: "failure" | "neutral" | "skipped", title: string, summary: string): Promise<void> {
   await e.octokit.rest.checks.create({
@@ -46,16 +40,13 @@ async function explain(e: PullRequestEvent, conclusion: "failure" | "neutral" | 
 
 async function selectedFileCount(e: PullRequestEvent, config: RepoConfig): Promise<number> {
   const { paths, maxFiles } = config.review;
-  let count = 0;
-  let seen = 0;
+  const names: string[] = [];
   for await (const page of e.octokit.paginate.iterator(e.octokit.rest.pulls.listFiles, { owner: e.repo.owner, repo: e.repo.name, pull_number: e.pull.number, per_page: 100 })) {
-    for (const f of page.data) {
-      seen++;
-      if (pathSelected(f.filename, paths)) count++;
-    }
-    if (seen > maxFiles) break;
+    for (const f of page.data) names.push(f.filename);
+    if (names.length > maxFiles) break;
   }
-  return count;
+  // The globs are the repository's: matched off the event loop, with a deadline (a ConfigError past it).
+  return countReviewPaths(names, paths);
 }
 
 /** Handles one pull-request event that may start an automatic review. */
@@ -92,7 +83,15 @@ export async function handlePullRequest(deps: HandlerDeps, e: PullRequestEvent):
     );
     return;
   }
-  if ((review.paths.include.length > 0 || review.paths.exclude.length > 0) && (await selectedFileCount(e, setup.config)) === 0) {
+  let selected: number | undefined;
+  try {
+    if (review.paths.include.length > 0 || review.paths.exclude.length > 0) selected = await selectedFileCount(e, setup.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    if (await firstDelivery(deps, e.deliveryId, e.event)) await explain(e, "failure", "Invalid Octoflow configuration", error.problems.map((p) => `- ${p}`).join("\n"));
+    return;
+  }
+  if (selected === 0) {
     log.debug("no changed file matches review.paths: automatic review skipped");
     return;
   }
