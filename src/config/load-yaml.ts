@@ -155,7 +155,8 @@ const NODE_TOKENS: ReadonlySet<CST.TokenType | null> = new Set<CST.TokenType | n
   "alias",
 ]);
 
-const count = (n: number) => n.toLocaleString("en-US");
+/** `10000` → `10,000` (toLocaleString would load ICU data on first use: ~80 ms on the event loop). */
+const count = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, ",");
 
 /**
  * Tokenises and parses `content` in one pass, refusing the file as soon as it holds more than
