@@ -43,7 +43,8 @@ export type AgentEnv = Pick<
   | "CODEGEN_TOKEN"
   | "CODEGEN_ORG_ID"
   | "CODEGEN_BASE_URL"
->;
+> &
+  Partial<Pick<Env, "OCTOFLOW_MODEL_IDLE_TIMEOUT_MS">>;
 
 export interface AgentRunnerDeps {
   env: AgentEnv;
@@ -133,7 +134,8 @@ export type AgentRunnerService = AgentRunner & {
 export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
   const clock = deps.clock ?? systemClock;
   const prices: PriceTable = { ...DEFAULT_PRICES, ...deps.prices };
-  const pool = createHttpPool(deps.http);
+  const idleTimeoutMs = deps.http?.idleTimeoutMs ?? deps.env.OCTOFLOW_MODEL_IDLE_TIMEOUT_MS;
+  const pool = createHttpPool({ ...deps.http, ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }) });
   const resilience = createProviderResilience({
     clock,
     metrics: deps.metrics,
@@ -294,6 +296,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
           onProgress: request.onProgress,
           progressIntervalMs: deps.progressIntervalMs ?? 250,
           costOf: (usage) => costOf(usage, price),
+          ...(request.onUsage ? { onUsage: request.onUsage } : {}),
         };
         const reader = deps.repoReaderFor(request.trigger);
         const [view, instructions] = await Promise.all([viewFor(request, reader, log), instructionsFor(request, reader, log)]);

@@ -1,13 +1,17 @@
 /**
  * One model call with everything around it: resilience (limiter, breaker, retry), an
- * OpenTelemetry span, per-attempt metrics and coalesced streaming progress.
+ * OpenTelemetry span, per-attempt metrics and usage, coalesced streaming progress, and a word to the
+ * user as soon as a retry is decided ("the model stopped responding; retrying (2/4)").
  */
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { idleTimeoutOf } from "../resilience/classify-error.ts";
 import type { ProviderResilience } from "../resilience/provider-resilience.ts";
+import type { RetryInfo } from "../resilience/retry-policy.ts";
 import type { AgentProgress, Clock } from "../workflows/ports.ts";
+import type { Usage } from "../workflows/types.ts";
 import type { ModelCall, ModelProvider, ModelResult } from "./model-provider.ts";
 import { createStreamProgress } from "./stream-progress.ts";
 import { estimateTokens } from "../workflows/untrusted-text.ts";
@@ -25,6 +29,11 @@ export interface ModelCallContext {
   progressIntervalMs: number;
   /** Price of a call's usage at this model's rate (0 when unpriced), for the token and cost metrics. */
   costOf?: (usage: ModelResult["usage"]) => number;
+  /**
+   * Told of every answered call's usage and cost as soon as it is paid for, so a step's totals count
+   * the calls of attempts that fail later too.
+   */
+  onUsage?: (usage: Usage, costUsd: number) => void;
 }
 
 /**
@@ -62,9 +71,10 @@ export async function callModel(ctx: ModelCallContext, call: Omit<ModelCall, "on
           {
             cost: { requests: 1, tokens: promptTokens },
             signal: call.signal,
-            onRetry: ({ attempt, delayMs, error }) => {
-              span.addEvent("retry", { attempt, delay_ms: delayMs });
-              ctx.log.warn({ provider: providerName, attempt, delayMs, err: error.message }, "model call failed; retrying");
+            onRetry: (info) => {
+              span.addEvent("retry", { attempt: info.attempt, delay_ms: info.delayMs });
+              ctx.log.warn({ provider: providerName, attempt: info.attempt, delayMs: info.delayMs, err: info.error.message }, "model call failed; retrying");
+              tellRetry(ctx, info);
             },
           },
         );
@@ -94,6 +104,21 @@ function recordUsage(ctx: ModelCallContext, provider: string, usage: ModelResult
   ctx.metrics.tokens.inc({ provider, kind: "cached" }, usage.cachedTokens);
   const cost = ctx.costOf?.(usage) ?? 0;
   if (cost > 0) ctx.metrics.costUsd.inc({ provider }, cost);
+  ctx.onUsage?.(usage, cost);
+}
+
+/**
+ * Reports a decided retry as the step's progress (its message and the live tail the check run
+ * shows), before the backoff delay starts, so the word reaches GitHub while the call waits.
+ */
+function tellRetry(ctx: ModelCallContext, { attempt, maxAttempts, error }: RetryInfo) {
+  const what = idleTimeoutOf(error) ? "the model stopped responding" : `the model call failed (${error.message.length > 160 ? `${error.message.slice(0, 160)}…` : error.message})`;
+  const message = `${what}; retrying (${attempt + 1}/${maxAttempts})`;
+  try {
+    ctx.onProgress({ tokens: 0, tail: message, message });
+  } catch {
+    // progress is best effort
+  }
 }
 
 function observe(ctx: ModelCallContext, provider: string, outcome: string, started: number) {

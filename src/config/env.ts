@@ -34,6 +34,15 @@ const url = (what: string) =>
     .optional()
     .refine((s) => s === undefined || URL.canParse(s), `must be a URL (${what})`);
 
+const milliseconds = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, "must be a whole number of milliseconds")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 3_600_000, "must be between 1 and 3600000 (one hour)")
+    .default(fallback);
+
 const MODEL_PROVIDERS = ["openai", "anthropic", "openai-compatible", "codegen"] as const;
 
 export const envSchema = z
@@ -103,6 +112,10 @@ export const envSchema = z
       .transform(Number)
       .refine((n) => n >= 1 && n <= 32, "must be between 1 and 32")
       .default(4),
+    /** A model or Codegen call that receives nothing for this long is cut off and retried. */
+    OCTOFLOW_MODEL_IDLE_TIMEOUT_MS: milliseconds(90_000),
+    /** A GitHub API call that receives nothing for this long is cut off and retried. */
+    OCTOFLOW_GITHUB_IDLE_TIMEOUT_MS: milliseconds(60_000),
   })
   .superRefine((env, ctx) => {
     if (env.PRIVATE_KEY && env.PRIVATE_KEY_PATH) {

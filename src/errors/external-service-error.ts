@@ -1,6 +1,6 @@
 /** A failure of a service Octoflow depends on (a model provider, Codegen, GitHub). */
 export class ExternalServiceError extends Error {
-  override readonly name = "ExternalServiceError";
+  override readonly name: string = "ExternalServiceError";
   readonly service: string;
   readonly status: number | undefined;
   /** Whether trying again may succeed (408/409/429/5xx/529, network errors). */

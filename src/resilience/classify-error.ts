@@ -1,12 +1,19 @@
 /**
- * Turns whatever a provider call threw (AI SDK `APICallError`, our `HttpResponseError`, network
- * errors, aborts, schema failures) into one of our error classes, with a clear, secret-free message:
+ * The one classification of failures, for both retry layers.
+ *
+ * `classifyError` turns whatever a provider call threw (AI SDK `APICallError`, our `HttpResponseError`,
+ * network errors, idle timeouts, aborts, schema failures) into one of our error classes, with a clear,
+ * secret-free message:
  *
  * - retriable with a server hint (429/503 + `retry-after[-ms]`) → `RetryAfterError` (cause: `ExternalServiceError`)
- * - retriable (408, 409, 429, 5xx, 529, network, stream cut) → `ExternalServiceError { retriable: true }`
- * - not retriable (400, 401, 403, 404, 422, quota exhausted, invalid output) → `NonRetriableError`
+ * - retriable (408, 409, 429, 5xx, 529, network, stream cut, nothing received for the idle limit)
+ *   → `ExternalServiceError { retriable: true }`
+ * - not retriable (400, 401, 403, 404, 422, quota exhausted) → `NonRetriableError`
  *   (cause: `ExternalServiceError { retriable: false }` for HTTP answers)
+ * - an answer in the wrong format → `InvalidOutputError` (not sent again as it is; a new step attempt may do better)
  * - cancellation → the abort reason, unchanged
+ *
+ * `isRetriable` decides for a call's retries (`withRetry`), `isStepRetriable` for a step's.
  */
 import { APICallError } from "ai";
 import { ExternalServiceError } from "../errors/external-service-error.ts";
@@ -14,6 +21,10 @@ import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
 import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
+import { ConfigError } from "../errors/config-error.ts";
+import { IdleTimeoutError } from "../errors/idle-timeout-error.ts";
+import { InvalidOutputError } from "../errors/invalid-output-error.ts";
+import { RetriesExhaustedError } from "../errors/retries-exhausted-error.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import { HttpResponseError } from "../errors/http-response-error.ts";
 import { parseRetryAfter } from "./retry-after.ts";
@@ -33,9 +44,27 @@ export function isAbortError(error: unknown): error is Error {
   return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
 }
 
-/** True for the classified errors that a retry may fix. */
+/**
+ * A call's retries: true for the classified transient failures (`RetryAfterError`,
+ * `ExternalServiceError { retriable }`), never for a call whose retries already ran out.
+ */
 export function isRetriable(error: unknown): boolean {
+  if (error instanceof RetriesExhaustedError) return false;
   return error instanceof RetryAfterError || (error instanceof ExternalServiceError && error.retriable);
+}
+
+/**
+ * A step's retries are for the step's own failures: a timeout, an answer in the wrong format, an
+ * unexpected error. Never for what a call's retry layer already retried to exhaustion
+ * (`RetriesExhaustedError`), nor for what retrying cannot fix (a bad request, credentials, a budget,
+ * the configuration, an open breaker). A transient error that no call layer retried (a custom agent
+ * backend's) is retried like any other failure.
+ */
+export function isStepRetriable(error: unknown): boolean {
+  if (error instanceof InvalidOutputError) return true;
+  if (error instanceof NonRetriableError || error instanceof BudgetExceededError || error instanceof ConfigError || error instanceof ProviderUnavailableError) return false;
+  if (error instanceof ExternalServiceError) return isRetriable(error);
+  return true;
 }
 
 /**
@@ -50,10 +79,13 @@ export function classifyError(error: unknown, service: string, now: number = Dat
     error instanceof RetryAfterError ||
     error instanceof ProviderUnavailableError ||
     error instanceof BudgetExceededError ||
+    error instanceof InvalidOutputError ||
     isAbortError(error)
   ) {
     return error;
   }
+  const idle = idleTimeoutOf(error);
+  if (idle) return new ExternalServiceError(`${service} stopped responding (${idle.message})`, { service, retriable: true, cause: error });
   const http = httpDetails(error);
   if (http && http.status < 300) {
     // a 2xx whose body could not be read to the end: the stream was cut
@@ -61,13 +93,77 @@ export function classifyError(error: unknown, service: string, now: number = Dat
   }
   if (http) return classifyHttp(http, service, now, error);
   if (isSchemaError(error)) {
-    return new NonRetriableError(`${service} returned output that does not match the expected format (${errorName(error)})`, { cause: error });
+    return new InvalidOutputError(`${service} returned output that does not match the expected format (${errorName(error)})`, { cause: error });
   }
   if (isNetworkFailure(error)) {
     return new ExternalServiceError(`${service} connection failed (${networkCode(error)})`, { service, retriable: true, cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new ExternalServiceError(`${service} call failed: ${clip(scrubSecrets(message), 200)}`, { service, retriable: false, cause: error });
+}
+
+/**
+ * Classifies a failed GitHub API call (an Octokit `RequestError`) for the GitHub client's retries:
+ *
+ * - primary rate limit (403/429 with `x-ratelimit-remaining: 0`) → `RetryAfterError` until
+ *   `x-ratelimit-reset` (or `retry-after`)
+ * - secondary rate limit (429, or 403 saying so or carrying `retry-after`) → `RetryAfterError` for
+ *   `retry-after`, or one minute as GitHub's documentation asks
+ * - 5xx, a connection failure, nothing received for the idle limit → `ExternalServiceError { retriable: true }`
+ * - anything else (404, 422, a permission refusal, a cancellation) → the error unchanged, so callers
+ *   still read its `status`
+ *
+ * @param now - epoch ms, for `retry-after` dates and `x-ratelimit-reset`
+ */
+export function classifyGitHubError(error: unknown, now: number): unknown {
+  if (!(error instanceof Error) || error.name === "AbortError" || error.name === "TimeoutError") return error;
+  const status = (error as { status?: unknown }).status;
+  if (typeof status !== "number") return error;
+  const headers = lowerKeys(headersOf(error));
+  const detail = clip(scrubSecrets(error.message), 200);
+  if (status === 403 || status === 429) {
+    if (headers["x-ratelimit-remaining"] === "0") {
+      const wait = parseRetryAfter(headers, now) ?? untilReset(headers["x-ratelimit-reset"], now) ?? 60_000;
+      return new RetryAfterError(`GitHub API rate limit exhausted (HTTP ${status}): ${detail}`, wait, { cause: error });
+    }
+    if (status === 429 || /secondary rate limit|abuse detection/i.test(error.message) || headers["retry-after"] !== undefined) {
+      return new RetryAfterError(`GitHub secondary rate limit (HTTP ${status}): ${detail}`, parseRetryAfter(headers, now) ?? 60_000, { cause: error });
+    }
+    return error;
+  }
+  if (status < 500 || status === 501) return error;
+  const idle = idleTimeoutOf(error);
+  if (idle) return new ExternalServiceError(`GitHub stopped responding (${idle.message})`, { service: "github", retriable: true, cause: error });
+  if ((error as { response?: unknown }).response === undefined) {
+    return new ExternalServiceError(`GitHub connection failed (${networkCode(error.cause ?? error)})`, { service: "github", retriable: true, cause: error });
+  }
+  const inner = new ExternalServiceError(`GitHub answered HTTP ${status}: ${detail}`, { service: "github", status, retriable: true, cause: error });
+  const retryAfterMs = parseRetryAfter(headers, now);
+  return retryAfterMs === undefined ? inner : new RetryAfterError(inner.message, retryAfterMs, { cause: inner });
+}
+
+function headersOf(error: Error): Record<string, string> {
+  const headers = (error as { response?: { headers?: unknown } }).response?.headers;
+  if (!headers || typeof headers !== "object") return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (typeof v === "string" || typeof v === "number") out[k] = String(v);
+  return out;
+}
+
+/** Milliseconds until GitHub's `x-ratelimit-reset` (epoch seconds), one second past it as GitHub advises. */
+function untilReset(reset: string | undefined, now: number): number | undefined {
+  if (reset === undefined || !/^\d+$/.test(reset.trim())) return undefined;
+  return Math.max(0, Number(reset) * 1000 - now + 1000);
+}
+
+/** The `IdleTimeoutError` behind a failure (the SDKs wrap what `fetch` threw), if any. */
+export function idleTimeoutOf(error: unknown): IdleTimeoutError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    if (current instanceof IdleTimeoutError) return current;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 interface HttpDetails {

@@ -1,9 +1,11 @@
 /**
  * Keep-alive connection pooling: one undici `Agent` per provider, exposed as a `fetch` the AI SDK
  * provider factories (and the Codegen client) accept. Connections are reused across calls and
- * closed by `close()`.
+ * closed by `close()`. Every request is cut off after `idleTimeoutMs` without a byte
+ * (`withIdleTimeout`), so a provider that stops answering costs one idle limit, not minutes.
  */
 import { Agent, fetch as undiciFetch } from "undici";
+import { withIdleTimeout } from "./idle-timeout-fetch.ts";
 
 export interface HttpPoolOptions {
   /** Idle time before a pooled connection is closed. */
@@ -16,7 +18,14 @@ export interface HttpPoolOptions {
   headersTimeoutMs?: number;
   /** Longest silence inside a response body (default 300 s). */
   bodyTimeoutMs?: number;
+  /**
+   * Longest silence of a request, headers and body alike, before it is cut off with an
+   * `IdleTimeoutError` (retried like any transient failure). Default 90 s (`OCTOFLOW_MODEL_IDLE_TIMEOUT_MS`).
+   */
+  idleTimeoutMs?: number;
 }
+
+export const DEFAULT_MODEL_IDLE_TIMEOUT_MS = 90_000;
 
 export interface HttpPool {
   /** A `fetch` bound to the provider's own keep-alive pool. */
@@ -59,7 +68,7 @@ export function createHttpPool(options: HttpPoolOptions = {}): HttpPool {
         await new Promise<void>((resolve) => setImmediate(resolve));
         return undiciFetch(input, { ...init, dispatcher });
       };
-      return bound as unknown as typeof globalThis.fetch;
+      return withIdleTimeout(bound as unknown as typeof globalThis.fetch, { idleMs: options.idleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS });
     },
     async close() {
       const all = [...agents.values()];

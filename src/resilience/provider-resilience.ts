@@ -1,11 +1,13 @@
 /**
  * Composes the resilience policies for every provider: rate limiter → circuit breaker → call,
- * the whole wrapped in retry. Errors are classified once, here, so every caller sees our error
- * classes; metrics (`breakerState`, `limiterWaitSeconds`) are recorded here too.
+ * the whole wrapped in retry (the one retry layer of a model or Codegen call). Errors are classified
+ * once, here, so every caller sees our error classes; a call whose retries ran out ends with a
+ * `RetriesExhaustedError` ("The model provider openai failed after 4 attempts: …") that no step
+ * retries again. Metrics (`breakerState`, `limiterWaitSeconds`) are recorded here too.
  */
 import type { Metrics } from "../observability/metrics.ts";
 import { BREAKER_STATE } from "../observability/metrics.ts";
-import type { Clock } from "../workflows/ports.ts";
+import type { Clock } from "./clock.ts";
 import { classifyError } from "./classify-error.ts";
 import { createCircuitBreaker, DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerStateName, type ProviderBreaker } from "./circuit-breaker.ts";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryInfo, type RetryPolicy } from "./retry-policy.ts";
@@ -70,6 +72,8 @@ export interface ProviderResilience {
    * and must pass `signal` to its HTTP request.
    */
   run<T>(provider: string, call: (attempt: number) => Promise<T>, options: CallOptions): Promise<T>;
+  /** Attempts one call may make (the first one included). */
+  readonly maxAttempts: number;
   breakerStates(): Record<string, BreakerStateName>;
   close(): void;
 }
@@ -114,6 +118,7 @@ export function createProviderResilience(options: ResilienceOptions): ProviderRe
   };
 
   return {
+    maxAttempts: policy.retries + 1,
     run(provider, call, callOptions) {
       const breaker = breakerFor(provider);
       const limiter = limiterFor(provider);
@@ -133,6 +138,8 @@ export function createProviderResilience(options: ResilienceOptions): ProviderRe
         },
         {
           policy,
+          service: provider,
+          label: provider === "codegen" ? "Codegen" : `The model provider ${provider}`,
           sleep: clock.sleep,
           ...(options.random ? { random: options.random } : {}),
           signal: callOptions.signal,

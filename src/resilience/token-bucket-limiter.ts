@@ -3,7 +3,7 @@
  * `RateLimiter` interface is all callers see, so a fleet-wide implementation (PostgreSQL) can
  * replace the in-process one.
  */
-import type { Clock } from "../workflows/ports.ts";
+import type { Clock } from "./clock.ts";
 
 /** Waits until `cost` fits the provider's limits; rejects with the signal's reason on cancel. */
 export interface RateLimiter {

@@ -3,7 +3,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
-import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
+import { DEFAULT_BACKOFF, type BackoffOptions } from "../resilience/backoff.ts";
 import { nullSink } from "./compose-sinks.ts";
 import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunOutputs, type RunStore } from "./ports.ts";
 

@@ -16,6 +16,7 @@ import type {
   StepRecord,
   Trigger,
   RunPlan,
+  Usage,
 } from "./types.ts";
 
 /** Progress reported by an agent while it works (streamed tokens, remote-agent log lines). */
@@ -38,6 +39,11 @@ export interface AgentRequest {
   attempt: number;
   signal: AbortSignal;
   onProgress: (progress: AgentProgress) => void;
+  /**
+   * Told of every model call's usage and cost as soon as it is paid for, also when the attempt fails
+   * later: the step's and the run's totals count every call.
+   */
+  onUsage?: (usage: Usage, costUsd: number) => void;
 }
 
 /** Runs one step with a role over a model provider or a remote agent. */
@@ -62,30 +68,7 @@ export interface ProgressSink {
   emit(event: RunEvent, run: RunRecord): void | Promise<void>;
 }
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
+export { systemClock, type Clock } from "../resilience/clock.ts";
 
 export interface ListRunsQuery {
   limit?: number;

@@ -1,22 +1,21 @@
 /**
  * One step, all its attempts: per-attempt timeout (AbortSignal), retries through p-retry with
- * backoff delays taken on the engine's Clock, `NonRetriableError` stops at once, `RetryAfterError`
- * sets the delay. Persistence failures are not step failures: they abort the execution.
+ * backoff delays taken on the engine's Clock. Which failures a step retries, the backoff and the
+ * `retry-after` cap are the resilience layer's (`isStepRetriable`, `retryDelay`): a step retries its
+ * own failures (a timeout, an answer in the wrong format), never a call its retry layer already
+ * retried to exhaustion. Every model call's usage is counted into the step's `spent`, failed attempts
+ * included. Persistence failures are not step failures: they abort the execution.
  */
 import { context, SpanStatusCode, trace, type Context } from "@opentelemetry/api";
 import pRetry, { AbortError } from "p-retry";
-import { BudgetExceededError } from "../errors/budget-exceeded-error.ts";
-import { ExternalServiceError } from "../errors/external-service-error.ts";
-import { NonRetriableError } from "../errors/non-retriable-error.ts";
-import { ProviderUnavailableError } from "../errors/provider-unavailable-error.ts";
-import { RetryAfterError } from "../errors/retry-after-error.ts";
-import { ConfigError } from "../errors/config-error.ts";
+import { InvalidOutputError } from "../errors/invalid-output-error.ts";
 import { scrubSecrets } from "../security/scrub-secrets.ts";
-import { backoffDelay } from "./backoff.ts";
+import { isStepRetriable } from "../resilience/classify-error.ts";
+import { MAX_RETRY_AFTER_MS, retryDelay } from "../resilience/retry-policy.ts";
 import type { ResolvedEngineDeps } from "./engine-deps.ts";
 import type { AgentProgress } from "./ports.ts";
 import { StepTimeoutError } from "../errors/step-timeout-error.ts";
-import type { PlannedStep, RunEvent, RunRecord, StepOutcome, StepOutput, StepRecord } from "./types.ts";
+import type { PlannedStep, RunEvent, RunRecord, StepOutcome, StepOutput, StepRecord, StepSpend, Usage } from "./types.ts";
 import { RunAbort } from "../errors/run-abort.ts";
 import { PersistenceError } from "../errors/persistence-error.ts";
 
@@ -37,13 +36,6 @@ export interface StepRunInput {
 }
 
 export type StepResult = { outcome: StepOutcome; attempts: number; startedAt: number };
-
-function isRetriable(error: unknown): boolean {
-  // An open breaker fails the step fast (issue 4): retrying within seconds would only hit it again.
-  if (error instanceof NonRetriableError || error instanceof BudgetExceededError || error instanceof ConfigError || error instanceof ProviderUnavailableError) return false;
-  if (error instanceof ExternalServiceError) return error.retriable;
-  return true;
-}
 
 function abortPromise(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
   let onAbort = () => {};
@@ -66,13 +58,10 @@ function checkedOutput(output: unknown, stepId: string): StepOutput {
   const o = output as Partial<StepOutput> | null | undefined;
   const usage = o?.usage;
   if (!o || typeof o !== "object" || typeof o.text !== "string" || !usage || !isCount(usage.inputTokens) || !isCount(usage.outputTokens) || !isCount(usage.cachedTokens)) {
-    throw new NonRetriableError(`step "${stepId}": the agent returned a malformed result (expected text and token usage)`);
+    throw new InvalidOutputError(`step "${stepId}": the agent returned a malformed result (expected text and token usage)`);
   }
   return isCount(o.costUsd) ? (o as StepOutput) : { ...(o as StepOutput), costUsd: 0 };
 }
-
-/** A `Retry-After` longer than this is capped (a step should not hold its slot for hours). */
-export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
 const message = (error: unknown) => scrubSecrets(error instanceof Error ? error.message : String(error)).slice(0, 4000);
 
@@ -87,10 +76,26 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
   const spanContext = trace.setSpan(input.traceContext, span);
   let attempts = input.record.attempts;
   const startedAt = deps.clock.now();
+  // what the step's model calls cost so far, earlier executions (a resume) included
+  const spent: StepSpend = { usage: { ...(input.record.spent?.usage ?? { inputTokens: 0, outputTokens: 0, cachedTokens: 0 }) }, costUsd: input.record.spent?.costUsd ?? 0 };
+  let reportedThisAttempt = false;
+  let stepOver = false;
+  const addSpend = (usage: Usage, costUsd: number) => {
+    spent.usage.inputTokens += usage.inputTokens;
+    spent.usage.outputTokens += usage.outputTokens;
+    spent.usage.cachedTokens += usage.cachedTokens;
+    spent.costUsd += costUsd;
+  };
+  const onUsage = (usage: Usage, costUsd: number) => {
+    if (stepOver) return;
+    reportedThisAttempt = true;
+    addSpend(usage, costUsd);
+  };
 
   const attempt = async (): Promise<StepOutput> => {
     attempts += 1;
     const attemptNumber = attempts;
+    reportedThisAttempt = false;
     try {
       // Issued together so a group-committing store writes both in one transaction.
       await Promise.all([
@@ -130,9 +135,13 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
         attempt: attemptNumber,
         signal: controller.signal,
         onProgress,
+        onUsage,
       };
       const work = context.with(spanContext, () => deps.agents.run(request));
-      return checkedOutput(await Promise.race([work, aborted.promise]), step.id);
+      const output = checkedOutput(await Promise.race([work, aborted.promise]), step.id);
+      // an agent that does not report its calls one by one: its output's usage is what it spent
+      if (!reportedThisAttempt) addSpend(output.usage, output.costUsd);
+      return output;
     } finally {
       clearTimeout(timer);
       aborted.dispose();
@@ -147,11 +156,9 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
       maxTimeout: 0,
       signal: runSignal,
       shouldRetry: async ({ error, retriesConsumed }) => {
-        if (runSignal.aborted || !isRetriable(error)) return false;
-        const delayMs =
-          error instanceof RetryAfterError
-            ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, error.retryAfterMs))
-            : backoffDelay(retriesConsumed + 1, deps.backoff, deps.random);
+        if (runSignal.aborted || !isStepRetriable(error)) return false;
+        const delayMs = retryDelay(retriesConsumed + 1, error, deps.backoff, MAX_RETRY_AFTER_MS, deps.random);
+        if (delayMs === undefined) return false;
         deps.metrics?.stepRetries.inc({ role: step.role });
         deps.log.warn({ runId, stepId: step.id, attempt: attempts, delayMs, err: error }, "step attempt failed; retrying");
         try {
@@ -163,19 +170,45 @@ export async function runStep(input: StepRunInput): Promise<StepResult> {
         return true;
       },
     });
+    stepOver = true;
     span.setStatus({ code: SpanStatusCode.OK });
+    if (!sameSpend(spent, output)) await saveSpent(input, spent);
     return { outcome: { kind: "succeeded", output }, attempts, startedAt };
   } catch (error) {
+    stepOver = true;
     if (error instanceof PersistenceError) throw error;
     if (runSignal.aborted) {
       const reason = runSignal.reason;
-      if (reason instanceof RunAbort && reason.kind === "shutdown") return { outcome: { kind: "interrupted" }, attempts, startedAt };
+      if (reason instanceof RunAbort && reason.kind === "shutdown") {
+        // best effort: the resumed step counts on from here
+        await saveSpent(input, spent).catch(() => undefined);
+        return { outcome: { kind: "interrupted" }, attempts, startedAt };
+      }
+      await saveSpent(input, spent);
       return { outcome: { kind: "cancelled", reason: reason instanceof Error ? reason.message : "run cancelled" }, attempts, startedAt };
     }
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: message(error) });
-    return { outcome: { kind: "failed", error: message(error), retriable: isRetriable(error) }, attempts, startedAt };
+    await saveSpent(input, spent);
+    return { outcome: { kind: "failed", error: message(error), retriable: isStepRetriable(error) }, attempts, startedAt };
   } finally {
     span.end();
+  }
+}
+
+function sameSpend(spent: StepSpend, output: StepOutput): boolean {
+  const a = spent.usage;
+  const b = output.usage;
+  return a.inputTokens === b.inputTokens && a.outputTokens === b.outputTokens && a.cachedTokens === b.cachedTokens && Math.abs(spent.costUsd - output.costUsd) < 1e-9;
+}
+
+/** Stores what the step's calls cost (nothing to store when no call was paid for). */
+async function saveSpent(input: StepRunInput, spent: StepSpend): Promise<void> {
+  const u = spent.usage;
+  if (u.inputTokens + u.outputTokens + u.cachedTokens === 0 && spent.costUsd === 0 && !input.record.spent) return;
+  try {
+    await input.persistStep({ spent: { usage: { ...u }, costUsd: spent.costUsd } });
+  } catch (error) {
+    throw error instanceof PersistenceError ? error : new PersistenceError(error);
   }
 }

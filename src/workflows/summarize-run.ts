@@ -10,8 +10,9 @@ export function stepDurationMs(step: StepRecord): number {
 }
 
 /**
- * Token and cost totals of the steps that produced an output (succeeded steps; the cost of failed
- * attempts is not known to the engine).
+ * Token and cost totals of every model call the run's steps made: a step's `spent` (all its attempts,
+ * failed ones and repair rounds included), or its output's usage when that is all it spent. The same
+ * calls `/metrics` counts.
  *
  * @example
  * const { usage, costUsd } = sumUsage(await store.getSteps(runId));
@@ -20,11 +21,12 @@ export function sumUsage(steps: readonly StepRecord[]): { usage: Usage; costUsd:
   const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
   let costUsd = 0;
   for (const step of steps) {
-    if (!step.output) continue;
-    usage.inputTokens += step.output.usage.inputTokens;
-    usage.outputTokens += step.output.usage.outputTokens;
-    usage.cachedTokens += step.output.usage.cachedTokens;
-    costUsd += step.output.costUsd;
+    const spend = step.spent ?? step.output;
+    if (!spend) continue;
+    usage.inputTokens += spend.usage.inputTokens;
+    usage.outputTokens += spend.usage.outputTokens;
+    usage.cachedTokens += spend.usage.cachedTokens;
+    costUsd += spend.costUsd;
   }
   return { usage, costUsd };
 }

@@ -181,6 +181,17 @@ export interface StepRecord {
   finishedAt?: number;
   output?: StepOutput;
   error?: string;
+  /**
+   * What every model call of the step cost, all attempts together, failed ones included; absent when
+   * that is just the output's own usage (one attempt that succeeded).
+   */
+  spent?: StepSpend;
+}
+
+/** Tokens and cost of model calls. */
+export interface StepSpend {
+  usage: Usage;
+  costUsd: number;
 }
 
 export interface RunRecord {

@@ -118,7 +118,8 @@ describe("Codegen remote agent", () => {
     const h = make();
     suite.server.expect("codegen.create", { kind: "status", status: 502, body: { detail: "Bad gateway" } });
     // a 502 may come after the run was created: a second POST could start a second paid agent run
-    await expect(h.runner.run(request())).rejects.toMatchObject({ name: "ExternalServiceError", status: 502 });
+    // … and no step retry sends it either: the decision is carried on the error
+    await expect(h.runner.run(request())).rejects.toMatchObject({ name: "RetriesExhaustedError", status: 502, message: expect.stringContaining("Codegen failed after 1 attempt (not sent again") });
     expect(suite.server.requestsTo("codegen.create")).toHaveLength(1);
 
     suite.server.reset();

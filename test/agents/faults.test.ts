@@ -73,10 +73,16 @@ describe("retries", () => {
     expect(suite.server.requestsTo("anthropic.messages")).toHaveLength(2);
   });
 
-  it("gives up after the configured retries with a retriable ExternalServiceError", async () => {
+  it("gives up after the configured retries with a RetriesExhaustedError saying how many attempts failed", async () => {
     const h = make();
     suite.server.expect("openai.responses", ...Array.from({ length: 4 }, () => ({ kind: "status" as const, status: 500 })));
-    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "ExternalServiceError", status: 500, retriable: true, service: "openai" });
+    await expect(h.runner.run(req())).rejects.toMatchObject({
+      name: "RetriesExhaustedError",
+      status: 500,
+      attempts: 4,
+      service: "openai",
+      message: "The model provider openai failed after 4 attempts: openai answered HTTP 500: scripted 500",
+    });
     expect(h.clock.sleeps).toEqual([75, 150, 300]);
   });
 
@@ -130,7 +136,7 @@ describe("bad answers", () => {
   it("an event stream of garbage events fails cleanly", async () => {
     const h = make({ openaiApi: "chat" });
     suite.server.expect("openai.chat", { kind: "raw", status: 200, contentType: "text/event-stream", body: 'data: {"garbage": true}\n\n' });
-    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "NonRetriableError", message: expect.stringContaining("openai returned output that does not match") });
+    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "InvalidOutputError", message: expect.stringContaining("openai returned output that does not match") });
   });
 
   it("JSON of the wrong shape is rejected the same way", async () => {
@@ -143,7 +149,7 @@ describe("bad answers", () => {
     const h = make({ retry: { retries: 1 } });
     const page = { kind: "raw" as const, status: 200, contentType: "text/html", body: "<html>gateway</html>" };
     suite.server.expect("openai.responses", page, page);
-    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "ExternalServiceError", message: "openai stream ended before the answer was complete" });
+    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "RetriesExhaustedError", message: "The model provider openai failed after 2 attempts: openai stream ended before the answer was complete" });
     expect(suite.server.requestsTo("openai.responses")).toHaveLength(2);
   });
 });
@@ -185,8 +191,8 @@ describe("circuit breaker", () => {
   it("real 500/503 answers open it; while open, calls fail fast without reaching the server", async () => {
     const h = make({ retry: { retries: 0 }, breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 600_000, rollingWindowMs: 60_000, rollingBuckets: 1 } });
     suite.server.expect("openai.responses", { kind: "status", status: 500 }, { kind: "status", status: 503 });
-    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "ExternalServiceError" });
-    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "ExternalServiceError" });
+    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "RetriesExhaustedError", status: 500 });
+    await expect(h.runner.run(req())).rejects.toMatchObject({ name: "RetriesExhaustedError", status: 503 });
     expect(h.runner.breakerStates()).toEqual({ openai: "open" });
     expect(await metricValue(h.metrics, "octoflow_circuit_breaker_state", { provider: "openai" })).toBe(2);
 

@@ -42,7 +42,7 @@ function setup() {
       { cost: { requests: 1, tokens: 0 }, signal },
     );
   const open = async () => {
-    for (let i = 0; i < 2; i++) await expect(run(() => Promise.reject(unavailable()))).rejects.toMatchObject({ name: "ExternalServiceError" });
+    for (let i = 0; i < 2; i++) await expect(run(() => Promise.reject(unavailable()))).rejects.toMatchObject({ name: "RetriesExhaustedError", attempts: 1 });
     expect(r.breakerStates()).toEqual({ openai: "open" });
   };
   return { metrics, resilience: r, run, open, calls: () => calls };

@@ -6,7 +6,9 @@ import { RetryAfterError } from "../../src/errors/retry-after-error.ts";
 import { classifyError } from "../../src/resilience/classify-error.ts";
 import { HttpResponseError } from "../../src/errors/http-response-error.ts";
 import { parseRetryAfter } from "../../src/resilience/retry-after.ts";
-import { backoffDelay, DEFAULT_RETRY_POLICY, withRetry } from "../../src/resilience/retry-policy.ts";
+import { RetriesExhaustedError } from "../../src/errors/retries-exhausted-error.ts";
+import { DEFAULT_BACKOFF } from "../../src/resilience/backoff.ts";
+import { DEFAULT_RETRY_POLICY, MAX_RETRY_AFTER_MS, retryDelay, withRetry } from "../../src/resilience/retry-policy.ts";
 
 const now = Date.parse("2026-01-01T00:00:00Z");
 
@@ -74,36 +76,81 @@ describe("classifyError", () => {
 
 describe("withRetry", () => {
   const retriable = () => new ExternalServiceError("boom", { service: "x", retriable: true });
-  it("retries retriable errors with recorded delays and stops at the limit", async () => {
+  const base = { service: "x", label: "The service x" };
+  it("retries retriable errors with recorded delays, then says how many attempts failed", async () => {
     const sleeps: number[] = [];
     let calls = 0;
     const sleep = async (ms: number) => {
       sleeps.push(ms);
     };
-    await expect(
-      withRetry(
-        async () => {
-          calls += 1;
-          throw retriable();
-        },
-        { policy: { ...DEFAULT_RETRY_POLICY, retries: 3, baseDelayMs: 100 }, sleep, random: () => 1 },
-      ),
-    ).rejects.toMatchObject({ message: "boom" });
+    const error = await withRetry(
+      async () => {
+        calls += 1;
+        throw retriable();
+      },
+      { ...base, policy: { ...DEFAULT_RETRY_POLICY, retries: 3, baseDelayMs: 100 }, sleep, random: () => 1 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(error).toMatchObject({ message: "The service x failed after 4 attempts: boom", attempts: 4, service: "x", retriable: true });
+    expect((error as Error).cause).toBeInstanceOf(ExternalServiceError);
     expect(calls).toBe(4);
     expect(sleeps).toEqual([100, 200, 400]);
   });
-  it("does not retry non-retriable errors and gives up on absurd retry-after hints", async () => {
+  it("an exhausted call is not retried by an outer retry loop", async () => {
+    let inner = 0;
+    const sleep = async () => undefined;
+    const policy = { ...DEFAULT_RETRY_POLICY, retries: 2 };
+    const nested = () => withRetry(async () => { inner += 1; throw retriable(); }, { ...base, policy, sleep });
+    await expect(withRetry(nested, { ...base, policy, sleep })).rejects.toBeInstanceOf(RetriesExhaustedError);
+    expect(inner).toBe(3);
+  });
+  it("does not retry non-retriable errors and gives up on retry-after hints beyond the cap", async () => {
+    let calls = 0;
+    const sleeps: number[] = [];
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+    };
+    await expect(withRetry(async () => { calls += 1; throw new NonRetriableError("no"); }, { ...base, policy: DEFAULT_RETRY_POLICY, sleep })).rejects.toBeInstanceOf(NonRetriableError);
+    const error = await withRetry(async () => { calls += 1; throw new RetryAfterError("later", 3_600_000); }, { ...base, policy: DEFAULT_RETRY_POLICY, sleep }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "RetriesExhaustedError", retryAfterMs: 3_600_000, message: "The service x failed after 1 attempt (it asked to wait 60 min, longer than the 60 s Octoflow waits): later" });
+    // a hint within the cap is waited for exactly
+    await expect(withRetry(async (attempt) => { calls += 1; if (attempt === 1) throw new RetryAfterError("soon", MAX_RETRY_AFTER_MS); return "ok"; }, { ...base, policy: DEFAULT_RETRY_POLICY, sleep })).resolves.toBe("ok");
+    expect(calls).toBe(4);
+    expect(sleeps).toEqual([MAX_RETRY_AFTER_MS]);
+  });
+  it("stops once the total wait would pass maxTotalDelayMs", async () => {
+    let calls = 0;
+    const sleeps: number[] = [];
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+    };
+    const policy = { ...DEFAULT_RETRY_POLICY, retries: 5, maxTotalDelayMs: 100_000 };
+    await expect(withRetry(async () => { calls += 1; throw new RetryAfterError("slow down", 40_000); }, { ...base, policy, sleep })).rejects.toMatchObject({ name: "RetriesExhaustedError", attempts: 3 });
+    expect(sleeps).toEqual([40_000, 40_000]);
+    expect(calls).toBe(3);
+  });
+  it("a call that may have been processed is not sent again (retryIf), and says so", async () => {
     let calls = 0;
     const sleep = async () => undefined;
-    await expect(withRetry(async () => { calls += 1; throw new NonRetriableError("no"); }, { policy: DEFAULT_RETRY_POLICY, sleep })).rejects.toBeInstanceOf(NonRetriableError);
-    await expect(withRetry(async () => { calls += 1; throw new RetryAfterError("later", 3_600_000); }, { policy: DEFAULT_RETRY_POLICY, sleep })).rejects.toBeInstanceOf(RetryAfterError);
-    expect(calls).toBe(2);
+    const error = await withRetry(async () => { calls += 1; throw retriable(); }, { ...base, policy: DEFAULT_RETRY_POLICY, sleep, retryIf: () => false }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "RetriesExhaustedError", message: "The service x failed after 1 attempt (not sent again: the request may already have been processed): boom" });
+    expect(calls).toBe(1);
   });
-  it("backoff is capped and jittered between half and full", () => {
-    const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1_000, maxDelayMs: 5_000 };
-    expect(backoffDelay(1, new Error(), policy, () => 0)).toBe(500);
-    expect(backoffDelay(1, new Error(), policy, () => 0.999999)).toBe(1_000);
-    expect(backoffDelay(10, new Error(), policy, () => 1)).toBe(5_000);
+  it("onRetry hears of each decided retry with the attempt count, before the delay", async () => {
+    const heard: string[] = [];
+    const sleep = async (ms: number) => {
+      heard.push(`sleep ${ms}`);
+    };
+    await withRetry(async (attempt) => { if (attempt < 3) throw retriable(); return attempt; }, { ...base, policy: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 10 }, sleep, random: () => 1, onRetry: (i) => heard.push(`retry ${i.attempt + 1}/${i.maxAttempts}`) });
+    expect(heard).toEqual(["retry 2/4", "sleep 10", "retry 3/4", "sleep 20"]);
+  });
+  it("retryDelay: backoff capped and jittered between half and full; a hint replaces it unless over the cap", () => {
+    const backoff = { ...DEFAULT_BACKOFF, baseMs: 1_000, maxMs: 5_000 };
+    expect(retryDelay(1, new Error(), backoff, MAX_RETRY_AFTER_MS, () => 0)).toBe(500);
+    expect(retryDelay(1, new Error(), backoff, MAX_RETRY_AFTER_MS, () => 0.999999)).toBe(1_000);
+    expect(retryDelay(10, new Error(), backoff, MAX_RETRY_AFTER_MS, () => 1)).toBe(5_000);
+    expect(retryDelay(3, new RetryAfterError("429", 7_000), backoff, MAX_RETRY_AFTER_MS)).toBe(7_000);
+    expect(retryDelay(1, new RetryAfterError("429", MAX_RETRY_AFTER_MS + 1), backoff, MAX_RETRY_AFTER_MS)).toBeUndefined();
   });
   it("cancellation during a delay stops at once", async () => {
     const controller = new AbortController();
@@ -113,7 +160,7 @@ describe("withRetry", () => {
         controller.abort(new Error("stop"));
         reject(signal?.reason);
       });
-    await expect(withRetry(async () => { calls += 1; throw retriable(); }, { policy: DEFAULT_RETRY_POLICY, sleep, signal: controller.signal })).rejects.toThrow("stop");
+    await expect(withRetry(async () => { calls += 1; throw retriable(); }, { ...base, policy: DEFAULT_RETRY_POLICY, sleep, signal: controller.signal })).rejects.toThrow("stop");
     expect(calls).toBe(1);
   });
 });

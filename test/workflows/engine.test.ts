@@ -5,7 +5,7 @@ import { ExternalServiceError } from "../../src/errors/external-service-error.ts
 import { ProviderUnavailableError } from "../../src/errors/provider-unavailable-error.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { createMemoryRunStore } from "../../src/store/memory-run-store.ts";
-import { backoffDelay, DEFAULT_BACKOFF } from "../../src/workflows/backoff.ts";
+import { backoffDelay, DEFAULT_BACKOFF } from "../../src/resilience/backoff.ts";
 import { workflow } from "../../src/workflows/builder.ts";
 import { createEngine, type EngineDeps } from "../../src/workflows/engine.ts";
 import { planRun } from "../../src/workflows/plan.ts";

@@ -2,11 +2,15 @@
  * Codegen's hosted agents as a remote-agent backend (not a chat model): create an agent run, poll
  * it with backoff, read its logs as progress, resume an earlier run of the same thread, and surface
  * the result, web URL and pull-request links. Documented limits are respected: 10 run creations
- * per minute (own limiter) and 60 requests per 30 s (the provider limiter of `resilience`).
+ * per minute (own limiter) and 60 requests per 30 s (the provider limiter of `resilience`). Every
+ * request goes through the one retry layer; a poll that receives nothing for the idle limit is cut
+ * off by the pooled `fetch` and retried, and each retry is told to the user as a progress line.
  */
 import { z } from "zod";
 import { NonRetriableError } from "../../errors/non-retriable-error.ts";
+import { idleTimeoutOf } from "../../resilience/classify-error.ts";
 import type { ProviderResilience } from "../../resilience/provider-resilience.ts";
+import type { RetryInfo } from "../../resilience/retry-policy.ts";
 import { httpResponseError } from "../../errors/http-response-error.ts";
 import { createTokenBucketLimiter, type RateLimiter } from "../../resilience/token-bucket-limiter.ts";
 import type { Clock } from "../../workflows/ports.ts";
@@ -84,13 +88,15 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
   const timeoutMs = options.timeoutMs ?? 30 * 60_000;
   const maxPoll = options.maxPollIntervalMs ?? 30_000;
 
-  const request = async <T>(method: "GET" | "POST", path: string, schema: z.ZodType<T>, signal: AbortSignal, body?: unknown, idempotent = true): Promise<T> =>
+  /** The call's context: its cancellation, and where a decided retry is told. */
+  type Caller = { signal: AbortSignal; onMessage: (message: string) => void };
+  const request = async <T>(method: "GET" | "POST", path: string, schema: z.ZodType<T>, caller: Caller, body?: unknown, idempotent = true): Promise<T> =>
     options.resilience.run(
       "codegen",
       async () => {
         const response = await options.fetch(`${base}${path}`, {
           method,
-          signal,
+          signal: caller.signal,
           headers: {
             authorization: `Bearer ${options.token}`,
             accept: "application/json",
@@ -103,6 +109,8 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
         try {
           json = await response.json();
         } catch (error) {
+          // a body cut off mid-way is a transient failure (classified and retried), not a malformed answer
+          if (idleTimeoutOf(error) || caller.signal.aborted) throw error;
           throw new NonRetriableError(`codegen answered ${method} ${path.replace(/\d+/g, "{id}")} with a body that is not JSON`, { cause: error });
         }
         const parsed = schema.safeParse(json);
@@ -111,7 +119,7 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
         }
         return parsed.data;
       },
-      { cost: { requests: 1, tokens: 0 }, signal, idempotent },
+      { cost: { requests: 1, tokens: 0 }, signal: caller.signal, idempotent, onRetry: (info) => caller.onMessage(retryLine(info)) },
     );
 
   return {
@@ -119,12 +127,12 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
       const { signal } = req;
       let run: z.infer<typeof runSchema>;
       if (req.resumeRunId !== undefined) {
-        run = await request("POST", `/v1/organizations/${org}/agent/run/resume`, runSchema, signal, { agent_run_id: req.resumeRunId, prompt: req.prompt });
+        run = await request("POST", `/v1/organizations/${org}/agent/run/resume`, runSchema, req, { agent_run_id: req.resumeRunId, prompt: req.prompt });
         req.onMessage(`Codegen run ${run.id} resumed`);
       } else {
         await createLimiter.acquire({ requests: 1, tokens: 0 }, signal);
         // not repeated after a 5xx or a cut connection: the run may exist already, and each one is paid for
-        run = await request("POST", `/v1/organizations/${org}/agent/run`, runSchema, signal, { prompt: req.prompt }, false);
+        run = await request("POST", `/v1/organizations/${org}/agent/run`, runSchema, req, { prompt: req.prompt }, false);
         req.onMessage(`Codegen run ${run.id} created${run.web_url ? `: ${run.web_url}` : ""}`);
       }
       const id = run.id;
@@ -145,7 +153,8 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
         delay = Math.min(maxPoll, Math.round(delay * 1.5));
         if (!logsBroken) {
           try {
-            const page = await request("GET", `/v1/alpha/organizations/${org}/agent/run/${id}/logs?skip=${logsSeen}&limit=100`, logsSchema, signal);
+            // optional progress: a failing logs page is not worth a retry line
+            const page = await request("GET", `/v1/alpha/organizations/${org}/agent/run/${id}/logs?skip=${logsSeen}&limit=100`, logsSchema, { signal, onMessage: () => undefined });
             for (const entry of page.logs ?? []) {
               logsSeen += 1;
               const line = [entry.tool_name, entry.thought].filter((s): s is string => typeof s === "string" && s !== "").join(": ");
@@ -157,10 +166,15 @@ export function createCodegenBackend(options: CodegenOptions): CodegenBackend {
             logsBroken = true;
           }
         }
-        run = await request("GET", `/v1/organizations/${org}/agent/run/${id}`, runSchema, signal);
+        run = await request("GET", `/v1/organizations/${org}/agent/run/${id}`, runSchema, req);
       }
     },
   };
+}
+
+function retryLine({ attempt, maxAttempts, error }: RetryInfo): string {
+  const what = idleTimeoutOf(error) ? "Codegen stopped responding" : `Codegen request failed (${error.message.slice(0, 160)})`;
+  return `${what}; retrying (${attempt + 1}/${maxAttempts})`;
 }
 
 function toResult(run: z.infer<typeof runSchema>, status: string): CodegenRunResult {

@@ -1,6 +1,7 @@
 /**
- * Retry delays for steps: exponential backoff with jitter, or the delay the failure asked for
- * (`RetryAfterError`). One place, so the engine and its tests agree.
+ * The one exponential backoff with jitter, used by every retry: a call's retries (`retry-policy.ts`:
+ * model providers, Codegen, GitHub) and a step's own retries (the engine). The server's `retry-after`
+ * hint, when there is one, replaces it (`retryDelay` in `retry-policy.ts`).
  */
 
 export interface BackoffOptions {
