@@ -11,6 +11,7 @@ import { setupTracing } from "./observability/tracing.ts";
 import { octokitInstrumentation } from "./observability/instrument-octokit.ts";
 import { createRuntime, octoflowApp } from "./app.ts";
 import { describeWebhookAddress } from "./github/webhook-address.ts";
+import { resilientOctokit } from "./github/client.ts";
 
 /** How long a signal's shutdown may take before the process exits anyway (Kubernetes' default grace is 30 s). */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
   const probotSigint = new Set(process.listeners("SIGINT"));
   const server = await run(octoflowApp(runtime), {
     log,
-    Octokit: withThrottle(ProbotOctokit.plugin(octokitInstrumentation({ metrics: runtime.metrics })), env.OCTOFLOW_GITHUB_THROTTLE),
+    // one retry layer for every GitHub call: rate limits and 5xx retried, silent requests cut off
+    Octokit: withThrottle(resilientOctokit(ProbotOctokit.plugin(octokitInstrumentation({ metrics: runtime.metrics })), { idleTimeoutMs: env.OCTOFLOW_GITHUB_IDLE_TIMEOUT_MS }), env.OCTOFLOW_GITHUB_THROTTLE),
   });
   // Probot's `run` adds a SIGINT listener that stops the server and exits at once, racing the
   // hand-over below (the queue and the store would never close): ours is the only one.

@@ -6,8 +6,7 @@
  * until the deficit has refilled and tries again.
  */
 import type { Pool } from "pg";
-import type { Clock } from "../workflows/ports.ts";
-import { systemClock } from "../workflows/ports.ts";
+import { systemClock, type Clock } from "./clock.ts";
 import type { RateLimiter } from "./token-bucket-limiter.ts";
 import type { ProviderLimits } from "./provider-resilience.ts";
 

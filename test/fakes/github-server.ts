@@ -8,6 +8,9 @@
  *   `allow()` any number of times. A request no route matches is a failure.
  * - `verify()` throws with every failure and every unused expectation, so a test fails loudly.
  * - A handler may answer a `Buffer` (sent as bytes, e.g. a gzip archive) and a redirect (`location`).
+ * - Faults: `fault()` answers the next matching requests with GitHub's real error answers (primary
+ *   and secondary rate limits with their headers, 5xx) or not at all (a stall after the headers, or
+ *   silence), one fault per request, before the routes; each fault is an expectation too.
  *
  * @example
  * const gh = await startGitHubFake();
@@ -38,7 +41,25 @@ export interface FakeResponse {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** `headers`: send status and headers, then nothing; `all`: send nothing (both until the client closes). */
+  hold?: "headers" | "all";
 }
+
+/**
+ * One injected failure, as GitHub sends it:
+ * - `secondary-rate-limit`: 403 (or 429) "You have exceeded a secondary rate limit", with `retry-after`
+ *   when `retryAfterSeconds` is given
+ * - `rate-limit`: 403 "API rate limit exceeded" with `x-ratelimit-remaining: 0` and `x-ratelimit-reset`
+ * - `status`: any status (502, 500 …) with GitHub's error body
+ * - `stall`: status and headers sent, then nothing until the client gives up
+ * - `silent`: the request is never answered
+ */
+export type GitHubFault =
+  | { kind: "secondary-rate-limit"; status?: 403 | 429; retryAfterSeconds?: number }
+  | { kind: "rate-limit"; resetAtSeconds: number }
+  | { kind: "status"; status: number; body?: unknown }
+  | { kind: "stall" }
+  | { kind: "silent" };
 
 export type RouteHandler = (req: RecordedRequest, params: Record<string, string>) => FakeResponse | Promise<FakeResponse>;
 
@@ -61,6 +82,8 @@ export interface GitHubFake {
   expect(method: string, pattern: string, handler: RouteHandler, options?: { times?: number }): void;
   /** A route that may be matched any number of times, including never. */
   allow(method: string, pattern: string, handler: RouteHandler): void;
+  /** The next `faults.length` matching requests get these faults, in order (each must be used). */
+  fault(method: string, pattern: string, ...faults: GitHubFault[]): void;
   /** Requests matching a method and route pattern, in arrival order. */
   find(method: string, pattern: string): RecordedRequest[];
   /** Throws when a request failed validation or matched nothing, or an expectation went unused. */
@@ -208,6 +231,12 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
         const params = Object.fromEntries(route.keys.map((k, j) => [k, decodeURIComponent(match[j + 1] ?? "")]));
         try {
           const response = await route.handler(recorded, params);
+          if (response.hold === "all") return;
+          if (response.hold === "headers") {
+            res.writeHead(response.status ?? 200, { "content-type": "application/json; charset=utf-8", ...response.headers });
+            res.flushHeaders();
+            return;
+          }
           send(response.status ?? 200, response.body, response.headers);
         } catch (error) {
           failures.push(`${recorded.method} ${recorded.path}: handler threw ${error instanceof Error ? error.message : String(error)}`);
@@ -238,6 +267,10 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
     allow(method, pattern, handler) {
       add(method, pattern, handler, undefined);
     },
+    fault(method, pattern, ...faults) {
+      // later routes win and each fault answers once: added last-first, they are served in order
+      for (const fault of [...faults].reverse()) add(method, pattern, () => faultResponse(fault), 1);
+    },
     find(method, pattern) {
       const { regex } = compile(pattern);
       return requests.filter((r) => r.method === method.toUpperCase() && regex.test(r.path));
@@ -254,4 +287,30 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const DOCS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api";
+
+/** GitHub's answer for an injected fault. */
+export function faultResponse(fault: GitHubFault): FakeResponse {
+  switch (fault.kind) {
+    case "secondary-rate-limit":
+      return {
+        status: fault.status ?? 403,
+        body: { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", documentation_url: DOCS },
+        headers: fault.retryAfterSeconds === undefined ? {} : { "retry-after": String(fault.retryAfterSeconds) },
+      };
+    case "rate-limit":
+      return {
+        status: 403,
+        body: { message: "API rate limit exceeded for installation ID 1.", documentation_url: DOCS },
+        headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(fault.resetAtSeconds), "x-ratelimit-used": "5000" },
+      };
+    case "status":
+      return { status: fault.status, body: fault.body ?? { message: fault.status === 502 ? "Server Error" : "Internal Server Error" } };
+    case "stall":
+      return { status: 200, hold: "headers" };
+    case "silent":
+      return { hold: "all" };
+  }
 }

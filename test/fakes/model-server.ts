@@ -30,6 +30,8 @@
  * - `{ kind: "json", body, status?, headers? }` — a REST answer (Codegen)
  * - `{ kind: "hang" }` — headers sent, then nothing; `server.waitForHangClosed()` resolves when the
  *   client closes that socket (cancellation reached the server)
+ * - `{ kind: "silent" }` — the request is read and never answered, not even with headers (counted
+ *   in `hangsClosed` like a hang once the client gives up)
  * - `{ kind: "cut", text, afterChunks }` — streams `afterChunks` events, then destroys the socket
  * - `{ kind: "raw", status?, contentType, body }` — anything else (garbage)
  * - `{ kind: "respond", answer(request) }` — scripted mode: the reply is computed from the recorded
@@ -72,6 +74,7 @@ export type Reply =
   | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
   | { kind: "hang" }
+  | { kind: "silent" }
   | { kind: "cut"; text: string; afterChunks: number; chunkSize?: number }
   | { kind: "raw"; status?: number; contentType: string; body: string }
   | { kind: "respond"; answer: (request: RecordedRequest) => Reply };
@@ -197,8 +200,11 @@ export async function startModelServer(): Promise<ModelServer> {
         res.end(reply.body);
         return;
       case "hang":
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        res.flushHeaders();
+      case "silent":
+        if (reply.kind === "hang") {
+          res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+          res.flushHeaders();
+        }
         req.socket.once("close", () => {
           hangsClosed += 1;
           const waiters = hangWaiters;

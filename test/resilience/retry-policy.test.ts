@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { ExternalServiceError } from "../../src/errors/external-service-error.ts";
 import { NonRetriableError } from "../../src/errors/non-retriable-error.ts";
 import { RetryAfterError } from "../../src/errors/retry-after-error.ts";
-import { classifyError } from "../../src/resilience/classify-error.ts";
+import { InvalidOutputError } from "../../src/errors/invalid-output-error.ts";
+import { StepTimeoutError } from "../../src/errors/step-timeout-error.ts";
+import { ProviderUnavailableError } from "../../src/errors/provider-unavailable-error.ts";
+import { classifyError, isRetriable, isStepRetriable } from "../../src/resilience/classify-error.ts";
 import { HttpResponseError } from "../../src/errors/http-response-error.ts";
 import { parseRetryAfter } from "../../src/resilience/retry-after.ts";
 import { RetriesExhaustedError } from "../../src/errors/retries-exhausted-error.ts";
@@ -71,6 +74,28 @@ describe("classifyError", () => {
     const bare = classifyError(new TypeError("network error at /v1?token=sk-abc123def456"), "openai-compatible", now);
     expect(bare).toMatchObject({ name: "ExternalServiceError", retriable: true });
     expect(bare.message).not.toContain("sk-abc123def456");
+  });
+});
+
+describe("one classification for both retry layers", () => {
+  const exhausted = new RetriesExhaustedError("The model provider openai failed after 4 attempts: HTTP 500", { service: "openai", attempts: 4, last: new ExternalServiceError("HTTP 500", { service: "openai", status: 500, retriable: true }) });
+  it.each([
+    ["a transient service failure", new ExternalServiceError("HTTP 502", { service: "openai", retriable: true }), true, true],
+    ["a retry-after hint", new RetryAfterError("429", 1_000), true, true],
+    ["a call retried to exhaustion", exhausted, false, false],
+    ["a bad request", new NonRetriableError("400"), false, false],
+    ["an open breaker", new ProviderUnavailableError("openai"), false, false],
+    ["a step timeout", new StepTimeoutError("write", 60_000), false, true],
+    ["an answer in the wrong format", new InvalidOutputError("not JSON"), false, true],
+    ["an unexpected error", new TypeError("x is undefined"), false, true],
+  ])("%s: call retry %s, step retry %s", (_what, error, call, step) => {
+    expect(isRetriable(error)).toBe(call);
+    expect(isStepRetriable(error)).toBe(step);
+  });
+  it("an exhausted call keeps the status and the server's last hint for a later, durable retry", () => {
+    const hinted = new RetriesExhaustedError("GitHub failed after 1 attempt", { service: "github", attempts: 1, last: new RetryAfterError("rate limit", 3_600_000, { cause: Object.assign(new Error("403"), { status: 403 }) }) });
+    expect(hinted).toMatchObject({ status: 403, retryAfterMs: 3_600_000, retriable: true, attempts: 1 });
+    expect(hinted).toBeInstanceOf(ExternalServiceError);
   });
 });
 
