@@ -4,7 +4,8 @@
  * GitHub call of the app goes through (`resilientOctokit`).
  */
 import type { ProbotOctokit } from "probot";
-import { classifyGitHubError } from "../resilience/classify-error.ts";
+import { isRetriable } from "../resilience/classify-error.ts";
+import { classifyGitHubError } from "../resilience/classify-github-error.ts";
 import { withIdleTimeout } from "../resilience/idle-timeout-fetch.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { GITHUB_RETRY_POLICY, withRetry, type RetryPolicy } from "../resilience/retry-policy.ts";
@@ -84,12 +85,14 @@ export function resilientOctokit<C extends typeof ProbotOctokit>(Base: C, option
           try {
             return await request(requestOptions);
           } catch (error) {
-            throw classifyGitHubError(error, clock.now());
+            // transient failures are classified for the retries; the others pass as they are (callers read `status`)
+            const classified = classifyGitHubError(error, clock.now());
+            throw isRetriable(classified) ? classified : error;
           }
         },
         {
           policy,
-          service: "github",
+          service: "GitHub",
           label: "GitHub",
           sleep: clock.sleep,
           ...(options.random ? { random: options.random } : {}),

@@ -54,6 +54,21 @@ export function isRetriable(error: unknown): boolean {
 }
 
 /**
+ * A later, durable retry (a run's delivery retried until its deadline, across restarts): true for
+ * every transient failure, the calls whose own retries ran out included. `retryAfterMs` on the error
+ * (`RetryAfterError`, or a `RetriesExhaustedError` whose server asked to wait) says when.
+ */
+export function isTransient(error: unknown): boolean {
+  return error instanceof RetryAfterError || (error instanceof ExternalServiceError && error.retriable);
+}
+
+/** The server's "try again after" for a failure, in milliseconds, when it gave one. */
+export function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof RetryAfterError || error instanceof RetriesExhaustedError) return error.retryAfterMs === undefined ? undefined : Math.max(0, error.retryAfterMs);
+  return undefined;
+}
+
+/**
  * A step's retries are for the step's own failures: a timeout, an answer in the wrong format, an
  * unexpected error. Never for what a call's retry layer already retried to exhaustion
  * (`RetriesExhaustedError`), nor for what retrying cannot fix (a bad request, credentials, a budget,
@@ -100,60 +115,6 @@ export function classifyError(error: unknown, service: string, now: number = Dat
   }
   const message = error instanceof Error ? error.message : String(error);
   return new ExternalServiceError(`${service} call failed: ${clip(scrubSecrets(message), 200)}`, { service, retriable: false, cause: error });
-}
-
-/**
- * Classifies a failed GitHub API call (an Octokit `RequestError`) for the GitHub client's retries:
- *
- * - primary rate limit (403/429 with `x-ratelimit-remaining: 0`) → `RetryAfterError` until
- *   `x-ratelimit-reset` (or `retry-after`)
- * - secondary rate limit (429, or 403 saying so or carrying `retry-after`) → `RetryAfterError` for
- *   `retry-after`, or one minute as GitHub's documentation asks
- * - 5xx, a connection failure, nothing received for the idle limit → `ExternalServiceError { retriable: true }`
- * - anything else (404, 422, a permission refusal, a cancellation) → the error unchanged, so callers
- *   still read its `status`
- *
- * @param now - epoch ms, for `retry-after` dates and `x-ratelimit-reset`
- */
-export function classifyGitHubError(error: unknown, now: number): unknown {
-  if (!(error instanceof Error) || error.name === "AbortError" || error.name === "TimeoutError") return error;
-  const status = (error as { status?: unknown }).status;
-  if (typeof status !== "number") return error;
-  const headers = lowerKeys(headersOf(error));
-  const detail = clip(scrubSecrets(error.message), 200);
-  if (status === 403 || status === 429) {
-    if (headers["x-ratelimit-remaining"] === "0") {
-      const wait = parseRetryAfter(headers, now) ?? untilReset(headers["x-ratelimit-reset"], now) ?? 60_000;
-      return new RetryAfterError(`GitHub API rate limit exhausted (HTTP ${status}): ${detail}`, wait, { cause: error });
-    }
-    if (status === 429 || /secondary rate limit|abuse detection/i.test(error.message) || headers["retry-after"] !== undefined) {
-      return new RetryAfterError(`GitHub secondary rate limit (HTTP ${status}): ${detail}`, parseRetryAfter(headers, now) ?? 60_000, { cause: error });
-    }
-    return error;
-  }
-  if (status < 500 || status === 501) return error;
-  const idle = idleTimeoutOf(error);
-  if (idle) return new ExternalServiceError(`GitHub stopped responding (${idle.message})`, { service: "github", retriable: true, cause: error });
-  if ((error as { response?: unknown }).response === undefined) {
-    return new ExternalServiceError(`GitHub connection failed (${networkCode(error.cause ?? error)})`, { service: "github", retriable: true, cause: error });
-  }
-  const inner = new ExternalServiceError(`GitHub answered HTTP ${status}: ${detail}`, { service: "github", status, retriable: true, cause: error });
-  const retryAfterMs = parseRetryAfter(headers, now);
-  return retryAfterMs === undefined ? inner : new RetryAfterError(inner.message, retryAfterMs, { cause: inner });
-}
-
-function headersOf(error: Error): Record<string, string> {
-  const headers = (error as { response?: { headers?: unknown } }).response?.headers;
-  if (!headers || typeof headers !== "object") return {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (typeof v === "string" || typeof v === "number") out[k] = String(v);
-  return out;
-}
-
-/** Milliseconds until GitHub's `x-ratelimit-reset` (epoch seconds), one second past it as GitHub advises. */
-function untilReset(reset: string | undefined, now: number): number | undefined {
-  if (reset === undefined || !/^\d+$/.test(reset.trim())) return undefined;
-  return Math.max(0, Number(reset) * 1000 - now + 1000);
 }
 
 /** The `IdleTimeoutError` behind a failure (the SDKs wrap what `fetch` threw), if any. */

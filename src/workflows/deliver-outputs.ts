@@ -6,10 +6,9 @@
  * effect with markers, so a retry or a resume never delivers twice.
  */
 import { NonRetriableError } from "../errors/non-retriable-error.ts";
-import { ExternalServiceError } from "../errors/external-service-error.ts";
-import { RetryAfterError } from "../errors/retry-after-error.ts";
 import { scrubSecrets } from "../security/scrub-secrets.ts";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay } from "../resilience/backoff.ts";
+import { isTransient, retryAfterOf } from "../resilience/classify-error.ts";
 import { persist, type RunContext } from "./run-context.ts";
 import type { DeliveredOutputs, RunStatus } from "./types.ts";
 
@@ -18,8 +17,6 @@ export type DeliveryResult =
   | { kind: "none" }
   | { kind: "failed"; error: string }
   | { kind: "aborted" };
-
-const retriable = (error: unknown) => error instanceof RetryAfterError || (error instanceof ExternalServiceError && error.retriable);
 
 const reasonOf = (error: unknown) => scrubSecrets(error instanceof Error ? error.message : String(error)).split("\n")[0]?.slice(0, 300) ?? "unknown error";
 
@@ -52,8 +49,9 @@ export async function deliverOutputs(ctx: RunContext, status: RunStatus, signal:
     } catch (error) {
       if (signal.aborted) return { kind: "aborted" };
       const reason = reasonOf(error);
-      const delayMs = error instanceof RetryAfterError ? Math.max(0, error.retryAfterMs) : backoffDelay(attempt, deps.backoff, deps.random);
-      const permanent = error instanceof NonRetriableError || !retriable(error);
+      // a GitHub call whose own few retries ran out is transient still: retried here until the deadline
+      const delayMs = retryAfterOf(error) ?? backoffDelay(attempt, deps.backoff, deps.random);
+      const permanent = error instanceof NonRetriableError || !isTransient(error);
       if (permanent || clock.now() + delayMs > deadline) {
         log.warn({ err: error, attempts: attempt }, "delivering the run's outputs failed");
         const why = permanent ? reason : `${reason} (still failing after ${attempt} attempt${attempt === 1 ? "" : "s"} over ${Math.round((clock.now() - startedAt) / 1000)} s)`;

@@ -59,7 +59,7 @@ describe("GitHub client retries", () => {
     gh.fault("POST", "/repos/{owner}/{repo}/git/blobs", { kind: "rate-limit", resetAtSeconds: inSeconds(3_600) });
     const error = await failure(blob(octokit));
     expect(error).toMatchObject({ name: "RetriesExhaustedError", status: 403, attempts: 1 });
-    expect(error.message).toMatch(/^GitHub failed after 1 attempt \(it asked to wait 60 min, longer than the 60 s Octoflow waits\): GitHub API rate limit exhausted \(HTTP 403\)/);
+    expect(error.message).toMatch(/^GitHub failed after 1 attempt \(it asked to wait 60 min, longer than the 60 s Octoflow waits\): GitHub answered HTTP 403: API rate limit exceeded/);
     // a durable delivery can wait for the reset
     expect(error.retryAfterMs).toBeGreaterThan(3_500_000);
     expect(clock.sleeps).toHaveLength(1);
