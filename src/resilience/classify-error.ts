@@ -25,7 +25,7 @@ import { ConfigError } from "../errors/config-error.ts";
 import { IdleTimeoutError } from "../errors/idle-timeout-error.ts";
 import { InvalidOutputError } from "../errors/invalid-output-error.ts";
 import { RetriesExhaustedError } from "../errors/retries-exhausted-error.ts";
-import { scrubSecrets } from "../observability/logger.ts";
+import { scrubSecrets } from "../security/scrub-secrets.ts";
 import { HttpResponseError } from "../errors/http-response-error.ts";
 import { parseRetryAfter } from "./retry-after.ts";
 

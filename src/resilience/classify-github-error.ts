@@ -9,7 +9,7 @@
 import { ExternalServiceError } from "../errors/external-service-error.ts";
 import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import { RetryAfterError } from "../errors/retry-after-error.ts";
-import { scrubSecrets } from "../observability/logger.ts";
+import { scrubSecrets } from "../security/scrub-secrets.ts";
 import { classifyError } from "./classify-error.ts";
 import { parseRetryAfter } from "./retry-after.ts";
 
