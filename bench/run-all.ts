@@ -29,6 +29,7 @@ const isKit = (file: string) => file.endsWith("-kit.ts");
 const QUICK: Record<string, { args?: string[]; env?: Record<string, string> }> = {
   "engine-concurrent-runs.ts": { args: ["1000", "100"] },
   "github-webhook-ack.ts": { env: { RATE: "100", DURATION: "3", ROUNDS: "1", WARMUP: "100" } },
+  "workspace-snapshot.ts": { args: ["1000", "10"] },
 };
 const QUICK_ENV = { DURATION: "3", ROUNDS: "1", QUICK: "1" };
 

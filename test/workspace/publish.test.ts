@@ -158,4 +158,26 @@ describe("publishing from the workspace", () => {
     expect(b?.notes.join("\n")).toMatch(/new commits that were not Octoflow's/);
     expect(model.state.pulls).toHaveLength(1);
   });
+
+  it("for a pull request, starts from its head and opens the pull request against its branch", async () => {
+    const head = model.commitFiles("feature", { "src/app.ts": "export const a = 10;\n" });
+    const pullRequest = { headSha: head, baseSha: model.state.refs.get("heads/main") ?? "", headRef: "feature", baseRef: "main", fromFork: false, draft: false };
+    const gen = step("generate", "generate", "pull_request");
+    const run = runRecord("run-pr", [gen], trigger({ kind: "command", number: 12, isPullRequest: true, pullRequest }));
+    let seen: string | undefined;
+    const { result } = await runAndPublish(run, {
+      generate: async (view) => {
+        seen = await view.readFile("src/app.ts");
+        await view.writeFile("src/app.ts", "export const a = 11;\n");
+      },
+    });
+    gh.verify();
+    expect(seen).toBe("export const a = 10;\n");
+    const pr = model.state.pulls.find((p) => p.head.ref === result?.branch);
+    expect(pr?.base.ref).toBe("feature");
+    expect(pr?.body).not.toContain("Closes #");
+    expect(model.state.commits.get(result?.commits[0] ?? "")?.parents).toEqual([head]);
+    expect(model.filesAt(result?.branch ?? "").get("src/app.ts")).toBe("export const a = 11;\n");
+    expect(model.filesAt("feature").get("src/app.ts")).toBe("export const a = 10;\n");
+  });
 });
