@@ -374,6 +374,11 @@ export function installRepoModel(
     state.checkRuns.set(id, { ...body(req) });
     return { status: 201, body: checkRunJson(id) };
   });
+  fake.allow("GET", `${base}/commits/{ref}/check-runs`, (req, { ref = "" }) => {
+    const name = req.query.get("check_name");
+    const ids = [...state.checkRuns.entries()].filter(([, c]) => c.head_sha === ref && (name === null || c.name === name)).map(([id]) => id);
+    return { body: { total_count: ids.length, check_runs: ids.map(checkRunJson) } };
+  });
   fake.allow("PATCH", `${base}/check-runs/{check_run_id}`, (req, { check_run_id = "" }) => {
     const id = Number(check_run_id);
     const existing = state.checkRuns.get(id);

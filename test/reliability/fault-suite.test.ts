@@ -16,12 +16,12 @@ afterEach(async () => {
 
 /** Waits (bounded) until every run finished and every check run was completed, then returns the outcome. */
 async function settle(w: FaultWorld, runs: number): Promise<Outcome> {
-  await w.waitFor(allFinished(runs), 40_000);
+  await w.waitFor(allFinished(runs), 75_000);
   await w.waitFor(() => w.outcome().checksCompleted >= runs, 15_000).catch(() => undefined);
   return w.outcome();
 }
 
-describe("fault suite (small)", { timeout: 90_000 }, () => {
+describe("fault suite (small)", { timeout: 150_000 }, () => {
   it("kill -9 at random points of 3 label runs, restarted on the same database: all finish, one PR each, check runs completed", async () => {
     world = await startFaultWorld({ issues: 3, chunkDelayMs: 30 });
     const random = seededRandom(14);

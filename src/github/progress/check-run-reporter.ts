@@ -1,6 +1,6 @@
 /**
  * The run's check run: created `in_progress` when the run starts (or found again by the id stored on
- * the run / a marker), updated with the step table and the streaming tail, completed with the
+ * the run / a marker / its `external_id` after a crash between create and store), updated with the step table and the streaming tail, completed with the
  * right conclusion and a Retry button when it failed.
  */
 import type { Logger } from "pino";
@@ -51,6 +51,12 @@ async function headShaFor(ctx: SurfaceContext): Promise<string> {
   return data.object.sha;
 }
 
+/** This run's check run on `headSha` that is not completed yet (found by its `external_id`), if any. */
+async function findInProgress(ctx: SurfaceContext, headSha: string): Promise<{ id: number; html_url: string | null } | undefined> {
+  const { data } = await ctx.octokit.rest.checks.listForRef({ owner: ctx.owner, repo: ctx.repo, ref: headSha, check_name: checkRunName(ctx.view.workflow), per_page: 100 });
+  return data.check_runs.find((c) => c.external_id === ctx.view.runId && c.status !== "completed");
+}
+
 function conclusionOf(view: RunView, findings: number): "success" | "failure" | "cancelled" | "neutral" {
   if (view.status === "failed") return "failure";
   if (view.status === "cancelled") return "cancelled";
@@ -88,6 +94,16 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
       // A retried run gets a fresh check run: a completed one cannot go back to in_progress.
       if (id !== undefined && !(options.runStarting && (await ctx.store.getMarker(checkRunCompletedKey(ctx.view.runId))) === String(id))) return;
       const headSha = await headShaFor(ctx);
+      if (id === undefined) {
+        // A process killed between creating the check run and storing its id: adopt that one.
+        const found = await findInProgress(ctx, headSha);
+        if (found) {
+          id = Number(await ctx.store.putMarkerIfAbsent(checkRunMarkerKey(ctx.view.runId), String(found.id)));
+          if (found.html_url && id === found.id) ctx.view.links.checkRun = found.html_url;
+          await ctx.store.updateRun(ctx.run.id, { checkRunId: id });
+          return;
+        }
+      }
       ctx.metrics.githubWrites.inc({ surface: "check_run" });
       const { data } = await ctx.octokit.rest.checks.create({
         owner: ctx.owner,

@@ -6,6 +6,7 @@
  * could not be opened is tried again for the final write, and `sweepUnreportedRuns` finishes the
  * final writes a crash interrupted.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import { ExternalServiceError } from "../../errors/external-service-error.ts";
 import { RetryAfterError } from "../../errors/retry-after-error.ts";
@@ -73,7 +74,8 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
     const active: ActiveRun = { ctx, surfaces: [], findings: 0, chain: Promise.resolve() };
     const surfaces = [
       createCheckRunSurface(ctx, () => active.findings, { runStarting: event.type === "run.started" }),
-      createStickyCommentSurface(ctx, { searchExisting: event.type !== "run.started" }),
+      // A resumed run also starts again: its comment may exist without a stored id (killed in between).
+      createStickyCommentSurface(ctx, { searchExisting: true }),
     ];
     for (const surface of surfaces) {
       let ok = true;
@@ -108,7 +110,7 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
         if (!s.reopen) continue;
         // e.g. the check run could not be created when the run started: create it now, completed.
         try {
-          await s.surface.open();
+          await withFinalRetries(() => s.surface.open());
           s.ok = true;
         } catch (error) {
           ctx.log.warn({ err: error }, "could not open a progress surface on GitHub for the final write");
@@ -116,7 +118,7 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
         }
       }
       try {
-        await s.surface.finish();
+        await withFinalRetries(() => s.surface.finish());
       } catch (error) {
         ctx.log.warn({ err: error }, "final progress write to GitHub failed");
       }
@@ -172,6 +174,30 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** Attempts of a final write that fails transiently (5xx, primary or secondary rate limit) before the sweeper is left to it. */
+const FINAL_WRITE_ATTEMPTS = 4;
+/** The longest `retry-after` waited for here; a longer one is the sweeper's. */
+const FINAL_WRITE_MAX_WAIT_MS = 10_000;
+
+/**
+ * The final write is what the user sees last: a transient refusal is retried with the server's
+ * `retry-after` (or 1 s, 2 s, 4 s), in real time so a paused test clock cannot stall it.
+ */
+async function withFinalRetries(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      const classified = classifyGitHubError(error);
+      if (attempt >= FINAL_WRITE_ATTEMPTS || !isTransient(error)) throw error;
+      const waitMs = classified instanceof RetryAfterError ? classified.retryAfterMs : 1000 * 2 ** (attempt - 1);
+      if (waitMs > FINAL_WRITE_MAX_WAIT_MS) throw error;
+      await delay(waitMs);
+    }
+  }
 }
 
 function isTransient(error: unknown): boolean {

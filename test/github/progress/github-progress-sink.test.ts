@@ -131,6 +131,29 @@ describe("GitHub progress sink", () => {
     expect(comment?.body).toContain("/octoflow retry");
   });
 
+  it("a process killed between creating the surfaces and storing their ids: the restarted run adopts both, creates none", async () => {
+    const steps = [step("generate", "generate", "pull_request")];
+    const run = runRecord("run-killed", steps);
+    await store.createRun(run, [{ runId: run.id, stepId: steps[0]!.id, status: "pending", attempts: 0 }]);
+    // what the killed process had written to GitHub before it could record anything
+    const octokit = testOctokit(gh.url);
+    const head = model.state.refs.get("heads/main") ?? "";
+    const { data: created } = await octokit.rest.checks.create({ owner: "octo", repo: "app", name: "Octoflow: feature-development", head_sha: head, external_id: run.id, status: "in_progress" });
+    const { data: comment } = await octokit.rest.issues.createComment({ owner: "octo", repo: "app", issue_number: run.trigger.number, body: `${stickyMarker(run.id)}\nrunning` });
+    const before = { checks: gh.find("POST", "/repos/{owner}/{repo}/check-runs").length, comments: gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments").length };
+    // the resumed execution starts again (run.started) in a fresh process
+    await play(sink().sink, run, [
+      { type: "run.started", runId: run.id, at: 0 },
+      { type: "run.finished", runId: run.id, status: "succeeded", at: 2, summary: summary({ steps: 1, succeeded: 1 }) },
+    ]);
+    gh.verify();
+    expect(gh.find("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(before.checks);
+    expect(gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")).toHaveLength(before.comments);
+    expect(model.state.checkRuns.get(created.id)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(model.state.comments.get(comment.id)?.body).toContain("succeeded");
+    expect((await store.getRun(run.id))?.checkRunId).toBe(created.id);
+  });
+
   it("a check run GitHub could not create at the start (502) is created at the final write, completed", async () => {
     const steps = [step("generate", "generate", "pull_request")];
     const run = runRecord("run-6", steps);
