@@ -34,6 +34,8 @@ export interface FaultWorldOptions {
   faults?: WriteFaults;
   /** Delay between streamed model chunks: makes each step last long enough to be killed in. */
   chunkDelayMs?: number;
+  /** Extra files on the default branch (e.g. a hostile `.github/octoflow.yml`). */
+  files?: Record<string, string>;
   /** Extra env for the app process. */
   env?: Record<string, string>;
 }
@@ -177,7 +179,7 @@ let deliveries = 0;
 export async function startFaultWorld(options: FaultWorldOptions): Promise<FaultWorld> {
   const gh = await startGitHubFake();
   const issues = Object.fromEntries(Array.from({ length: options.issues }, (_, i) => [i + 1, { title: `add() subtracts ${i + 1}`, body: "add(2, 2) returns 0" }]));
-  const repo = installRepoModel(gh, { owner: "octo", repo: "app", files: { "src/math.ts": BUGGY, "README.md": "# app\n" }, permissions: { alice: "write" }, issues });
+  const repo = installRepoModel(gh, { owner: "octo", repo: "app", files: { "src/math.ts": BUGGY, "README.md": "# app\n", ...options.files }, permissions: { alice: "write" }, issues });
   const models = await startModelServer();
   models.always("openai.responses", bugFixAnswer(options.chunkDelayMs ?? 0));
   const proxy = await startFaultProxy(gh.url, options.faults ?? { rate: 0, seed: 1 });
