@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global process */
+/* global process, URL */
 // Launcher. In a clone, Octoflow runs its TypeScript sources (src/) directly through Node's type
 // stripping. An installed package has no src/: `npm pack` compiled it to JavaScript (dist/), because
 // Node does not strip types inside node_modules. Either way it needs Node.js 22.19 or newer (undici 8,
