@@ -5,6 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { processIo, type CliCommand, type CliIo } from "./cli-io.ts";
+import { COMMAND_HELP } from "./command-help.ts";
 
 /** Registered commands. Add a line per command. */
 export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
@@ -48,7 +49,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
   const command = await load();
   if (args.includes("--help") || args.includes("-h")) {
-    io.stdout(`${command.usage}\n`);
+    io.stdout(`${COMMAND_HELP[name] ?? command.usage}\n`);
     return 0;
   }
   try {

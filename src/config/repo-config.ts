@@ -4,7 +4,7 @@
  * and `schema/octoflow-config.schema.json` is generated from it.
  */
 import { z } from "zod";
-import { parseYamlWithSchema } from "./load-yaml.ts";
+import { formatProblem, parseYaml, parseYamlWithSchema } from "./load-yaml.ts";
 import { identifier, modelRef, rolesSchema, workflowName } from "./template-schema.ts";
 
 export const REPO_CONFIG_PATH = ".github/octoflow.yml";
@@ -146,15 +146,19 @@ export function workflowForCommand(config: RepoConfig, command: string | undefin
 /**
  * Checks that every workflow the config names exists; returns one problem line per unknown name.
  */
-export function checkRepoConfigWorkflows(config: RepoConfig, known: Iterable<string>, file = REPO_CONFIG_PATH): string[] {
+export function checkRepoConfigWorkflows(config: RepoConfig, known: Iterable<string>, file = REPO_CONFIG_PATH, content?: string): string[] {
   const names = new Set(known);
   const problems: string[] = [];
-  const check = (path: string, name: string) => {
-    if (!names.has(name)) problems.push(`${file}: ${path}: unknown workflow "${name}" (known: ${[...names].sort().join(", ")})`);
+  let lineOf: ((path: readonly string[]) => number | undefined) | undefined;
+  const check = (keys: readonly string[], name: string) => {
+    if (names.has(name)) return;
+    // the line of the key that names the workflow, when the file's text is at hand
+    lineOf ??= content === undefined ? () => undefined : parseYaml(content, file).lineOf;
+    problems.push(formatProblem(file, lineOf(keys), keys, `unknown workflow "${name}" (known: ${[...names].sort().join(", ")})`));
   };
-  check("defaultWorkflow", config.defaultWorkflow);
-  check("review.workflow", config.review.workflow);
-  for (const [label, name] of Object.entries(config.labels)) check(`labels.${label}`, name);
-  for (const [command, name] of Object.entries(config.commands)) check(`commands.${command}`, name);
+  check(["defaultWorkflow"], config.defaultWorkflow);
+  check(["review", "workflow"], config.review.workflow);
+  for (const [label, name] of Object.entries(config.labels)) check(["labels", label], name);
+  for (const [command, name] of Object.entries(config.commands)) check(["commands", command], name);
   return problems;
 }

@@ -72,7 +72,7 @@ export function createRepoSetupLoader(deps: { builtins: readonly LoadedTemplate[
       if (content !== undefined) files.push({ path, content });
     }
     const catalog = loadWorkflowCatalog(deps.builtins, files, { extraRoles: config.roles });
-    const problems = checkRepoConfigWorkflows(config, catalog.names());
+    const problems = checkRepoConfigWorkflows(config, catalog.names(), REPO_CONFIG_PATH, configText);
     if (problems.length > 0) throw new ConfigError(`Invalid ${REPO_CONFIG_PATH}:\n${problems.map((p) => `  ${p}`).join("\n")}`, { problems });
     return { config, catalog };
   };

@@ -11,8 +11,16 @@ describe("octoflow commands", () => {
       expect(command?.usage).toMatch(new RegExp(`^usage: octoflow ${name}\\b`));
       const io = recordingIo({}, process.cwd());
       expect(await main([name, "--help"], io)).toBe(0);
-      expect(io.out()).toBe(`${command?.usage}\n`);
+      // --help is the long form: every option of the usage line, and the environment it reads
+      const help = io.out();
+      expect(help).toMatch(new RegExp(`^Usage: octoflow ${name}\\b`));
+      for (const option of command?.usage.match(/--[a-z-]+/g) ?? []) expect(help, `${name} --help names ${option}`).toContain(option);
+      expect(help).toMatch(/^Environment\b/m);
+      expect(help).toMatch(/^Options:/m);
     }
+    const run = recordingIo({}, process.cwd());
+    await main(["run", "--help"], run);
+    for (const variable of ["GITHUB_TOKEN", "GH_TOKEN", "OCTOFLOW_MODEL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DATABASE_URL", "GITHUB_API_URL"]) expect(run.out()).toContain(variable);
     const io = recordingIo({}, process.cwd());
     await main(["--help"], io);
     expect(io.out()).toMatch(/^ {2}run\s+Run a workflow on an issue or pull request/m);

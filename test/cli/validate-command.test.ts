@@ -81,7 +81,33 @@ describe("octoflow validate", () => {
     const dir = repo({ ".github/octoflow.yml": "labels:\n  bug: squash-bugs\n" });
     const cli = io(dir);
     expect(await main(["validate", ".github/octoflow.yml"], cli)).toBe(1);
-    expect(cli.out.join("")).toMatch(/^\.github\/octoflow\.yml: labels\.bug: unknown workflow "squash-bugs"/);
+    expect(cli.out.join("")).toMatch(/^\.github\/octoflow\.yml:2: labels\.bug: unknown workflow "squash-bugs"/);
+  });
+
+  it("searches a directory at any depth for .github/octoflow.yml and its templates, skipping node_modules", async () => {
+    const dir = repo({
+      "services/api/.github/octoflow.yml": "defaultWorkflow: triage\n",
+      "services/api/.github/octoflow/workflows/triage.yml": "name: triage\nsteps:\n  - id: a\n    role: generate\n    prompt: x\n",
+      "services/web/.github/octoflow.yml": "review:\n  workflow: nope\n",
+      "node_modules/pkg/.github/octoflow.yml": "trust: 3\n",
+      "docker-compose.yml": "services: {}\n",
+    });
+    const cli = io(dir);
+    expect(await main(["validate", "."], cli)).toBe(1);
+    expect(cli.out.join("")).toMatch(/^services\/web\/\.github\/octoflow\.yml:2: review\.workflow: unknown workflow "nope"/);
+    expect(cli.out.join("")).not.toContain("node_modules");
+    expect(cli.out.join("")).not.toContain("docker-compose");
+    expect(cli.err.join("")).toBe("1 problem(s) in 1 file(s)\n");
+    const api = io(dir);
+    expect(await main(["validate", "services/api"], api)).toBe(0);
+    expect(api.err.join("")).toBe("2 file(s) valid\n");
+  });
+
+  it("fails for a path that matched no file instead of reporting 0 files valid", async () => {
+    const dir = repo({ "src/index.ts": "export {};\n" });
+    const cli = io(dir);
+    expect(await main(["validate", "src"], cli)).toBe(1);
+    expect(cli.out.join("")).toContain("src: no workflow templates or .github/octoflow.yml found");
   });
 
   it("answers usage errors with exit 2", async () => {

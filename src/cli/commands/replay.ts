@@ -21,6 +21,7 @@ import { cliEnvSource, loadCliEnv } from "../load-cli-env.ts";
 import { createReplayClient, type InterceptedWrite } from "../replay-client.ts";
 import { createReplayDeps, type ReplayFacts } from "../replay-deps.ts";
 import { UsageError } from "../../errors/usage-error.ts";
+import { checkEventPayload } from "../webhook-event-check.ts";
 import { NeedsTokenError } from "../../errors/needs-token-error.ts";
 
 export const REPLAY_USAGE = "usage: octoflow replay <event> <payload.json> [--json]";
@@ -78,6 +79,8 @@ function parseReplayArgs(args: string[], cwd: string): Parsed {
     throw new UsageError(`${file} is not JSON (save the delivery's payload, not its headers)`, REPLAY_USAGE);
   }
   if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new UsageError(`${file} does not hold a webhook payload object`, REPLAY_USAGE);
+  const mismatch = checkEventPayload(event, payload as Record<string, unknown>);
+  if (mismatch) throw new UsageError(`${file}: ${mismatch}`, REPLAY_USAGE);
   return { event, file, json: parsed.values.json, payload: payload as Record<string, unknown> };
 }
 

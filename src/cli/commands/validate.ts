@@ -3,7 +3,7 @@
  * prints `file:line: key.path: message` per problem. Exit 0 when everything is valid, 1 on problems,
  * 2 on usage errors. Meant for a repository's own CI.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { ConfigError } from "../../errors/config-error.ts";
 import { checkRepoConfigWorkflows, parseRepoConfig, type RepoConfig } from "../../config/repo-config.ts";
@@ -14,8 +14,17 @@ import type { CliCommand, CliIo } from "../cli-io.ts";
 const USAGE = `Usage: octoflow validate [--kind template|config] <file|directory>…
 
 Validates workflow templates (workflows/*.yml, .github/octoflow/workflows/*.yml) and repository
-configuration files (.github/octoflow.yml). Directories are searched for *.yml / *.yaml.
-Prints one line per problem: file:line: key.path: message. Exit code 0 = valid, 1 = problems.`;
+configuration files (.github/octoflow.yml). A file is validated as given; a directory is searched at
+any depth for .github/octoflow.yml and .github/octoflow/workflows/*.yml (node_modules and dot folders
+other than .github are skipped), and a directory named workflows also for its own *.yml.
+Prints one line per problem: file:line: key.path: message.
+
+Options:
+  --kind template|config   validate every file as this kind (default: by its name)
+  -h, --help               this text
+
+Exit code 0 = valid, 1 = problems (or a path that matched no file), 2 = usage error.
+Reads no environment variables.`;
 
 type Kind = "template" | "config";
 
@@ -25,12 +34,49 @@ function kindOf(path: string, forced: Kind | undefined): Kind {
   return name === "octoflow.yml" || name === "octoflow.yaml" || name === ".octoflow.yml" ? "config" : "template";
 }
 
+const YAML = (name: string) => name.endsWith(".yml") || name.endsWith(".yaml");
+const SKIPPED_DIRS = new Set(["node_modules", ".git"]);
+
+function entries(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch {
+    return []; // an unreadable folder holds nothing to validate
+  }
+}
+
+/** The *.yml / *.yaml entries directly inside `dir` (one that is not a readable file is reported as such). */
+function yamlFilesIn(dir: string): string[] {
+  return entries(dir)
+    .filter((e) => YAML(e.name))
+    .map((e) => join(dir, e.name));
+}
+
+/**
+ * What a path given to `validate` stands for: a file is itself; a directory is searched at any depth
+ * for `.github/octoflow.yml` and `.github/octoflow/workflows/*.yml`, and a directory named `workflows`
+ * (a templates folder, like this repository's own) also for its own *.yml. Symbolic links to folders
+ * are not followed.
+ */
 function expand(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .filter((f) => f.endsWith(".yml") || f.endsWith(".yaml"))
-    .sort()
-    .map((f) => join(path, f));
+  const found = new Set<string>(basename(path) === "workflows" ? yamlFilesIn(path) : []);
+  const visit = (dir: string) => {
+    for (const entry of entries(dir)) {
+      if (!entry.isDirectory() || SKIPPED_DIRS.has(entry.name)) continue;
+      const child = join(dir, entry.name);
+      if (entry.name === ".github") {
+        for (const name of ["octoflow.yml", "octoflow.yaml"]) if (existsSync(join(child, name))) found.add(join(child, name));
+        for (const file of yamlFilesIn(join(child, "octoflow", "workflows"))) found.add(file);
+      } else if (!entry.name.startsWith(".")) visit(child);
+    }
+  };
+  if (basename(path) === ".github") {
+    visit(dirname(path)); // `validate .github` means this repository's .github
+    return [...found].filter((f) => f.startsWith(path));
+  }
+  visit(path);
+  return [...found];
 }
 
 /**
@@ -97,7 +143,9 @@ export const validateCommand: CliCommand = {
         problems.push(`${path}: no such file or directory`);
         continue;
       }
-      for (const file of expand(absolute)) files.push({ path: file, kind: kindOf(file, forced) });
+      const matched = expand(absolute);
+      if (matched.length === 0) problems.push(`${path}: no workflow templates or .github/octoflow.yml found (searched for .github/octoflow.yml and .github/octoflow/workflows/*.yml at any depth)`);
+      for (const file of matched) files.push({ path: file, kind: kindOf(file, forced) });
     }
 
     const configs = new Map<string, RepoConfig>();
@@ -129,11 +177,12 @@ export const validateCommand: CliCommand = {
     }
     for (const file of files.filter((f) => f.kind === "config")) {
       try {
-        const config = parseRepoConfig(readText(file.path, display(file.path)), display(file.path));
+        const text = readText(file.path, display(file.path));
+        const config = parseRepoConfig(text, display(file.path));
         const repoTemplates = join(dirname(file.path), "octoflow", "workflows");
         const known = new Set(knownWorkflows);
         if (existsSync(repoTemplates)) {
-          for (const t of expand(repoTemplates)) {
+          for (const t of yamlFilesIn(repoTemplates)) {
             try {
               known.add(parseWorkflowTemplate(readText(t, display(t)), display(t), { extraRoles: config.roles }).name);
             } catch {
@@ -141,7 +190,7 @@ export const validateCommand: CliCommand = {
             }
           }
         }
-        const unknown = checkRepoConfigWorkflows(config, known, display(file.path));
+        const unknown = checkRepoConfigWorkflows(config, known, display(file.path), text);
         if (unknown.length > 0) problems.push(...unknown);
         else valid++;
       } catch (error) {
@@ -151,7 +200,7 @@ export const validateCommand: CliCommand = {
     }
 
     for (const problem of problems) io.stdout(`${problem}\n`);
-    const failed = files.length + paths.filter((p) => !existsSync(resolve(io.cwd, p))).length - valid;
+    const failed = Math.max(1, files.length - valid);
     io.stderr(problems.length === 0 ? `${valid} file(s) valid\n` : `${problems.length} problem(s) in ${failed} file(s)\n`);
     return problems.length === 0 ? 0 : 1;
   },
