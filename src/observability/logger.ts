@@ -34,6 +34,7 @@ export const REDACT_PATHS = [
   "*.headers.Authorization",
   "*.headers[\"x-api-key\"]",
   "*.headers[\"x-hub-signature-256\"]",
+  "*.headers[\"x-hub-signature\"]",
   "env.PRIVATE_KEY",
   "env.WEBHOOK_SECRET",
   "env.OPENAI_API_KEY",
@@ -42,6 +43,36 @@ export const REDACT_PATHS = [
   "env.CODEGEN_TOKEN",
   "env.DASHBOARD_TOKEN",
 ];
+
+/** Requests a probe or a scraper makes every few seconds: their access-log line is debug. */
+const PROBE_PATH = /^\/(healthz|readyz|metrics|ping)(\?|$)/;
+
+interface AccessLogRecord {
+  res: { statusCode: number; req?: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown> } };
+  responseTime: number;
+}
+
+/** Probot's HTTP access log (pino-http) calls `log[level]({ res, responseTime }, "GET /x 200 - 3ms")`. */
+function isAccessLogRecord(value: unknown): value is AccessLogRecord {
+  const record = value as Partial<AccessLogRecord> | null;
+  return typeof record === "object" && record !== null && typeof record.responseTime === "number" && typeof record.res?.statusCode === "number";
+}
+
+/**
+ * One short access-log line instead of the request and response objects pino-http attaches (a
+ * 17-line dump each in the pretty format): the request id (GitHub's delivery id for webhooks), the
+ * event, the status and the time. Health probes and metrics scrapes go to debug.
+ */
+function logAccess(root: Logger, record: AccessLogRecord, level: number, rest: unknown[]): void {
+  const req = record.res.req;
+  const probe = PROBE_PATH.test(req?.url ?? "");
+  const label = probe ? "debug" : (pino.levels.labels[level] ?? "info");
+  const event = req?.headers?.["x-github-event"];
+  const fields = { reqId: req?.id, statusCode: record.res.statusCode, responseTime: record.responseTime, ...(typeof event === "string" ? { event } : {}) };
+  const http = root.child({ name: "http" });
+  const write = http[label as "info"].bind(http) as (obj: object, ...args: unknown[]) => void;
+  if (http.isLevelEnabled(label)) write(fields, ...rest);
+}
 
 export interface LoggerConfig {
   level?: string;
@@ -64,6 +95,7 @@ export interface LoggerConfig {
  * log.child({ deliveryId, event, repo }).info("webhook received");
  */
 export function createLogger(config: LoggerConfig = {}): Logger {
+  let root: Logger | undefined;
   const options: LoggerOptions = {
     name: config.name ?? "octoflow",
     level: config.level ?? "info",
@@ -78,7 +110,11 @@ export function createLogger(config: LoggerConfig = {}): Logger {
       // Last line of defence for values the formatter cannot reach (e.g. the URL of the request
       // object Probot's HTTP logger serialises): query-string secrets in the final JSON line.
       streamWrite: (line) => line.replace(QUERY_SECRET, "$1[REDACTED]"),
-      logMethod(args, method) {
+      logMethod(args, method, level) {
+        if (root && isAccessLogRecord(args[0])) {
+          logAccess(root, args[0], level, args.slice(1));
+          return;
+        }
         const scrubbed = args.map((a) => (typeof a === "string" ? scrubSecrets(a) : a)) as Parameters<typeof method>;
         method.apply(this, scrubbed);
       },
@@ -89,9 +125,9 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     },
   };
   if (config.format === "pretty" && !config.destination) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
-  }
-  return config.destination ? pino(options, config.destination) : pino(options);
+    root = pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
+  } else root = config.destination ? pino(options, config.destination) : pino(options);
+  return root;
 }
 
 /** pino's error serializer, with secrets scrubbed from message, stack and any extra fields. */

@@ -1,6 +1,7 @@
 /**
  * The dashboard token travels in a query string once (`/dashboard?token=…`) and in an
- * Authorization header afterwards; neither may reach Probot's HTTP access log.
+ * Authorization header afterwards; neither may reach Probot's HTTP access log. The access log is one
+ * short line per request, at debug for health probes and metrics scrapes.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:net";
@@ -80,5 +81,77 @@ describe("secrets in URLs", () => {
       expect(line).not.toContain(TOKEN);
       expect(() => JSON.parse(line) as unknown).not.toThrow();
     }
+  });
+});
+
+describe("Probot's access log", () => {
+  async function serve(level: string, requests: (base: string) => Promise<void>): Promise<Record<string, unknown>[]> {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString("utf8"));
+        cb();
+      },
+    });
+    const log = createLogger({ level, destination });
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const { server, port } = await startOnFreePort((port) => {
+      const candidate = new Server({ host: "127.0.0.1", port, log, Probot: Probot.defaults({ appId: 1, privateKey, secret: "s", log }) });
+      candidate.addHandler((req, res) => {
+        if (!/^\/(healthz|metrics)/.test(req.url ?? "")) return false;
+        res.writeHead(200).end("ok");
+        return true;
+      });
+      return candidate;
+    });
+    try {
+      await requests(`http://127.0.0.1:${port}`);
+    } finally {
+      await server.stop();
+    }
+    return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.name === "http");
+  }
+
+  const traffic = async (base: string) => {
+    await (await fetch(`${base}/healthz`)).text();
+    await (await fetch(`${base}/metrics`)).text();
+    const body = JSON.stringify({ zen: "hi" });
+    const delivery = await fetch(`${base}/api/github/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": "d-42", "x-hub-signature": "sha1=0123456789abcdef", "x-hub-signature-256": "sha256=00" },
+      body,
+    });
+    await delivery.text();
+  };
+
+  it("writes one short line per request, without the request and response objects, and no probe line at info", async () => {
+    const lines = await serve("info", traffic);
+    expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^POST \/api\/github\/webhooks 400 - \d+ms$/)]);
+    const [webhook] = lines;
+    expect(webhook).toMatchObject({ reqId: "d-42", event: "ping", statusCode: 400 });
+    expect(webhook).not.toHaveProperty("req");
+    expect(webhook).not.toHaveProperty("res");
+    expect(JSON.stringify(lines)).not.toContain("0123456789abcdef");
+  });
+
+  it("logs health probes and metrics scrapes at debug", async () => {
+    const lines = await serve("debug", traffic);
+    const probes = lines.filter((l) => /^GET \/(healthz|metrics) 200/.test(String(l.msg)));
+    expect(probes).toHaveLength(2);
+    for (const probe of probes) expect(probe.level).toBe(20);
+  });
+
+  it("redacts the sha1 webhook signature like the sha256 one", () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString("utf8"));
+        cb();
+      },
+    });
+    createLogger({ level: "info", destination }).info({ req: { headers: { "x-hub-signature": "sha1=abc123", "x-hub-signature-256": "sha256=def456" } } }, "delivery");
+    expect(lines.join("")).not.toContain("abc123");
+    expect(lines.join("")).not.toContain("def456");
+    expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ req: { headers: { "x-hub-signature": "[REDACTED]", "x-hub-signature-256": "[REDACTED]" } } });
   });
 });
