@@ -320,7 +320,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunnerService {
         });
         if (!price && !unpriced.has(`${ref.provider}:${ref.model}`)) {
           unpriced.add(`${ref.provider}:${ref.model}`);
-          log.warn("no price configured for this model; its cost is recorded as 0");
+          log.warn({ model: `${ref.provider}:${ref.model}` }, `no price configured for ${ref.provider}:${ref.model}; its cost is recorded as 0 (add it under prices: in .github/octoflow.yml)`);
         }
         // tokens and cost metrics are recorded per answered call (model-call.ts), failed steps included
         const costUsd = costOf(partial.usage, price);

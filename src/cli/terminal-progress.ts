@@ -22,6 +22,11 @@ export interface TerminalProgressOptions {
 export interface TerminalProgress extends ProgressSink {
   /** Final status once `run.finished` was seen. */
   finalStatus(): (RunEvent & { type: "run.finished" }) | undefined;
+  /**
+   * Writes text (a log line) above the table: on a terminal the table is erased, the text written and
+   * the table drawn again below it, so a warning never lands inside a redraw.
+   */
+  printAbove(text: string): void;
 }
 
 const ICON: Record<StepStatus, string> = {
@@ -76,8 +81,12 @@ export function createTerminalProgress(options: TerminalProgressOptions): Termin
     });
     if (finished) {
       const s = finished.summary;
+      const counts = (["succeeded", "failed", "cancelled", "skipped"] as const)
+        .map((status) => [status, list.filter((r) => r.status === status).length] as const)
+        .filter(([, n]) => n > 0)
+        .map(([status, n]) => `${n} ${status}`);
       lines.push(
-        `${finished.status} in ${formatDuration(s.durationMs)} · ${s.succeeded}/${s.steps} steps · ` +
+        `${finished.status} in ${formatDuration(s.durationMs)} · ${counts.length > 0 ? `${counts.join(", ")} of ` : ""}${s.steps} steps · ` +
           `${(s.usage.inputTokens + s.usage.outputTokens).toLocaleString("en-US")} tokens · ${formatCost(s.costUsd)}` +
           (finished.error ? ` · ${finished.error}` : ""),
       );
@@ -153,6 +162,17 @@ export function createTerminalProgress(options: TerminalProgressOptions): Termin
       redraw();
     },
     finalStatus: () => finished,
+    printAbove(text) {
+      const body = text.endsWith("\n") ? text : `${text}\n`;
+      if (!tty || drawnLines === 0) {
+        out.write(body);
+        return;
+      }
+      // up over the table, erase it and everything below, write the text, draw the table afresh
+      out.write(`\x1b[${drawnLines}A\x1b[J${body}`);
+      drawnLines = 0;
+      redraw();
+    },
   };
 }
 

@@ -17,12 +17,19 @@ export function githubWebUrl(env: Readonly<Record<string, string | undefined>>, 
 /** Links to the run's check run, sticky comment and pull request, as far as they exist. */
 export function runLinksOf(
   web: string,
-  run: { trigger: { repo: { owner: string; name: string }; number: number; isPullRequest: boolean }; checkRunId?: number; commentId?: number; pullRequestNumber?: number },
+  run: {
+    trigger: { repo: { owner: string; name: string }; number: number; isPullRequest: boolean };
+    checkRunId?: number;
+    commentId?: number;
+    pullRequestNumber?: number;
+    outputs?: { review?: { url: string } };
+  },
 ): string[] {
   const repo = `${web}/${run.trigger.repo.owner}/${run.trigger.repo.name}`;
   const thread = `${repo}/${run.trigger.isPullRequest ? "pull" : "issues"}/${run.trigger.number}`;
   const links: string[] = [];
   if (run.pullRequestNumber !== undefined) links.push(`pull request ${repo}/pull/${run.pullRequestNumber}`);
+  if (run.outputs?.review) links.push(`review ${run.outputs.review.url}`);
   if (run.checkRunId !== undefined) links.push(`check run ${repo}/runs/${run.checkRunId}`);
   if (run.commentId !== undefined) links.push(`comment ${thread}#issuecomment-${run.commentId}`);
   return links;

@@ -55,10 +55,18 @@ const RUN_STATUS_TEXT = {
   cancelled: "🚫 cancelled",
 } as const;
 
-/** One-line headline, e.g. `bug-fix — 🔄 running (2/5 steps done)`. */
+const COUNT_ORDER: readonly StepStatus[] = ["succeeded", "failed", "cancelled", "skipped", "running", "pending"];
+
+/**
+ * One-line headline with the steps counted by outcome, e.g.
+ * `bug-fix — ❌ failed (1 succeeded, 1 failed, 4 skipped of 6 steps)`.
+ */
 export function renderTitle(view: RunView): string {
-  const done = view.steps.filter((s) => s.status !== "pending" && s.status !== "running").length;
-  return `${view.workflow} — ${RUN_STATUS_TEXT[view.status]} (${done}/${view.steps.length} steps done)`;
+  const counts = COUNT_ORDER.map((status) => [status, view.steps.filter((s) => s.status === status).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`);
+  const total = `${view.steps.length} step${view.steps.length === 1 ? "" : "s"}`;
+  return `${view.workflow} — ${RUN_STATUS_TEXT[view.status]} (${counts.length > 0 ? `${counts.join(", ")} of ${total}` : total})`;
 }
 
 function renderProblems(view: RunView): string[] {
@@ -66,7 +74,9 @@ function renderProblems(view: RunView): string[] {
   if (view.error) out.push("", "**What went wrong:**", "", quote(untrusted(view.error)));
   const failed = view.steps.filter((s) => s.error && (s.status === "failed" || s.status === "running"));
   for (const s of failed) out.push("", `**${cell(s.name)}:** ${cell(untrusted(s.error ?? "").slice(0, 2000))}`);
-  if (view.status === "failed") out.push("", "Comment `/octoflow retry` (or use the check run's **Retry** button) to re-run the failed steps.");
+  if (view.status === "failed") {
+    out.push("", view.fromApp ? "Comment `/octoflow retry` (or use the check run's **Retry** button) to re-run the failed steps." : "Run the workflow again (`octoflow run` or the Action) to retry: this run was not started by an installed app.");
+  }
   for (const note of view.notes) out.push("", `> [!NOTE]\n> ${cell(untrusted(note))}`);
   return out;
 }

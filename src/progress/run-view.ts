@@ -37,6 +37,11 @@ export interface RunView {
   notes: string[];
   /** Review findings the run delivered without a pull request (a review run with findings ends neutral). */
   findings: number;
+  /**
+   * True when an installed app started the run, so `/octoflow retry` and the check run's buttons reach
+   * something. A run of the CLI or the Action (token auth, installation id 0) has no app listening.
+   */
+  fromApp: boolean;
 }
 
 /** A view of a run before any event (all steps pending), or rebuilt from stored step records. */
@@ -70,6 +75,7 @@ export function createRunView(run: RunRecord, records: StepRecord[] = []): RunVi
     results: [],
     notes: [],
     findings: 0,
+    fromApp: (run.trigger.repo.installationId ?? 0) > 0,
   };
   return applyOutputsToView(view, run);
 }
@@ -134,6 +140,15 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
       if (event.output) {
         step.tokens = event.output.usage.inputTokens + event.output.usage.outputTokens;
         step.costUsd = event.output.costUsd;
+      }
+      // The streamed tail of a finished step is raw model output (for structured roles, a cut of JSON):
+      // show the step's own summary instead, or nothing.
+      if (event.output?.text.trim()) {
+        view.tail = event.output.text.slice(-2000);
+        view.tailStep = step.name;
+      } else if (view.tailStep === step.name) {
+        view.tail = "";
+        delete view.tailStep;
       }
       if (event.error === undefined) delete step.error;
       else step.error = event.error;

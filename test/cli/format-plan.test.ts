@@ -61,5 +61,11 @@ describe("web-url", () => {
       "comment https://github.com/acme/api/issues/12#issuecomment-6",
     ]);
     expect(runLinksOf("https://github.com", { trigger: run.trigger })).toEqual([]);
+    // a review run: the review it posted, before the check run and comment
+    const review = { ...run, trigger: { ...run.trigger, isPullRequest: true }, pullRequestNumber: undefined, outputs: { review: { url: "https://github.com/acme/api/pull/12#pullrequestreview-77" } } };
+    expect(runLinksOf("https://github.com", { trigger: review.trigger, checkRunId: 5, outputs: review.outputs })).toEqual([
+      "review https://github.com/acme/api/pull/12#pullrequestreview-77",
+      "check run https://github.com/acme/api/runs/5",
+    ]);
   });
 });

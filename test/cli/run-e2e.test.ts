@@ -145,6 +145,8 @@ describe("octoflow run (child process)", () => {
     expect(comments[0]?.body).toContain("<!-- octoflow:run:");
     expect(result.stderr).toMatch(/octoflow: warning: could not open a progress surface on GitHub: Resource not accessible by personal access token/);
     expect(repo.state.pulls.filter((p) => p.number !== 7)).toHaveLength(0);
+    // the result lines link the review it posted
+    expect(result.stdout).toMatch(/^ {2}review https?:\/\/\S+\/pull\/7#pullrequestreview-\d+$/m);
     gh.verify();
     models.assertDone();
   }, 120_000);

@@ -67,7 +67,7 @@ describe("terminal progress", () => {
       "↻ generate failed (HTTP 500 from provider); retrying in 1.0s",
       "▸ generate started (attempt 2)",
       "✗ generate failed in 2.0s: provider said no",
-      "failed in 3.5s · 1/2 steps · 1,234 tokens · $0.01 · step generate failed",
+      "failed in 3.5s · 1 succeeded, 1 failed of 2 steps · 1,234 tokens · $0.01 · step generate failed",
       "",
     ]);
     expect(out.text()).not.toContain("\x1b[");
@@ -96,7 +96,28 @@ describe("terminal progress", () => {
     const lines = last.slice("\x1b[2A".length).split("\n").map((l) => l.replace("\x1b[2K", ""));
     expect(lines[0]).toMatch(/^✓ analyse\s+succeeded\s+1\.5s\s+1,234 tok\s+\$0\.01$/);
     expect(lines[1]).toMatch(/^✗ generate\s+failed\s+×2\s+2\.0s\s+provider said no$/);
-    expect(lines[2]).toBe("failed in 3.5s · 1/2 steps · 1,234 tokens · $0.01 · step generate failed");
+    expect(lines[2]).toBe("failed in 3.5s · 1 succeeded, 1 failed of 2 steps · 1,234 tokens · $0.01 · step generate failed");
+  });
+
+  it("writes a log line above the table, then draws the table again below it", async () => {
+    const out = recordingOutput({ isTTY: true, columns: 120 });
+    const progress = createTerminalProgress({ out, now: () => 0 });
+    await progress.emit(events[1] as RunEvent, run); // two rows drawn
+    const before = out.text().length;
+    progress.printAbove("octoflow: warning: no price configured for openai:gpt-x\n");
+    const written = out.text().slice(before);
+    // up over the two rows, erase to the end of the screen, the line, then the table without moving up
+    expect(written.startsWith("\x1b[2A\x1b[Joctoflow: warning: no price configured for openai:gpt-x\n\x1b[2K▸ analyse")).toBe(true);
+    expect(written.split("\x1b[").filter((part) => /^\d+A/.test(part))).toHaveLength(1);
+    // the next redraw moves up over the table only, never over the log line
+    const next = out.text().length;
+    await progress.emit(events[4] as RunEvent, run);
+    expect(out.text().slice(next).startsWith("\x1b[2A")).toBe(true);
+
+    const plain = recordingOutput({ isTTY: false });
+    const lines = createTerminalProgress({ out: plain });
+    lines.printAbove("octoflow: warning: x");
+    expect(plain.text()).toBe("octoflow: warning: x\n");
   });
 
   it("truncates lines to the terminal width", async () => {

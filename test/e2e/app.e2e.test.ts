@@ -146,7 +146,7 @@ describe("Octoflow end to end", { timeout: 90_000 }, () => {
     const comments = [...repo.state.comments.values()].filter((c) => c.body.includes(stickyMarker(String(run?.id))));
     expect(comments).toHaveLength(1);
     expect(gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")).toHaveLength(1);
-    expect(comments[0]?.body).toContain("✅ succeeded (4/4 steps done)");
+    expect(comments[0]?.body).toContain("✅ succeeded (4 succeeded of 4 steps)");
     expect(comments[0]?.body).toMatch(/\[pull request\]\(https:\/\/github\.com\/octo\/app\/pull\/\d+\)/);
     expect(comments[0]?.body).toContain("Consider a property test.");
 

@@ -17,11 +17,28 @@ function view(overrides: Partial<RunView> = {}): RunView {
     results: [],
     notes: [],
     findings: 0,
+    fromApp: true,
     ...overrides,
   };
 }
 
 describe("render", () => {
+  it("counts the steps by outcome in the headline", () => {
+    const steps = (statuses: RunView["steps"][number]["status"][]) => statuses.map((status, i) => ({ id: `s${i}`, name: `s${i}`, role: "generate", status, attempts: 1, tokens: 0, costUsd: 0 }));
+    expect(renderStickyComment(view({ status: "failed", steps: steps(["succeeded", "failed", "skipped", "skipped", "skipped", "skipped"]) }))).toContain(
+      "### Octoflow: bug-fix — ❌ failed (1 succeeded, 1 failed, 4 skipped of 6 steps)",
+    );
+    expect(renderStickyComment(view({ status: "running", steps: steps(["succeeded", "running", "pending"]) }))).toContain("bug-fix — 🔄 running (1 succeeded, 1 running, 1 pending of 3 steps)");
+  });
+
+  it("offers /octoflow retry only for a run an installed app started", () => {
+    const cli = renderStickyComment(view({ status: "failed", fromApp: false }));
+    expect(cli).not.toContain("/octoflow retry");
+    expect(cli).not.toContain("**Retry**");
+    expect(cli).toContain("Run the workflow again (`octoflow run` or the Action) to retry");
+    expect(renderCheckRunSummary(view({ status: "failed", fromApp: true }))).toContain("Comment `/octoflow retry`");
+  });
+
   it("renders the step table with status, duration, attempts, tokens and cost", () => {
     const summary = renderCheckRunSummary(view());
     expect(summary).toContain("| step | status | duration | attempts | tokens | cost |");

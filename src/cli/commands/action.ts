@@ -88,8 +88,9 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
   const octokit = createRestClient({ token, baseUrl: apiUrl, warnings: io.stderr, throttle: io.env.OCTOFLOW_GITHUB_THROTTLE !== "off" });
   const backend = await openCliBackend(io);
   if (!backend) throw new Error("the run store could not be opened");
-  const log = createCliLogger(io.stderr, io.env.LOG_LEVEL);
-  const runtime = createCliRuntime({ env, log, octokit, backend, terminal: createTerminalProgress({ out: progressOutput(io) }) });
+  const terminal = createTerminalProgress({ out: progressOutput(io) });
+  const log = createCliLogger((text) => terminal.printAbove(text), io.env.LOG_LEVEL); // above the live table
+  const runtime = createCliRuntime({ env, log, octokit, backend, terminal });
   const { store } = runtime;
   const ctx: Context = { event, octokit, runtime, io };
   const interrupt = onInterrupt(io);

@@ -142,8 +142,9 @@ export async function runWorkflow(argv: string[], io: CliIo): Promise<number> {
 
   const backend = await openCliBackend(io);
   if (!backend) throw new Error("the run store could not be opened");
-  const log = createCliLogger(io.stderr, io.env.LOG_LEVEL);
   const terminal = createTerminalProgress({ out: progressOutput(io, args.progress) });
+  // log lines go above the live table, never into the middle of a redraw
+  const log = createCliLogger((text) => terminal.printAbove(text), io.env.LOG_LEVEL);
   const runtime = createCliRuntime({ env, log, octokit, backend, terminal });
   const interrupt = onInterrupt(io);
   try {

@@ -114,7 +114,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         status: "in_progress",
         started_at: new Date(ctx.run.startedAt ?? Date.now()).toISOString(),
         output: output(),
-        actions: [CHECK_RUN_ACTIONS.cancel],
+        actions: ctx.view.fromApp ? [CHECK_RUN_ACTIONS.cancel] : [],
       });
       const replacing = id !== undefined;
       if (replacing) await ctx.store.setMarker(checkRunMarkerKey(ctx.view.runId), String(data.id));
@@ -123,7 +123,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
       await ctx.store.updateRun(ctx.run.id, { checkRunId: id });
     },
     async write() {
-      await patch({ status: "in_progress", output: output(), actions: [CHECK_RUN_ACTIONS.cancel] });
+      await patch({ status: "in_progress", output: output(), actions: ctx.view.fromApp ? [CHECK_RUN_ACTIONS.cancel] : [] });
     },
     async finish() {
       const conclusion = conclusionOf(ctx.view, findings());
@@ -132,7 +132,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         conclusion,
         completed_at: new Date().toISOString(),
         output: output(),
-        actions: ctx.view.status === "failed" ? [CHECK_RUN_ACTIONS.retry] : [],
+        actions: ctx.view.status === "failed" && ctx.view.fromApp ? [CHECK_RUN_ACTIONS.retry] : [],
       });
       if (id !== undefined) await ctx.store.setMarker(checkRunCompletedKey(ctx.view.runId), String(id));
     },

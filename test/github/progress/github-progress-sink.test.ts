@@ -96,11 +96,13 @@ describe("GitHub progress sink", () => {
     const final = patches.at(-1)?.body as { status: string; conclusion: string; output: { summary: string; text?: string }; actions: unknown[] };
     expect(final).toMatchObject({ status: "completed", conclusion: "success", actions: [] });
     expect(final.output.summary).toContain("| generate | ✅ succeeded | 10.0 s | 1 | 150 | $0.0100 |");
-    expect(final.output.text).toContain("chunk 999");
+    // the last step's own text, not the last streamed chunk of raw model output
+    expect(final.output.text).toContain("Latest output of **docs**");
+    expect(final.output.text).not.toContain("chunk 999");
 
     const [comment] = [...model.state.comments.values()];
     expect(comment?.body.startsWith(stickyMarker("run-1"))).toBe(true);
-    expect(comment?.body).toContain("✅ succeeded (2/2 steps done)");
+    expect(comment?.body).toContain("✅ succeeded (2 succeeded of 2 steps)");
     expect(comment?.body).toContain("Here is the plan");
     const stored = await store.getRun(run.id);
     expect(stored?.checkRunId).toBeTypeOf("number");
