@@ -42,6 +42,13 @@ async function main(): Promise<void> {
   if (env.setupMode) {
     log.info(`No GitHub App credentials yet: open http://localhost:${env.PORT} to register Octoflow from app.yml`);
     await run(() => {}, { log });
+    // Probot's setup opens a smee.io channel when it can (WEBHOOK_PROXY_URL); without one, the app
+    // it registers would have this page's address as its webhook URL, which is not the webhook path.
+    if (!process.env.WEBHOOK_PROXY_URL) {
+      log.warn(
+        "no webhook proxy (WEBHOOK_PROXY_URL): on a machine GitHub cannot reach, set it to a channel from https://smee.io/new and restart before registering; on a server, set the app's webhook URL to https://<your host>/api/github/webhooks after registering",
+      );
+    }
     return;
   }
   const tracing = setupTracing({ env, serviceName: "octoflow", log });

@@ -36,6 +36,12 @@ describe("npm start without credentials", () => {
     expect(html).toContain("issue_comment");
     expect(html).toContain("pull_requests");
   });
+
+  it("warns that no webhook proxy is set, saying what to do", () => {
+    const warning = app.output().split("\n").find((line) => line.includes("no webhook proxy"));
+    expect(warning).toContain("https://smee.io/new");
+    expect(warning).toContain("/api/github/webhooks");
+  });
 });
 
 describe("npm start with credentials", () => {

@@ -8,6 +8,12 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/**
+ * Probot's setup flow opens a smee.io channel and writes it to ./.env when it can reach smee.io:
+ * never from a test (no network, and no .env written into the repository).
+ */
+const NO_SMEE_SETUP = "true";
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -30,7 +36,7 @@ export interface SpawnedApp {
 
 /** Runs the app to completion (for start-up failures): returns exit code and output. */
 export async function runApp(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["src/main.ts"], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+  const child = spawn(process.execPath, ["src/main.ts"], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", NO_SMEE_SETUP, ...env } });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -46,7 +52,7 @@ export async function spawnApp(env: Record<string, string>, options: { readyPath
   const port = await freePort();
   const child = spawn(process.execPath, [`${ROOT}/src/main.ts`], {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), LOG_FORMAT: "json", ...env },
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), LOG_FORMAT: "json", NO_SMEE_SETUP, ...env },
   });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
