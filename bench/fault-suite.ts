@@ -61,7 +61,7 @@ async function writeFaults(): Promise<void> {
 }
 
 /** Signed deliveries whose payloads are real examples with fields broken, plus junk bodies. */
-async function mutations(): Promise<{ event: string; body: string }[]> {
+export async function mutations(): Promise<{ event: string; body: string }[]> {
   const out: { event: string; body: string }[] = [];
   const breakers: ((p: Record<string, unknown>) => void)[] = [
     (p) => delete p.sender,

@@ -95,6 +95,12 @@ export function validateDelivery(eventName: unknown, payload: unknown): Delivery
   if (action !== undefined && (typeof action !== "string" || action.length > 100)) {
     return { ok: false, status: 422, reason: `${eventName}: action: expected a string` };
   }
+  // Probot builds an installation client for every delivery that names one, handled or not.
+  const installation = (payload as { installation?: unknown }).installation;
+  if (installation !== undefined && installation !== null) {
+    const id = typeof installation === "object" ? (installation as { id?: unknown }).id : undefined;
+    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return { ok: false, status: 422, reason: `${eventName}: installation.id: expected a positive whole number` };
+  }
   const key = action === undefined ? eventName : `${eventName}.${action}`;
   const schema = Object.hasOwn(HANDLED, key) ? HANDLED[key] : undefined;
   if (!schema) return { ok: true };

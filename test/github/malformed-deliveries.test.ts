@@ -96,6 +96,10 @@ describe("validateDelivery (pure)", () => {
     for (const name of ["__proto__", "constructor", "hasOwnProperty", "", "Issues", "a".repeat(100), 42]) expect(validateDelivery(name, {})).toMatchObject({ ok: false, status: 400 });
     expect(validateDelivery("issues", { action: "labeled", issue: { number: -7 } })).toMatchObject({ ok: false, status: 422, reason: expect.stringMatching(/^issues\.labeled: /) });
     expect(validateDelivery("push", { ref: "refs/heads/main" })).toEqual({ ok: true });
+    // unhandled events too: Probot authenticates every delivery naming an installation (found by bench/fault-suite.ts)
+    for (const installation of [{ id: "one" }, { id: -1 }, 42, {}]) {
+      expect(validateDelivery("check_run", { action: "completed", installation })).toMatchObject({ ok: false, status: 422, reason: "check_run: installation.id: expected a positive whole number" });
+    }
   });
 });
 
