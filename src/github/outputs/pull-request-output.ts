@@ -143,7 +143,8 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
           entries.push({ path: file.path, mode, type: "blob", sha: null });
           continue;
         }
-        const secret = addedSecret(file.content, (await planned.baseText(file.path)) ?? "");
+        // The base version is read only when the new content holds a secret-looking token (lazy mode reads it from GitHub).
+        const secret = addedSecret(file.content) && addedSecret(file.content, (await planned.baseText(file.path)) ?? "");
         if (secret) {
           notes.push(`Refused \`${file.path}\`: the change adds what looks like a live ${secret}. Keep secrets out of the repository (use a placeholder or a secret store).`);
           continue;
