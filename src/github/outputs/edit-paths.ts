@@ -81,21 +81,3 @@ export function branchName(issueNumber: number, title: string): string {
       .replace(/-+$/g, "") || "change";
   return `octoflow/${issueNumber}-${slug}`;
 }
-
-/**
- * Applies search/replace blocks to a file's content. Each `search` must occur exactly as given;
- * returns the new content or the first block that did not match.
- */
-export function applyBlocks(content: string, blocks: { search: string; replace: string }[]): { ok: true; content: string } | { ok: false; missing: string } {
-  let out = content;
-  for (const block of blocks) {
-    if (block.search === "") {
-      out += block.replace;
-      continue;
-    }
-    const at = out.indexOf(block.search);
-    if (at < 0) return { ok: false, missing: block.search };
-    out = out.slice(0, at) + block.replace + out.slice(at + block.search.length);
-  }
-  return { ok: true, content: out };
-}

@@ -8,8 +8,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
-import { ExternalServiceError } from "../../errors/external-service-error.ts";
-import { RetryAfterError } from "../../errors/retry-after-error.ts";
+import { isTransient as isTransientClassified, retryAfterOf } from "../../resilience/classify-error.ts";
 import { classifyGitHubError } from "../../resilience/classify-github-error.ts";
 import type { GitHubClients } from "../client.ts";
 import type { Metrics } from "../../observability/metrics.ts";
@@ -192,15 +191,15 @@ async function withFinalRetries(write: () => Promise<void>): Promise<void> {
       return;
     } catch (error) {
       const classified = classifyGitHubError(error);
-      if (attempt >= FINAL_WRITE_ATTEMPTS || !isTransient(error)) throw error;
-      const waitMs = classified instanceof RetryAfterError ? classified.retryAfterMs : 1000 * 2 ** (attempt - 1);
+      if (attempt >= FINAL_WRITE_ATTEMPTS || !isTransientClassified(classified)) throw error;
+      const waitMs = retryAfterOf(classified) ?? 1000 * 2 ** (attempt - 1);
       if (waitMs > FINAL_WRITE_MAX_WAIT_MS) throw error;
       await delay(waitMs);
     }
   }
 }
 
+/** A GitHub failure that may pass (5xx, rate limit, network), by the one classification. */
 function isTransient(error: unknown): boolean {
-  const classified = classifyGitHubError(error);
-  return classified instanceof RetryAfterError || (classified instanceof ExternalServiceError && classified.retriable);
+  return isTransientClassified(classifyGitHubError(error));
 }
