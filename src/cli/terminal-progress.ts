@@ -32,6 +32,7 @@ export interface TerminalProgress extends ProgressSink {
 const ICON: Record<StepStatus, string> = {
   pending: "·",
   running: "▸",
+  waiting: "…",
   succeeded: "✓",
   failed: "✗",
   skipped: "-",

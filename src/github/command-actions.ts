@@ -6,7 +6,7 @@ import { workflowForCommand } from "../config/repo-config.ts";
 import { scrubSecrets } from "../observability/logger.ts";
 import { renderStepTable, renderTitle } from "../progress/render.ts";
 import { createRunView } from "../progress/run-view.ts";
-import type { RepoRef } from "../workflows/types.ts";
+import { ACTIVE_RUN_STATUSES, type RepoRef } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
 import { helpText, type Command } from "./command-parser.ts";
 import { neutralizeMarkdown } from "../progress/neutralize-markdown.ts";
@@ -27,7 +27,7 @@ export interface CommandEvent {
   command: Command;
 }
 
-const ACTIVE = new Set(["queued", "running"]);
+const ACTIVE = new Set<string>(ACTIVE_RUN_STATUSES);
 
 async function react(e: CommandEvent): Promise<void> {
   await e.octokit.rest.reactions.createForIssueComment({ owner: e.repo.owner, repo: e.repo.name, comment_id: e.commentId, content: "eyes" });

@@ -25,6 +25,7 @@ const MAX_LABEL = 60;
 const ICON: Record<StepStatus, string> = {
   pending: "⏳",
   running: "🔄",
+  waiting: "⏸️",
   succeeded: "✅",
   failed: "❌",
   skipped: "⏭️",
@@ -35,6 +36,7 @@ const ICON: Record<StepStatus, string> = {
 const CLASS_STYLE: Record<StepStatus, string> = {
   pending: "fill:#f6f8fa,stroke:#8c959f,color:#1f2328",
   running: "fill:#fff8c5,stroke:#9a6700,color:#1f2328",
+  waiting: "fill:#ddf4ff,stroke:#0969da,color:#1f2328",
   succeeded: "fill:#dafbe1,stroke:#1a7f37,color:#1f2328",
   failed: "fill:#ffebe9,stroke:#cf222e,color:#1f2328",
   skipped: "fill:#f6f8fa,stroke:#d1d9e0,color:#59636e,stroke-dasharray:4 3",

@@ -3,7 +3,7 @@
  */
 import { neutralizeMarkdown } from "./neutralize-markdown.ts";
 import { scrubSecrets } from "../observability/logger.ts";
-import type { StepStatus } from "../workflows/types.ts";
+import type { RunStatus, StepStatus } from "../workflows/types.ts";
 import { renderMermaidGraph } from "./mermaid.ts";
 import { formatCost, formatDuration } from "./format.ts";
 import type { RunView } from "./run-view.ts";
@@ -15,6 +15,7 @@ export const COMMENT_LIMIT = 65_536;
 const STATUS_ICON: Record<StepStatus, string> = {
   pending: "⏳ pending",
   running: "🔄 running",
+  waiting: "⏸️ waiting",
   succeeded: "✅ succeeded",
   failed: "❌ failed",
   skipped: "⏭️ skipped",
@@ -50,12 +51,13 @@ export function renderStepTable(view: RunView): string {
 const RUN_STATUS_TEXT = {
   queued: "⏳ queued",
   running: "🔄 running",
+  waiting: "⏸️ waiting",
   succeeded: "✅ succeeded",
   failed: "❌ failed",
   cancelled: "🚫 cancelled",
-} as const;
+} as const satisfies Record<RunStatus, string>;
 
-const COUNT_ORDER: readonly StepStatus[] = ["succeeded", "failed", "cancelled", "skipped", "running", "pending"];
+const COUNT_ORDER: readonly StepStatus[] = ["succeeded", "failed", "cancelled", "skipped", "running", "waiting", "pending"];
 
 /**
  * One-line headline with the steps counted by outcome, e.g.

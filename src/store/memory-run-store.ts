@@ -288,7 +288,11 @@ export function createMemoryRunStore(): RunStore {
       requireRun(runId);
       const job = jobs.get(runId);
       if (!job) addJob(runId, runAt);
-      else if (job.workerId !== undefined) job.requeue = true;
+      else if (job.workerId !== undefined) {
+        // leased: runs again when released, at the earliest time asked for during this lease
+        job.runAt = job.requeue ? Math.min(job.runAt, runAt) : runAt;
+        job.requeue = true;
+      }
       else if (runAt < job.runAt) {
         job.runAt = runAt;
         job.availableAt = runAt;

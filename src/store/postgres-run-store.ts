@@ -352,7 +352,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
         await query(
           `INSERT INTO ${s}.jobs (run_id, run_at) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET
              requeue = ${s}.jobs.requeue OR ${s}.jobs.worker_id IS NOT NULL,
-             run_at = CASE WHEN ${s}.jobs.worker_id IS NULL THEN LEAST(${s}.jobs.run_at, EXCLUDED.run_at) ELSE ${s}.jobs.run_at END`,
+             run_at = CASE WHEN ${s}.jobs.worker_id IS NULL OR ${s}.jobs.requeue THEN LEAST(${s}.jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END`,
           [runId, Math.floor(runAt)],
         );
       } catch (error) {

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { MESSAGES_KEPT_PER_CONTEXT, type ConversationMessage, type InboxDelivery, type ListRunsQuery, type QueueJob, type RunStore } from "../workflows/ports.ts";
 import type { RunEvent, RunId, RunRecord, RunStatus, StepRecord } from "../workflows/types.ts";
-import { TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
+import { ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES } from "../workflows/types.ts";
 import { applyPatch, wholeLimit } from "./memory-run-store.ts";
 import { DEFAULT_WAL_LIMIT_BYTES, startWalCheckpointer } from "./sqlite-checkpointer.ts";
 import { migrateSqlite } from "./sqlite-migrations.ts";
@@ -32,7 +32,7 @@ export interface SqliteRunStoreOptions {
   maxBatch?: number;
 }
 
-const ACTIVE: RunStatus[] = ["queued", "running"];
+const ACTIVE: readonly RunStatus[] = ACTIVE_RUN_STATUSES;
 const TERMINAL_SQL = TERMINAL_RUN_STATUSES.map((s) => `'${s}'`).join(", ");
 
 /**
@@ -327,7 +327,8 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         if (!get("SELECT 1 AS x FROM runs WHERE id = ?", runId)) throw new Error(`run ${runId} does not exist`);
         const job = get<{ worker_id: string | null }>("SELECT worker_id FROM jobs WHERE run_id = ?", runId);
         if (!job) run("INSERT INTO jobs (run_id, seq, run_at, available_at) VALUES (?, ?, ?, ?)", runId, nextJobSeq(), runAt, runAt);
-        else if (job.worker_id !== null) run("UPDATE jobs SET requeue = 1 WHERE run_id = ?", runId);
+        // leased: runs again when released, at the earliest time asked for during this lease
+        else if (job.worker_id !== null) run("UPDATE jobs SET run_at = CASE WHEN requeue = 1 THEN MIN(run_at, ?) ELSE ? END, requeue = 1 WHERE run_id = ?", runAt, runAt, runId);
         else run("UPDATE jobs SET run_at = MIN(run_at, ?), available_at = MIN(run_at, ?) WHERE run_id = ?", runAt, runAt, runId);
       });
     },

@@ -61,6 +61,48 @@ export interface AgentRunner {
  */
 export interface RunOutputs {
   deliver(run: RunRecord, steps: StepRecord[], signal?: AbortSignal): Promise<DeliveredOutputs>;
+  /**
+   * Optional: pushes the change as it stands so far (the commits of the producing steps that finished;
+   * the draft pull request opens with the first), so the repository's CI runs on it while the run goes
+   * on. Called after every producing step, one call at a time per run, and by CI gates before they wait.
+   * Idempotent like `deliver`; returns the pushed head, or undefined when there is nothing to push.
+   */
+  push?(run: RunRecord, steps: StepRecord[], signal?: AbortSignal): Promise<PushedHead | undefined>;
+}
+
+export interface PushedHead {
+  sha: string;
+  branch: string;
+  pullRequest?: { number: number; url: string };
+}
+
+export interface GateRequest {
+  run: RunRecord;
+  step: PlannedStep;
+  /** The step's record: `waiting` holds what the gate stored when it parked the step last time. */
+  record: StepRecord;
+  /** All step records of the run (what a push commits). */
+  steps: StepRecord[];
+  upstream: Readonly<Record<string, StepOutput>>;
+  signal: AbortSignal;
+}
+
+/**
+ * What a gate decided: the check passed (its report as the step's output), failed (with the structured
+ * result a fix step reads), or must wait for an outside event — then the run parks (DESIGN D14).
+ */
+export type GateResult =
+  | { kind: "passed"; output: StepOutput }
+  | { kind: "failed"; error: string; output?: StepOutput }
+  | { kind: "wait"; key: string; message: string; wakeAt?: number; data?: Record<string, unknown> };
+
+/**
+ * Runs the steps that use no agent (`PlannedStep.uses`): a CI gate in the App, a command runner in the
+ * CLI and the Action. A thrown error that `isTransient` calls transient makes the step wait and look
+ * again shortly; any other fails the step.
+ */
+export interface StepGates {
+  check(request: GateRequest): Promise<GateResult>;
 }
 
 /** Receives engine events (check run + sticky comment reporters, metrics, CLI table, tests). */
@@ -127,7 +169,7 @@ export interface RunStore {
    * Used for cancel / claim so two replicas never both win.
    */
   transitionRun(id: RunId, from: RunStatus[], to: RunStatus, patch?: Partial<Omit<RunRecord, "id" | "status">>): Promise<boolean>;
-  /** Runs with this concurrency key that are queued or running, oldest first. */
+  /** Runs with this concurrency key that are queued, running or waiting (parked), oldest first. */
   findActiveRuns(concurrencyKey: string): Promise<RunRecord[]>;
   /**
    * Runs to resume on start-up: those not in a terminal state, and cancelled runs that were never
@@ -189,7 +231,8 @@ export interface RunStore {
   /**
    * Embedded-queue jobs (the pg-boss adapter keeps its own tables). One job per run: enqueueing a run
    * that already has a waiting job keeps the earlier `runAt`; enqueueing a run whose job is leased marks
-   * it to run again, so `completeJob` then releases it instead of deleting it (a retry is never lost).
+   * it to run again, so `completeJob` then releases it instead of deleting it (a retry is never lost),
+   * due at the earliest `runAt` given while it was leased.
    */
   enqueueJob(runId: RunId, runAt: number): Promise<void>;
   /** Claims the oldest runnable job, leasing it for `leaseMs`; expired leases are claimable again. */
@@ -217,8 +260,13 @@ export type JobHandler = (runId: RunId, signal: AbortSignal) => Promise<void>;
 
 /** Work distribution. Embedded: in-process over the store. Scale-out: pg-boss. */
 export interface Queue {
-  /** Enqueue an existing run (used for retry / resume; new runs are enqueued by `RunStore.createRun`). */
-  enqueue(runId: RunId): Promise<void>;
+  /**
+   * Enqueue an existing run (used for retry / resume / wake; new runs are enqueued by `RunStore.createRun`).
+   * With `runAt`, not before then (a parked run's poll); a run that already has a waiting job keeps the
+   * earlier time, so a wake-up (now) pulls a later poll forward. Enqueued while its job is held, the run
+   * runs again once that job ends, at the earliest time asked for meanwhile.
+   */
+  enqueue(runId: RunId, options?: { runAt?: number }): Promise<void>;
   start(handler: JobHandler): Promise<void>;
   stop(): Promise<void>;
   running(): boolean;

@@ -38,7 +38,7 @@ export async function persist<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Step fields cleared when a step reaches a new final state. */
-export const clearStepFields = { error: undefined, output: undefined, finishedAt: undefined } as unknown as Partial<StepRecord>;
+export const clearStepFields = { error: undefined, output: undefined, finishedAt: undefined, waiting: undefined } as unknown as Partial<StepRecord>;
 
 /**
  * Builds the context of a run this process has claimed.

@@ -18,11 +18,21 @@ type Handler<K extends StepOutcome["kind"]> = (ctx: RunContext, step: PlannedSte
 const handlers: { [K in StepOutcome["kind"]]: Handler<K> } = {
   succeeded: (ctx, step, outcome, result) =>
     finish(ctx, step, result, "succeeded", { output: outcome.output }),
-  failed: (ctx, step, outcome, result) => finish(ctx, step, result, "failed", { error: outcome.error }),
+  failed: (ctx, step, outcome, result) => finish(ctx, step, result, "failed", { error: outcome.error, ...(outcome.output ? { output: outcome.output } : {}) }),
   skipped: (ctx, step, outcome, result) => finish(ctx, step, result, "skipped", { error: outcome.reason }),
   cancelled: (ctx, step, outcome, result) => finish(ctx, step, result, "cancelled", { error: outcome.reason }),
   interrupted: async (ctx, step) => {
     ctx.endProgress(step.id);
+  },
+  waiting: async (ctx, step, outcome, result) => {
+    ctx.endProgress(step.id);
+    const previous = ctx.records.get(step.id)?.waiting;
+    // a step that was already waiting keeps its start (the gate's own deadlines count from it)
+    const wait = { ...outcome.wait, since: previous?.since ?? outcome.wait.since };
+    const saved = ctx.setStep(step.id, { status: "waiting", attempts: result.attempts, waiting: wait, ...(ctx.records.get(step.id)?.startedAt === undefined ? { startedAt: result.startedAt } : {}) });
+    saved.catch(() => undefined);
+    await ctx.recordEvent({ type: "step.waiting", runId: ctx.run.id, stepId: step.id, reason: wait.reason, message: wait.message, at: ctx.deps.clock.now() });
+    await saved;
   },
 };
 
@@ -44,7 +54,7 @@ export function settleUnrun(ctx: RunContext, step: PlannedStep, kind: "skipped" 
   return recordOutcome(ctx, step, { outcome, attempts, startedAt: ctx.deps.clock.now() });
 }
 
-async function finish(ctx: RunContext, step: PlannedStep, result: StepResultLike, status: StepStatus, detail: { output: StepOutput } | { error: string }): Promise<void> {
+async function finish(ctx: RunContext, step: PlannedStep, result: StepResultLike, status: StepStatus, detail: { output?: StepOutput; error?: string }): Promise<void> {
   const { clock, metrics } = ctx.deps;
   const now = clock.now();
   ctx.endProgress(step.id);

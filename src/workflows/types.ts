@@ -30,7 +30,7 @@ export interface RepoRef {
 
 /** The event that started a run, already parsed at the edge. */
 export interface Trigger {
-  kind: "label" | "command" | "pull_request" | "check_run" | "cli" | "manual";
+  kind: "label" | "command" | "pull_request" | "check_run" | "review_comment" | "ci_failure" | "cli" | "manual";
   repo: RepoRef;
   /** Issue or pull-request number the run belongs to. */
   number: number;
@@ -80,6 +80,53 @@ export interface PlannedStep {
   output: OutputKind;
   /** Limits of the step's tool loop from the template (`tools:`); the runner's defaults fill the rest. */
   toolLimits?: { maxRounds?: number | undefined; maxResultBytes?: number | undefined; maxTokens?: number | undefined };
+  /**
+   * A step that runs no agent but checks the run's change (DESIGN D14, D15): `ci` waits for the
+   * repository's own checks on the pushed head (the App); `command` runs a configured command in a
+   * checkout (the CLI and the Action only). Both are done by the engine's `StepGates`.
+   */
+  uses?: StepUse;
+  /** An approval gate: the run parks before this step until a user with at least this permission approves it. */
+  approval?: { permission: ApprovalPermission };
+  /** Set on the rows of an unrolled `loop:` (verify, then fix, up to `max` times). */
+  loop?: LoopRow;
+}
+
+export type ApprovalPermission = "write" | "maintain" | "admin";
+
+export type StepUse =
+  /** Wait for other apps' check suites / check runs and commit statuses on the head the run pushed. */
+  | { kind: "ci"; /** End neutral ("no CI reported") when nothing appears within this long. */ noChecksAfterMs: number }
+  /** Run `commands.<command>` of `.github/octoflow.yml` in a checkout of the run's workspace. */
+  | { kind: "command"; command: string };
+
+/**
+ * One row of a bounded fix loop, unrolled by the planner into `verify-1, fix-1, verify-2, …` (the DAG
+ * stays acyclic). A failed verify row that a fix row follows does not fail the run: the fix row handles
+ * it; the last verify row's failure does.
+ */
+export interface LoopRow {
+  /** The template's loop id. */
+  id: string;
+  /** 1-based. */
+  iteration: number;
+  max: number;
+  kind: "verify" | "fix";
+}
+
+/** Why a step is parked (status `waiting`) and what wakes it. */
+export interface StepWait {
+  reason: "ci" | "approval" | "retry";
+  /** What an outside event must match to wake the run, e.g. `ci:<sha>` or `approval:<step>`. */
+  key: string;
+  /** Shown in the check run and the comment, e.g. "waiting for CI on abc1234 (2 of 5 checks done)". */
+  message: string;
+  /** When the step started waiting (the first time). */
+  since: number;
+  /** When to look again without an event (a poll); none: only an event wakes it. */
+  wakeAt?: number;
+  /** Anything the step gate wants back on its next check (e.g. the head SHA it waits on). */
+  data?: Record<string, unknown>;
 }
 
 /** A template + trigger, resolved into an executable DAG. */
@@ -106,10 +153,13 @@ export interface RunLimits {
   stepConcurrency?: number;
 }
 
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
-export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+/** `waiting`: parked (DESIGN D14) — no worker, no timer; an event or a scheduled poll resumes it. */
+export type RunStatus = "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
+export type StepStatus = "pending" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled";
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+/** Runs that hold their concurrency group. */
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "waiting"];
 export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ["succeeded", "failed", "skipped", "cancelled"];
 
 export interface Usage {
@@ -166,7 +216,10 @@ export interface StepOutput {
 
 export type StepOutcome =
   | { kind: "succeeded"; output: StepOutput }
-  | { kind: "failed"; error: string; retriable: boolean }
+  /** `output`: a structured result a failed check still has (failing checks, log tail) for a fix step. */
+  | { kind: "failed"; error: string; retriable: boolean; output?: StepOutput }
+  /** The step waits for an outside event: the run parks once nothing else can run. */
+  | { kind: "waiting"; wait: StepWait }
   | { kind: "skipped"; reason: string }
   | { kind: "cancelled"; reason: string }
   /** The worker stopped (shutdown, lost lease) mid-step: nothing is recorded, the step runs again on resume. */
@@ -186,6 +239,10 @@ export interface StepRecord {
    * that is just the output's own usage (one attempt that succeeded).
    */
   spent?: StepSpend;
+  /** Set while the step is `waiting`. */
+  waiting?: StepWait;
+  /** Who approved the step's approval gate, and when. */
+  approval?: { by: string; at: number };
 }
 
 /** Tokens and cost of model calls. */
@@ -216,6 +273,18 @@ export interface RunRecord {
   outputs?: DeliveredOutputs;
   /** When delivery of the outputs was first attempted: its deadline counts from here, across restarts. */
   deliveryStartedAt?: number;
+  /** Set while the run is parked (`waiting`): the keys of its waiting steps and its next poll. */
+  waiting?: RunWait;
+}
+
+export interface RunWait {
+  since: number;
+  /** `StepWait.key` of every waiting step (an event matching one wakes the run). */
+  keys: string[];
+  /** The earliest poll of its waiting steps. */
+  wakeAt?: number;
+  /** One line per waiting step, for the views. */
+  messages: string[];
 }
 
 /** The results a finished run delivered to GitHub (or the CLI's target): links and texts for the surfaces. */
@@ -265,6 +334,10 @@ export type RunEvent =
       error?: string;
       at: number;
     }
+  /** A step parked: it waits for CI, an approval, … */
+  | { type: "step.waiting"; runId: RunId; stepId: StepId; reason: StepWait["reason"]; message: string; at: number }
+  /** The run parked: nothing runs until an event or a poll wakes it. */
+  | { type: "run.waiting"; runId: RunId; at: number; keys: string[]; wakeAt?: number; messages: string[] }
   | {
       type: "run.finished";
       runId: RunId;
