@@ -52,15 +52,27 @@ export type DeliveryHandler = (context: Context) => Promise<void>;
 
 /**
  * The app's handlers by `<event>.<action>`: what `registerHandlers` subscribes and what the webhook
- * inbox's worker runs for a stored delivery.
+ * inbox's worker runs for a stored delivery. Several handlers of one key run one after the other,
+ * like Probot's own `app.on`; the first failure is thrown after all ran.
  */
 export function handlerTable(deps: HandlerDeps): Map<string, DeliveryHandler> {
   const table = new Map<string, DeliveryHandler>();
   const registrar = {
     on(keys: string | string[], handler: DeliveryHandler) {
-      for (const key of Array.isArray(keys) ? keys : [keys]) table.set(key, handler);
+      for (const key of Array.isArray(keys) ? keys : [keys]) {
+        const earlier = table.get(key);
+        table.set(key, earlier ? both(earlier, handler) : handler);
+      }
     },
   };
   registerHandlers(registrar as unknown as Probot, deps);
   return table;
+}
+
+function both(first: DeliveryHandler, second: DeliveryHandler): DeliveryHandler {
+  return async (context) => {
+    const results = await Promise.allSettled([first(context)]).then(async (a) => [...a, ...(await Promise.allSettled([second(context)]))]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  };
 }
