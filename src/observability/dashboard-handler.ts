@@ -23,7 +23,7 @@ import { renderDashboardPage } from "./dashboard-page.ts";
 import { layoutRunGraph } from "./run-graph-layout.ts";
 import { buildTimeline } from "./run-timeline.ts";
 
-const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "succeeded", "failed", "cancelled"];
+const RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled"];
 const MAX_LIMIT = 200;
 const MAX_EVENTS = 500;
 /** Events read for the attempt timeline (step progress is stored every few seconds, so long runs have many). */

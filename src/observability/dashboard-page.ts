@@ -213,7 +213,7 @@ export function renderDashboardPage(options: { nonce: string }): string {
 <style nonce="${nonce}">${STYLE}${RUN_PAGE_STYLE}</style>
 </head>
 <body>
-<header><h1>Octoflow runs</h1><span class="spacer"></span><span id="status" class="muted"></span><select id="filter-status" aria-label="Filter by status"><option value="">all runs</option><option value="running">running</option><option value="queued">queued</option><option value="failed">failed</option><option value="succeeded">succeeded</option><option value="cancelled">cancelled</option></select><button id="refresh" type="button">Refresh</button><button id="logout" type="button">Sign out</button></header>
+<header><h1>Octoflow runs</h1><span class="spacer"></span><span id="status" class="muted"></span><select id="filter-status" aria-label="Filter by status"><option value="">all runs</option><option value="running">running</option><option value="queued">queued</option><option value="waiting">waiting</option><option value="failed">failed</option><option value="succeeded">succeeded</option><option value="cancelled">cancelled</option></select><button id="refresh" type="button">Refresh</button><button id="logout" type="button">Sign out</button></header>
 <div id="login" class="hidden">
   <h2>Dashboard token</h2>
   <p class="muted">Paste the value of <code>DASHBOARD_TOKEN</code>. It is kept in this tab only.</p>

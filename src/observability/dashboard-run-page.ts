@@ -209,6 +209,6 @@ function renderDetail(d) {
   view.appendChild(runTimeline(d));
   view.appendChild(stepsTable(d));
   view.appendChild(eventsTable(d));
-  return d.run.status === "running" || d.run.status === "queued";
+  return d.run.status === "running" || d.run.status === "queued" || d.run.status === "waiting";
 }
 `;

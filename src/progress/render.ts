@@ -43,7 +43,7 @@ const cost = (usd: number) => formatCost(usd, { zero: "–" });
 export function renderStepTable(view: RunView): string {
   const rows = view.steps.map(
     (s) =>
-      `| ${cell(s.name)} | ${STATUS_ICON[s.status]} | ${duration(s.durationMs)} | ${s.attempts || "–"} | ${s.tokens ? s.tokens.toLocaleString("en-US") : "–"} | ${cost(s.costUsd)} |`,
+      `| ${cell(s.name)} | ${STATUS_ICON[s.status]}${s.note ? ` — ${cell(untrusted(s.note)).slice(0, 300)}` : ""} | ${duration(s.durationMs)} | ${s.attempts || "–"} | ${s.tokens ? s.tokens.toLocaleString("en-US") : "–"} | ${cost(s.costUsd)} |`,
   );
   return ["| step | status | duration | attempts | tokens | cost |", "|---|---|---|---|---|---|", ...rows].join("\n");
 }
@@ -73,6 +73,9 @@ export function renderTitle(view: RunView): string {
 
 function renderProblems(view: RunView): string[] {
   const out: string[] = [];
+  if (view.status === "waiting" && view.waiting && view.waiting.length > 0) {
+    out.push("", "**Waiting** (no worker is held; an event or a scheduled check resumes the run; `/octoflow cancel` stops it):", "", ...view.waiting.map((w) => `- ${cell(untrusted(w))}`));
+  }
   if (view.error) out.push("", "**What went wrong:**", "", quote(untrusted(view.error)));
   const failed = view.steps.filter((s) => s.error && (s.status === "failed" || s.status === "running"));
   for (const s of failed) out.push("", `**${cell(s.name)}:** ${cell(untrusted(s.error ?? "").slice(0, 2000))}`);

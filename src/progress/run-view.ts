@@ -17,6 +17,8 @@ export interface StepView {
   tokens: number;
   costUsd: number;
   error?: string;
+  /** What a waiting step waits for, or who approved its gate. */
+  note?: string;
 }
 
 export interface RunView {
@@ -28,6 +30,8 @@ export interface RunView {
   tail: string;
   tailStep?: string;
   error?: string;
+  /** While the run is parked: what it waits for, one line per waiting step. */
+  waiting?: string[];
   costUsd: number;
   durationMs?: number;
   links: { checkRun?: string; pullRequest?: string; review?: string };
@@ -66,8 +70,10 @@ export function createRunView(run: RunRecord, records: StepRecord[] = []): RunVi
         tokens: usage ? usage.inputTokens + usage.outputTokens : 0,
         costUsd: r?.output?.costUsd ?? 0,
         ...(r?.error === undefined ? {} : { error: r.error }),
+        ...(noteOf(r) === undefined ? {} : { note: noteOf(r) as string }),
       };
     }),
+    ...(run.status === "waiting" && run.waiting ? { waiting: run.waiting.messages } : {}),
     tail: "",
     ...(run.error === undefined ? {} : { error: run.error }),
     costUsd: 0,
@@ -95,6 +101,13 @@ export function applyOutputsToView(view: RunView, run: RunRecord): RunView {
   return view;
 }
 
+/** A step's note: what it waits for, or who approved it. */
+function noteOf(record: StepRecord | undefined): string | undefined {
+  if (record?.status === "waiting" && record.waiting) return record.waiting.message;
+  if (record?.approval) return `approved by ${record.approval.by} at ${new Date(record.approval.at).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return undefined;
+}
+
 function stepOf(view: RunView, id: string): StepView {
   let step = view.steps.find((s) => s.id === id);
   if (!step) {
@@ -109,6 +122,17 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
   switch (event.type) {
     case "run.started":
       view.status = "running";
+      delete view.waiting;
+      break;
+    case "step.waiting": {
+      const step = stepOf(view, String(event.stepId));
+      step.status = "waiting";
+      step.note = event.message;
+      break;
+    }
+    case "run.waiting":
+      view.status = "waiting";
+      view.waiting = event.messages;
       break;
     case "step.started": {
       const step = stepOf(view, String(event.stepId));
@@ -116,7 +140,8 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
       step.attempts = event.attempt;
       step.startedAt ??= event.at;
       delete step.error;
-      if (view.status === "queued") view.status = "running";
+      if (step.note && !step.note.startsWith("approved by")) delete step.note;
+      if (view.status === "queued" || view.status === "waiting") view.status = "running";
       break;
     }
     case "step.progress": {

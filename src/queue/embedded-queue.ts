@@ -153,9 +153,10 @@ export function createEmbeddedQueue(options: EmbeddedQueueOptions): Queue {
   };
 
   return {
-    async enqueue(runId) {
-      await store.enqueueJob(runId, clock.now());
-      notify();
+    async enqueue(runId, options) {
+      const now = clock.now();
+      await store.enqueueJob(runId, options?.runAt ?? now);
+      if ((options?.runAt ?? now) <= now) notify();
     },
     notify,
     async start(jobHandler) {

@@ -170,7 +170,14 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
       [queueName, run.concurrency_key, runId],
     );
     const states = pending.rows.map((r) => r.state);
-    if (states.some((state) => state !== "active")) return;
+    if (states.some((state) => state !== "active")) {
+      // a waiting job (a parked run's poll) is pulled forward to the earlier time
+      await client.query(
+        `UPDATE ${jobTable} SET start_after = LEAST(start_after, to_timestamp($4::float8 / 1000)) WHERE name = $1 AND singleton_key = $2 AND data->>'runId' = $3 AND state IN ('created', 'retry')`,
+        [queueName, run.concurrency_key, runId, runAt],
+      );
+      return;
+    }
     if (!force && states.includes("active") && run.status === "running") return;
     await send(client, runId, run.concurrency_key, runAt);
   };
@@ -189,8 +196,8 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Pg
       else await send(client, job.runId, job.concurrencyKey, job.runAt); // a new run: no job yet
     },
 
-    async enqueue(runId) {
-      await store.transaction((client) => enqueueExisting(client, runId, Date.now(), false));
+    async enqueue(runId, options) {
+      await store.transaction((client) => enqueueExisting(client, runId, options?.runAt ?? Date.now(), false));
     },
 
     async start(handler: JobHandler) {

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "../resilience/backoff.ts";
 import { nullSink } from "./compose-sinks.ts";
-import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunOutputs, type RunStore } from "./ports.ts";
+import { systemClock, type AgentRunner, type Clock, type ProgressSink, type Queue, type RunOutputs, type RunStore, type StepGates } from "./ports.ts";
 
 /** A Prometheus-style counter or histogram, as much of it as the engine uses. */
 interface Counter {
@@ -33,6 +33,8 @@ export interface EngineDeps {
   progress?: ProgressSink;
   /** Delivers a finished run's results (PR, review) before the run is recorded finished; none when absent. */
   outputs?: RunOutputs;
+  /** Runs the steps that use no agent (`uses: ci`, `uses: command`); without it such steps fail with a clear error. */
+  gates?: StepGates;
   /**
    * How long transient delivery failures are retried, counted from the first attempt and across restarts,
    * before the run fails (default 15 minutes).
@@ -69,6 +71,7 @@ export interface ResolvedEngineDeps {
   queue: Queue | undefined;
   progress: ProgressSink;
   outputs: RunOutputs | undefined;
+  gates: StepGates | undefined;
   deliveryDeadlineMs: number;
   clock: Clock;
   log: Logger;
@@ -92,6 +95,7 @@ export function resolveEngineDeps(deps: EngineDeps): ResolvedEngineDeps {
     queue: deps.queue,
     progress: deps.progress ?? nullSink,
     outputs: deps.outputs,
+    gates: deps.gates,
     deliveryDeadlineMs: deps.deliveryDeadlineMs ?? 15 * 60_000,
     clock: deps.clock ?? systemClock,
     log: deps.log ?? pino({ level: "silent" }),

@@ -55,8 +55,24 @@ export interface Engine {
   cancel(runId: RunId, reason?: string): Promise<boolean>;
   /** Task-level retry: re-runs failed, cancelled and skipped steps (succeeded outputs are kept) and re-enqueues the run. */
   retry(runId: RunId): Promise<RunRecord>;
-  /** Re-enqueues every unfinished run (call once at start-up). Returns how many. */
+  /**
+   * Re-enqueues every unfinished run (call once at start-up). Returns how many. A parked run keeps
+   * waiting: its job is due at its next poll (none when only an event wakes it).
+   */
   resumeUnfinished(): Promise<number>;
+  /**
+   * Runs a parked run again now (its waiting steps look again). Also accepted for a run that is still
+   * `running` (it is about to park: its job runs once more). False when the run is neither.
+   */
+  wake(runId: RunId): Promise<boolean>;
+  /** Wakes the parked runs of `repo` (`owner/name`) waiting for `key` (e.g. `ci:<sha>`); returns their ids. */
+  wakeWaiting(repo: string, key: string): Promise<RunId[]>;
+  /**
+   * Records `actor`'s approval on the run's steps waiting for one (or only `stepId`) and wakes the run.
+   * Who may approve is the caller's decision (the GitHub edge checks the gate's permission). Returns
+   * the steps approved (none when nothing waited for an approval).
+   */
+  approve(runId: RunId, actor: string, stepId?: string): Promise<StepRecord[]>;
   getStatus(runId: RunId): Promise<RunStatusView | undefined>;
 }
 
@@ -76,9 +92,9 @@ export function createEngine(input: EngineDeps): Engine {
   const { store, clock, log } = deps;
   const executing = new Map<RunId, AbortController>();
 
-  const enqueue = async (runId: RunId) => {
-    if (deps.queue) await deps.queue.enqueue(runId);
-    else await store.enqueueJob(runId, clock.now());
+  const enqueue = async (runId: RunId, runAt?: number) => {
+    if (deps.queue) await deps.queue.enqueue(runId, runAt === undefined ? undefined : { runAt });
+    else await store.enqueueJob(runId, runAt ?? clock.now());
   };
 
   /** Starts the oldest queued run of a concurrency group when nothing older is active. */
@@ -138,7 +154,8 @@ export function createEngine(input: EngineDeps): Engine {
         log.info({ runId, waitingFor: oldest.id }, "run waits for the active run of its concurrency group");
         return;
       }
-      const moved = await store.transitionRun(runId, ["queued", "running"], "running", run.startedAt === undefined ? { startedAt: clock.now() } : {});
+      const clearWait = run.waiting ? ({ waiting: undefined } as unknown as Partial<RunRecord>) : {};
+      const moved = await store.transitionRun(runId, ["queued", "running", "waiting"], "running", { ...clearWait, ...(run.startedAt === undefined ? { startedAt: clock.now() } : {}) });
       if (!moved) return;
       const current = (await store.getRun(runId)) ?? run;
       const controller = new AbortController();
@@ -147,7 +164,7 @@ export function createEngine(input: EngineDeps): Engine {
       else signal?.addEventListener("abort", onShutdown, { once: true });
       executing.set(runId, controller);
       try {
-        await executeRun(deps, current, controller, { onFinished: (finished) => promoteNext(finished.concurrencyKey) });
+        await executeRun(deps, current, controller, { onFinished: (finished) => promoteNext(finished.concurrencyKey), enqueue: (runAt) => enqueue(runId, runAt) });
       } finally {
         executing.delete(runId);
         signal?.removeEventListener("abort", onShutdown);
@@ -157,7 +174,8 @@ export function createEngine(input: EngineDeps): Engine {
     async cancel(runId, reason = "cancelled") {
       // No finishedAt yet: it is written with the run.finished event (`finishRun`), and a cancelled run
       // without one is finished by whoever claims its job next (`execute`, `resumeUnfinished`).
-      if (await store.transitionRun(runId, ["queued"], "cancelled", { error: reason })) {
+      // queued or parked: no process executes it, so it is finished here
+      if (await store.transitionRun(runId, ["queued", "waiting"], "cancelled", { error: reason })) {
         await finalizeCancelled(runId);
         const run = await store.getRun(runId);
         if (run) await promoteNext(run.concurrencyKey);
@@ -201,9 +219,50 @@ export function createEngine(input: EngineDeps): Engine {
 
     async resumeUnfinished() {
       const runs = await store.listUnfinishedRuns();
-      for (const run of runs) await enqueue(run.id);
-      if (runs.length > 0) log.info({ runs: runs.length }, "unfinished runs re-enqueued");
+      let parked = 0;
+      for (const run of runs) {
+        if (run.status !== "waiting") await enqueue(run.id);
+        else {
+          parked++;
+          // its poll job is normally still there; this only restores one a crash lost (the earlier time wins)
+          if (run.waiting?.wakeAt !== undefined) await enqueue(run.id, run.waiting.wakeAt);
+        }
+      }
+      if (runs.length > 0) log.info({ runs: runs.length, parked }, "unfinished runs re-enqueued");
       return runs.length;
+    },
+
+    async wake(runId) {
+      const run = await store.getRun(runId);
+      if (!run || (run.status !== "waiting" && run.status !== "running")) return false;
+      await enqueue(runId);
+      return true;
+    },
+
+    async wakeWaiting(repo, key) {
+      const woken: RunId[] = [];
+      for (const run of await store.listRuns({ status: "waiting", repo, limit: 1000 })) {
+        if (run.waiting?.keys.includes(key) && (await engine.wake(run.id))) woken.push(run.id);
+      }
+      return woken;
+    },
+
+    async approve(runId, actor, stepId) {
+      const run = await store.getRun(runId);
+      if (!run || isTerminal(run)) return [];
+      const approved: StepRecord[] = [];
+      const at = clock.now();
+      for (const step of await store.getSteps(runId)) {
+        if (step.status !== "waiting" || step.waiting?.reason !== "approval" || step.approval) continue;
+        if (stepId !== undefined && String(step.stepId) !== stepId) continue;
+        await store.updateStep(runId, step.stepId, { approval: { by: actor, at } });
+        approved.push({ ...step, approval: { by: actor, at } });
+      }
+      if (approved.length > 0) {
+        log.info({ runId, actor, steps: approved.map((s) => s.stepId) }, "steps approved");
+        await engine.wake(runId);
+      }
+      return approved;
     },
 
     async getStatus(runId) {

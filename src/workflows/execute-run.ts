@@ -16,6 +16,8 @@ import type { RunRecord } from "./types.ts";
 export interface ExecuteHooks {
   /** Called once the run's final state is stored (to start the next run of its concurrency group). */
   onFinished(run: RunRecord): Promise<void>;
+  /** Re-enqueues the run's job, due at `runAt` (a parked run's poll). */
+  enqueue(runAt: number): Promise<void>;
 }
 
 /**
@@ -39,8 +41,8 @@ export async function executeRun(deps: ResolvedEngineDeps, initial: RunRecord, r
     await context.with(traceContext, async () => {
       await ctx.recordEvent({ type: "run.started", runId, at: deps.clock.now() });
       const schedule = await scheduleSteps(ctx, runController, traceContext);
-      const result = await finaliseRun(ctx, runController, schedule);
-      if (result.kind === "interrupted") return;
+      const result = await finaliseRun(ctx, runController, schedule, hooks.enqueue);
+      if (result.kind === "interrupted" || result.kind === "parked") return;
       if (result.kind === "finished") {
         span.setStatus(ctx.run.status === "succeeded" ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: ctx.run.error ?? ctx.run.status });
       }

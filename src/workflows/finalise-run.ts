@@ -11,10 +11,11 @@ import { RunAbort } from "../errors/run-abort.ts";
 import type { ScheduleResult } from "./schedule-steps.ts";
 import { settleUnrun } from "./step-outcomes.ts";
 import { summarizeRun } from "./summarize-run.ts";
-import type { RunEvent, RunFinishedEvent, RunId, RunRecord, RunStatus } from "./types.ts";
+import { parkRun } from "./park-run.ts";
+import type { RunEvent, RunFinishedEvent, RunId, RunRecord, RunStatus, StepRecord } from "./types.ts";
 
 /** How a finalisation ended: finished here, finished by someone else, or stopped for a later resume. */
-export type FinaliseResult = { kind: "finished"; event: RunFinishedEvent } | { kind: "finished-elsewhere" } | { kind: "interrupted" };
+export type FinaliseResult = { kind: "finished"; event: RunFinishedEvent } | { kind: "finished-elsewhere" } | { kind: "interrupted" } | { kind: "parked" };
 
 const UNREACHABLE = "never became ready (a dependency cycle or an unknown need)";
 
@@ -22,7 +23,7 @@ const UNREACHABLE = "never became ready (a dependency cycle or an unknown need)"
  * Finalises the run in `ctx` after scheduling ended. A shutdown (or a lost lease) during delivery leaves
  * the run `running` with its delivery pending: the next executor delivers (once) and finishes it.
  */
-export async function finaliseRun(ctx: RunContext, runController: AbortController, schedule: ScheduleResult): Promise<FinaliseResult> {
+export async function finaliseRun(ctx: RunContext, runController: AbortController, schedule: ScheduleResult, enqueue: (runAt: number) => Promise<void>): Promise<FinaliseResult> {
   const { deps } = ctx;
   const { clock, store } = deps;
   const runId = ctx.run.id;
@@ -33,14 +34,18 @@ export async function finaliseRun(ctx: RunContext, runController: AbortControlle
   if (isShutdown()) return { kind: "interrupted" };
 
   let cancelled = runController.signal.aborted;
+  if (!cancelled && schedule.parked.length > 0) {
+    if ((await parkRun(ctx, schedule.parked, enqueue)).kind === "parked") return { kind: "parked" };
+    cancelled = true; // cancelled while it was parking: finished as cancelled below
+  }
   for (const step of ctx.run.plan.steps) {
     const record = ctx.records.get(step.id);
-    if (!record || (record.status !== "pending" && record.status !== "running")) continue;
+    if (!record || (record.status !== "pending" && record.status !== "running" && record.status !== "waiting")) continue;
     if (cancelled) await settleUnrun(ctx, step, "cancelled", "run cancelled");
     else await settleUnrun(ctx, step, "skipped", UNREACHABLE);
   }
   const steps = [...ctx.records.values()];
-  const failedStep = steps.find((s) => s.status === "failed");
+  const failedStep = steps.find((s) => s.status === "failed" && !fixedByLoop(ctx, s));
   const unreachable = schedule.unreachable[0];
   let status: RunStatus = cancelled ? "cancelled" : failedStep || schedule.budgetStop || unreachable ? "failed" : "succeeded";
   let error = cancelled
@@ -109,7 +114,7 @@ export async function finaliseCancelled(deps: ResolvedEngineDeps, runId: RunId):
   const now = clock.now();
   const events: RunEvent[] = [];
   for (const step of await store.getSteps(runId)) {
-    if (step.status !== "pending" && step.status !== "running") continue;
+    if (step.status !== "pending" && step.status !== "running" && step.status !== "waiting") continue;
     await store.updateStep(runId, step.stepId, { status: "cancelled", error: reason, finishedAt: now });
     // a run cancelled before it ever started gets only its run.finished (nothing was shown for its steps)
     if (run.startedAt === undefined) continue;
@@ -132,6 +137,14 @@ export async function finaliseCancelled(deps: ResolvedEngineDeps, runId: RunId):
   }
   if (emitted.length > 0) await drainSinks(emitted, deps.sinkDrainMs, log);
   deps.metrics?.runs.inc({ workflow: latest.workflow, conclusion: "cancelled" });
+}
+
+/** A failed verify row of a loop whose fix row then succeeded: the loop handled it (its next verify row decides). */
+function fixedByLoop(ctx: RunContext, record: StepRecord): boolean {
+  const row = ctx.run.plan.steps.find((s) => s.id === record.stepId)?.loop;
+  if (row?.kind !== "verify") return false;
+  const fix = ctx.run.plan.steps.find((s) => s.loop?.id === row.id && s.loop.kind === "fix" && s.loop.iteration === row.iteration);
+  return fix !== undefined && ctx.records.get(fix.id)?.status === "succeeded";
 }
 
 function cancelReason(runController: AbortController): string {

@@ -85,6 +85,8 @@ export interface GateRequest {
   steps: StepRecord[];
   upstream: Readonly<Record<string, StepOutput>>;
   signal: AbortSignal;
+  /** What the engine pushed before asking (`RunOutputs.push`): the commit whose checks count. */
+  head?: PushedHead;
 }
 
 /**

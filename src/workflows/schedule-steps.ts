@@ -10,7 +10,9 @@ import { renderPrompt } from "./render-prompt.ts";
 import type { RunContext } from "./run-context.ts";
 import { RunAbort } from "../errors/run-abort.ts";
 import { runStep } from "./run-step.ts";
-import { recordOutcome, settleUnrun } from "./step-outcomes.ts";
+import { recordOutcome, settleUnrun, type StepResultLike } from "./step-outcomes.ts";
+import { approvalWait, parked, runGate } from "./run-gate.ts";
+import type { PushedHead } from "./ports.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { PlannedStep, StepId, StepOutput, StepRecord } from "./types.ts";
 
@@ -19,7 +21,11 @@ export interface ScheduleResult {
   budgetStop?: string;
   /** Steps that could never start (a need that is not a step of the run, a dependency cycle). */
   unreachable: StepId[];
+  /** Steps that wait for an outside event (CI, an approval): the run parks instead of finishing. */
+  parked: StepId[];
 }
+
+const unfinished = (status: StepRecord["status"]) => status === "pending" || status === "running" || status === "waiting";
 
 /**
  * Runs the ready steps of a run until none is left. Throws the first store failure
@@ -46,8 +52,22 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
   const upstreamOf = ancestors(plan.steps);
   const lastProgressPersist = new Map<StepId, number>();
   const inFlight = new Map<StepId, Promise<void>>();
-  const result: ScheduleResult = { unreachable: [] };
+  const result: ScheduleResult = { unreachable: [], parked: [] };
+  /** Steps parked by this execution: not looked at again until the run is woken. */
+  const parkedHere = new Set<StepId>();
   let fatal: unknown;
+  // Producing steps push as they finish, one push at a time (DESIGN D14: CI runs on the change).
+  let pushes: Promise<unknown> = Promise.resolve();
+  const push = (): Promise<PushedHead | undefined> => {
+    const outputs = deps.outputs;
+    if (!outputs?.push) return Promise.resolve(undefined);
+    const next = pushes.then(() => outputs.push?.(ctx.run, [...ctx.records.values()], runController.signal));
+    pushes = next.catch(() => undefined);
+    return next;
+  };
+  const pushQuietly = () => {
+    push().catch((error: unknown) => log.warn({ err: error }, "pushing the change so far failed; the run's delivery pushes it at the end"));
+  };
 
   /** Outputs of the steps this one depends on, directly or transitively (never of parallel siblings). */
   const outputsFor = (step: PlannedStep): Record<string, StepOutput> => {
@@ -68,12 +88,38 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
     else if (limits.maxCostUsdPerRun !== undefined && summary.costUsd > limits.maxCostUsdPerRun) result.budgetStop = `the run cost $${summary.costUsd.toFixed(4)}, over its limit of $${limits.maxCostUsdPerRun} (limits.maxCostUsdPerRun)`;
   };
 
+  const settle = (step: PlannedStep, work: Promise<StepResultLike>) => {
+    const promise = work
+      .then(async (stepResult) => {
+        await recordOutcome(ctx, step, stepResult);
+        if (stepResult.outcome.kind === "waiting") {
+          parkedHere.add(step.id);
+          ctx.log.info({ stepId: step.id, key: stepResult.outcome.wait.key }, "step waits");
+        }
+        if (stepResult.outcome.kind === "succeeded") {
+          checkBudget();
+          if (step.output === "pull_request") pushQuietly();
+        }
+      })
+      .catch((error: unknown) => {
+        fatal ??= error;
+        if (!runController.signal.aborted) runController.abort(new RunAbort("shutdown", "the store failed"));
+      })
+      .finally(() => inFlight.delete(step.id));
+    inFlight.set(step.id, promise);
+  };
+
   const launch = (step: PlannedStep) => {
     const record = ctx.records.get(step.id) as StepRecord;
+    if (step.uses) {
+      settle(step, runGate(ctx, step, record, outputsFor(step), runController.signal, push));
+      return;
+    }
     const stepStates: Record<string, { status: StepRecord["status"]; output?: string }> = {};
-    for (const [id, rec] of ctx.records) stepStates[id] = { status: rec.status, ...(rec.output ? { output: rec.output.text } : {}) };
+    // a failed step's report (a CI gate's failing checks) is what a fix step reads as its output
+    for (const [id, rec] of ctx.records) stepStates[id] = { status: rec.status, ...(rec.output ? { output: rec.output.text } : rec.status === "failed" && rec.error ? { output: rec.error } : {}) };
     const prompt = renderPrompt(step.prompt, { trigger: ctx.run.trigger, workflow: ctx.run.workflow, inputs: plan.inputs, steps: stepStates });
-    const promise = runStep({
+    settle(step, runStep({
       deps,
       run: () => ctx.run,
       step,
@@ -93,17 +139,7 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
           store.appendEvent(event).catch((error: unknown) => log.warn({ err: error }, "could not persist progress"));
         }
       },
-    })
-      .then(async (stepResult) => {
-        await recordOutcome(ctx, step, stepResult);
-        if (stepResult.outcome.kind === "succeeded") checkBudget();
-      })
-      .catch((error: unknown) => {
-        fatal ??= error;
-        if (!runController.signal.aborted) runController.abort(new RunAbort("shutdown", "the store failed"));
-      })
-      .finally(() => inFlight.delete(step.id));
-    inFlight.set(step.id, promise);
+    }));
   };
 
   const conditionHolds = (step: PlannedStep): boolean => {
@@ -126,7 +162,7 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
   /** Settles or launches one step that is not finished; returns true when it settled (state changed). */
   const visit = async (step: PlannedStep): Promise<"settled" | "launched" | "waiting" | "full"> => {
     const needs = step.needs.map((id) => ctx.records.get(id));
-    if (needs.some((n) => n !== undefined && (n.status === "pending" || n.status === "running"))) return "waiting";
+    if (needs.some((n) => n !== undefined && unfinished(n.status))) return "waiting";
     const missing = step.needs.find((id) => !ctx.records.has(id));
     if (missing) {
       const record = ctx.records.get(step.id) as StepRecord;
@@ -147,6 +183,13 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
       await settleUnrun(ctx, step, "skipped", `condition is false: ${step.if}`);
       return "settled";
     }
+    const record = ctx.records.get(step.id) as StepRecord;
+    const approval = approvalWait(ctx, step, record);
+    if (approval) {
+      await recordOutcome(ctx, step, parked(approval, record, clock.now()));
+      parkedHere.add(step.id);
+      return "settled";
+    }
     if (inFlight.size >= limit) return "full";
     launch(step);
     return "launched";
@@ -157,7 +200,7 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
     if (!runController.signal.aborted && fatal === undefined) {
       for (const step of order) {
         const record = ctx.records.get(step.id);
-        if (!record || (record.status !== "pending" && record.status !== "running") || inFlight.has(step.id)) continue;
+        if (!record || !unfinished(record.status) || inFlight.has(step.id) || parkedHere.has(step.id)) continue;
         const visited = await visit(step);
         if (visited === "settled") settled = true;
         if (visited === "full") break;
@@ -167,11 +210,14 @@ export async function scheduleSteps(ctx: RunContext, runController: AbortControl
     if (inFlight.size === 0) break;
     await Promise.race(inFlight.values());
   }
+  await pushes;
   if (fatal !== undefined) throw fatal;
   if (!runController.signal.aborted) {
+    result.parked = [...parkedHere];
+    if (result.parked.length > 0) return result;
     for (const step of order) {
       const record = ctx.records.get(step.id);
-      if (record && (record.status === "pending" || record.status === "running")) result.unreachable.push(step.id);
+      if (record && unfinished(record.status)) result.unreachable.push(step.id);
     }
   }
   return result;

@@ -29,9 +29,11 @@ const handlers: { [K in StepOutcome["kind"]]: Handler<K> } = {
     const previous = ctx.records.get(step.id)?.waiting;
     // a step that was already waiting keeps its start (the gate's own deadlines count from it)
     const wait = { ...outcome.wait, since: previous?.since ?? outcome.wait.since };
+    const unchanged = ctx.records.get(step.id)?.status === "waiting" && previous?.key === wait.key && previous.message === wait.message;
     const saved = ctx.setStep(step.id, { status: "waiting", attempts: result.attempts, waiting: wait, ...(ctx.records.get(step.id)?.startedAt === undefined ? { startedAt: result.startedAt } : {}) });
     saved.catch(() => undefined);
-    await ctx.recordEvent({ type: "step.waiting", runId: ctx.run.id, stepId: step.id, reason: wait.reason, message: wait.message, at: ctx.deps.clock.now() });
+    // woken and still waiting for the same thing: nothing new to show
+    if (!unchanged) await ctx.recordEvent({ type: "step.waiting", runId: ctx.run.id, stepId: step.id, reason: wait.reason, message: wait.message, at: ctx.deps.clock.now() });
     await saved;
   },
 };

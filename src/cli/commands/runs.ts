@@ -14,7 +14,7 @@ import { UsageError } from "../../errors/usage-error.ts";
 
 export const RUNS_USAGE = "usage: octoflow runs [--limit N] [--status STATUS] [--repo owner/name] [--workflow NAME] [--json]";
 
-const STATUSES: readonly RunStatus[] = ["queued", "running", "succeeded", "failed", "cancelled"];
+const STATUSES: readonly RunStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled"];
 
 function parseRunsArgs(args: string[]): { query: ListRunsQuery; json: boolean } {
   let parsed;
