@@ -183,7 +183,7 @@ export function createMemoryRunStore(): RunStore {
     },
     async listUnfinishedRuns() {
       check();
-      return [...runs.values()].filter((r) => !isTerminal(r.status) || (r.status === "cancelled" && !r.finished)).sort(byAge).map(record);
+      return [...runs.values()].filter((r) => (!isTerminal(r.status) && r.status !== "waiting") || (r.status === "cancelled" && !r.finished)).sort(byAge).map(record);
     },
     async finishRun(id, from, event, patch = {}) {
       check();

@@ -209,7 +209,7 @@ export async function createPostgresRunStore(options: PostgresRunStoreOptions): 
     },
     async listUnfinishedRuns() {
       const result = await query<{ record: RunRecord }>(
-        `SELECT record FROM ${s}.runs WHERE status <> ALL($1::text[]) OR (status = 'cancelled' AND NOT record ? 'finishedAt') ORDER BY created_at, seq`,
+        `SELECT record FROM ${s}.runs WHERE (status <> ALL($1::text[]) AND status <> 'waiting') OR (status = 'cancelled' AND NOT record ? 'finishedAt') ORDER BY created_at, seq`,
         [TERMINAL],
       );
       return result.rows.map((r) => r.record);

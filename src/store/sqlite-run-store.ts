@@ -215,7 +215,7 @@ export function createSqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     async listUnfinishedRuns() {
       return read(() =>
         all<{ data: string }>(
-          `SELECT data FROM runs WHERE status NOT IN (${TERMINAL_SQL}) OR (status = 'cancelled' AND json_extract(data, '$.finishedAt') IS NULL) ORDER BY created_at, seq`,
+          `SELECT data FROM runs WHERE status NOT IN (${TERMINAL_SQL}, 'waiting') OR (status = 'cancelled' AND json_extract(data, '$.finishedAt') IS NULL) ORDER BY created_at, seq`,
         ).map((row) => JSON.parse(row.data) as RunRecord),
       );
     },

@@ -218,17 +218,11 @@ export function createEngine(input: EngineDeps): Engine {
     },
 
     async resumeUnfinished() {
+      // Parked runs are not among them: a crash while parking leaves the run's job leased (embedded)
+      // or active (pg-boss), so it runs again once that lease lapses and parks again.
       const runs = await store.listUnfinishedRuns();
-      let parked = 0;
-      for (const run of runs) {
-        if (run.status !== "waiting") await enqueue(run.id);
-        else {
-          parked++;
-          // its poll job is normally still there; this only restores one a crash lost (the earlier time wins)
-          if (run.waiting?.wakeAt !== undefined) await enqueue(run.id, run.waiting.wakeAt);
-        }
-      }
-      if (runs.length > 0) log.info({ runs: runs.length, parked }, "unfinished runs re-enqueued");
+      for (const run of runs) await enqueue(run.id);
+      if (runs.length > 0) log.info({ runs: runs.length }, "unfinished runs re-enqueued");
       return runs.length;
     },
 

@@ -174,7 +174,8 @@ export interface RunStore {
   /** Runs with this concurrency key that are queued, running or waiting (parked), oldest first. */
   findActiveRuns(concurrencyKey: string): Promise<RunRecord[]>;
   /**
-   * Runs to resume on start-up: those not in a terminal state, and cancelled runs that were never
+   * Runs to resume on start-up: those not in a terminal state and not parked (`waiting`: an event or
+   * its poll job resumes it, and reading thousands of them at start-up would only cost memory), and cancelled runs that were never
    * finished (no `finishedAt`, so no `run.finished` event yet: cancelled while a process that has
    * since died was executing them).
    */

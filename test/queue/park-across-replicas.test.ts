@@ -63,9 +63,11 @@ suite(`parked runs across replicas${url === undefined ? ` (${SKIP_REASON})` : ""
     const parked = (await a.store.getRun(run.id)) as RunRecord;
     expect(parked.waiting?.keys).toEqual(["ci:sha-1"]);
     // its poll is a pg-boss job due later: nothing active, one created job
-    const jobs = await a.queue.boss.findJobs<{ runId: string }>(a.queue.queueName, { data: { runId: run.id } });
+    const jobsOf = () => a.queue.boss.findJobs<{ runId: string }>(a.queue.queueName, { data: { runId: run.id } });
+    await until(async () => (await jobsOf()).every((j) => j.state !== "active"), "the parking worker lets go of its job");
+    const jobs = await jobsOf();
     const pending = jobs.filter((j) => j.state === "created");
-    expect(pending).toHaveLength(1);
+    expect(pending, JSON.stringify(jobs.map((j) => [j.state, j.startAfter]))).toHaveLength(1);
     expect(new Date(pending[0]?.startAfter as Date).getTime()).toBeGreaterThan(Date.now() + 30_000);
     expect(jobs.some((j) => j.state === "active")).toBe(false);
 
@@ -92,7 +94,9 @@ suite(`parked runs across replicas${url === undefined ? ` (${SKIP_REASON})` : ""
     plan.steps[1] = { ...plan.steps[1]!, approval: { permission: "write" } };
     const run = await a.engine.start(plan, issueTrigger({ number: 43 }));
     await until(async () => (await a.store.getRun(run.id))?.status === "waiting", "the run waits for approval");
-    const jobs = await a.queue.boss.findJobs<{ runId: string }>(a.queue.queueName, { data: { runId: run.id } });
+    const jobsOf = () => a.queue.boss.findJobs<{ runId: string }>(a.queue.queueName, { data: { runId: run.id } });
+    await until(async () => (await jobsOf()).every((j) => j.state !== "active"), "the parking worker lets go of its job");
+    const jobs = await jobsOf();
     expect(jobs.filter((j) => j.state === "created" || j.state === "active" || j.state === "retry")).toEqual([]);
     expect((await b.engine.approve(run.id, "maintainer-mo")).map((s) => s.stepId)).toEqual(["generate"]);
     await until(async () => (await a.store.getRun(run.id))?.status === "succeeded", "the approved run finishes");

@@ -348,6 +348,32 @@ export function runStoreContract(name: string, factory: () => Promise<{ store: R
       await expect(store.enqueueJob(asRunId("missing"), 1)).rejects.toThrow();
     });
 
+    it("a job enqueued while leased is due, once released, at the earliest time asked for during the lease (a parked run's poll, then a wake-up)", async () => {
+      const run = sampleRun();
+      const t = 20_000_000_000_000; // later than any run's creation
+      await store.createRun(run, [], { enqueue: true });
+      expect((await store.claimJob("w1", t, 60_000))?.runId).toBe(run.id);
+      await store.enqueueJob(run.id, t + 90_000); // the poll of a run that parks
+      expect(await store.completeJob(run.id, "w1")).toBe(true);
+      expect(await store.claimJob("w1", t + 89_999, 1000)).toBeUndefined();
+      expect((await store.claimJob("w1", t + 90_000, 60_000))?.runId).toBe(run.id);
+      await store.enqueueJob(run.id, t + 500_000);
+      await store.enqueueJob(run.id, t + 200_000); // a wake-up before the poll wins
+      expect(await store.completeJob(run.id, "w1")).toBe(true);
+      expect(await store.claimJob("w1", t + 199_999, 1000)).toBeUndefined();
+      expect((await store.claimJob("w1", t + 200_000, 1000))?.runId).toBe(run.id);
+      expect(await store.completeJob(run.id, "w1")).toBe(true);
+    });
+
+    it("a parked (waiting) run holds its concurrency group but is not resumed at start-up", async () => {
+      const run = sampleRun({ status: "running", concurrencyKey: "acme/widgets#9:park" });
+      await store.createRun(run, []);
+      expect(await store.transitionRun(run.id, ["running"], "waiting", { waiting: { since: 1, keys: ["ci:abc"], messages: ["verify: waiting for CI"], wakeAt: 99 } })).toBe(true);
+      expect((await store.findActiveRuns("acme/widgets#9:park")).map((r) => r.id)).toEqual([run.id]);
+      expect((await store.listUnfinishedRuns()).map((r) => r.id)).not.toContain(run.id);
+      expect((await store.listRuns({ status: "waiting" })).map((r) => r.waiting?.keys)).toContainEqual(["ci:abc"]);
+    });
+
     it("completeJob and renewJob by a stale worker (its lease expired and the job was claimed again) change nothing", async () => {
       const run = sampleRun();
       await store.createRun(run, []);

@@ -87,8 +87,8 @@ describe("kill -9 while a run is parked", () => {
       const progress: ProgressSink = { emit: (event) => void (event.type === "run.finished" && event.runId === runId && onFinished()) };
       const engine = createEngine({ store, queue, agents, outputs: ci.outputs, gates: ci.gates, cancelPollMs: 50, progress });
       await queue.start(engine.execute);
-      // start-up resumes nothing early: the parked run's poll is minutes away
-      expect(await engine.resumeUnfinished()).toBe(1);
+      // start-up resumes nothing early (nor reads parked runs): the parked run's poll is minutes away
+      expect(await engine.resumeUnfinished()).toBe(0);
       await new Promise((r) => setTimeout(r, 100));
       expect((await store.getRun(runId))?.status).toBe("waiting");
       // the CI webhook arrives
