@@ -206,9 +206,19 @@ export async function startFaultWorld(options: FaultWorldOptions): Promise<Fault
 
   const deliver = async (event: string, body: string, id = `fault-${process.pid}-${++deliveries}`) => {
     const headers = { "content-type": "application/json", "x-github-event": event, "x-github-delivery": id, "x-hub-signature-256": await sign(WEBHOOK_SECRET, body) };
-    const response = await fetch(`${current.baseUrl}/api/github/webhooks`, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) });
-    await response.arrayBuffer();
-    return response.status;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // a fresh connection each time: a pooled keep-alive socket may lead to the process just killed
+        const response = await fetch(`${current.baseUrl}/api/github/webhooks`, { method: "POST", headers: { ...headers, connection: "close" }, body, signal: AbortSignal.timeout(30_000) });
+        await response.arrayBuffer();
+        return response.status;
+      } catch (error) {
+        // GitHub redelivers a delivery whose connection failed; the same id is deduplicated by the app
+        const code = (error as { cause?: { code?: string } }).cause?.code;
+        if (attempt >= 3 || (code !== "UND_ERR_SOCKET" && code !== "ECONNRESET" && code !== "ECONNREFUSED")) throw error;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   };
 
   const runs = (): RunRow[] => {
