@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -16,16 +16,26 @@ describe("startWalCheckpointer", () => {
     dirs.push(dir);
     const path = join(dir, "x.db");
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, data TEXT)");
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, data TEXT); CREATE TABLE p (id INTEGER PRIMARY KEY)");
     const checkpointer = startWalCheckpointer(db, path, { intervalMs: 20 });
     expect(autocheckpoint(db)).toBe(0);
     const insert = db.prepare("INSERT INTO t (data) VALUES (?)");
     // 20 bursts of 100 commits (≈ 10 MB of WAL frames in all). The main connection never checkpoints,
     // so the WAL stays small only if the worker checkpoints between bursts (the next writer then
     // starts the WAL over from its beginning).
+    // Between bursts, wait (bounded, adapting to a loaded machine) until the worker's checkpoint let
+    // the WAL start over: the WAL header's salt changes when a writer restarts it after a checkpoint.
+    const probe = db.prepare("INSERT INTO p DEFAULT VALUES");
+    const salt = () => readFileSync(`${path}-wal`).subarray(16, 24).toString("hex");
     for (let burst = 0; burst < 20; burst++) {
+      const before = salt();
       for (let i = 0; i < 100; i++) insert.run("x".repeat(2000));
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      for (let tick = 0; ; tick++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        probe.run();
+        if (salt() !== before) break;
+        if (tick > 250) throw new Error(`the WAL was not checkpointed within 5 s after burst ${burst}`);
+      }
     }
     expect(statSync(`${path}-wal`).size).toBeLessThan(3_000_000);
     await checkpointer.stop();
