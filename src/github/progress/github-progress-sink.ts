@@ -151,6 +151,15 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
       if (event.type === "run.finished") {
         runs.delete(key);
         await finish(active, run);
+      } else if (event.type === "run.waiting") {
+        // Parked (DESIGN D14): show it now and forget the run — a parked run holds no memory here;
+        // when it is woken, its run.started opens the surfaces again from the ids stored on the run.
+        runs.delete(key);
+        for (const s of active.surfaces) {
+          if (!s.ok) continue;
+          s.coalescer.close();
+          await s.coalescer.flush({ force: true });
+        }
       } else {
         for (const s of active.surfaces) if (s.ok) s.coalescer.request();
       }

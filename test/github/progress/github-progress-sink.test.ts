@@ -133,6 +133,43 @@ describe("GitHub progress sink", () => {
     expect(comment?.body).toContain("/octoflow retry");
   });
 
+  it("a parked run is shown waiting at once and forgotten; woken, it updates the same check run and comment", async () => {
+    const steps = [step("generate", "generate", "pull_request"), step("verify", "ci", "none", ["generate"])];
+    const run = runRecord("run-parked", steps);
+    await store.createRun(run, steps.map((s) => ({ runId: run.id, stepId: s.id, status: "pending", attempts: 0 })));
+    const { sink: s } = sink();
+    const v = asStepId("verify");
+    await play(s, run, [
+      { type: "run.started", runId: run.id, at: 0 },
+      { type: "step.started", runId: run.id, stepId: asStepId("generate"), attempt: 1, at: 0 },
+      { type: "step.finished", runId: run.id, stepId: asStepId("generate"), status: "succeeded", attempts: 1, durationMs: 5, output: output("change"), at: 1 },
+      { type: "step.started", runId: run.id, stepId: v, attempt: 1, at: 2 },
+      { type: "step.waiting", runId: run.id, stepId: v, reason: "ci", message: "waiting for CI on abc1234 (0 of 2 checks done)", at: 3 },
+      { type: "run.waiting", runId: run.id, at: 3, keys: ["ci:abc1234"], messages: ["verify: waiting for CI on abc1234 (0 of 2 checks done)"] },
+    ]);
+    // written at once (no coalescing delay: the worker is gone), without waiting for the clock
+    const waitingWrite = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").at(-1)?.body as { status: string; output: { title: string; summary: string } };
+    expect(waitingWrite.status).toBe("in_progress");
+    expect(waitingWrite.output.title).toContain("⏸️ waiting");
+    expect(waitingWrite.output.summary).toContain("⏸️ waiting — waiting for CI on abc1234 (0 of 2 checks done)");
+    expect(waitingWrite.output.summary).toContain("**Waiting**");
+    expect([...model.state.comments.values()][0]?.body).toContain("⏸️ waiting");
+    // woken later (the same or another process): the same surfaces, no new ones
+    await store.updateRun(run.id, { status: "running" });
+    await store.updateStep(run.id, v, { status: "succeeded", attempts: 1, output: output("CI passed") });
+    await play(s, (await store.getRun(run.id))!, [
+      { type: "run.started", runId: run.id, at: 10 },
+      { type: "step.finished", runId: run.id, stepId: v, status: "succeeded", attempts: 1, durationMs: 5, output: output("CI passed"), at: 11 },
+      { type: "run.finished", runId: run.id, status: "succeeded", at: 12, summary: summary() },
+    ]);
+    gh.verify();
+    expect(gh.find("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(1);
+    expect(gh.find("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")).toHaveLength(1);
+    const final = gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").at(-1)?.body as { status: string; conclusion: string; output: { summary: string } };
+    expect(final).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(final.output.summary).not.toContain("**Waiting**");
+  });
+
   it("a process killed between creating the surfaces and storing their ids: the restarted run adopts both, creates none", async () => {
     const steps = [step("generate", "generate", "pull_request")];
     const run = runRecord("run-killed", steps);
