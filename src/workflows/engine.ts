@@ -204,11 +204,11 @@ export function createEngine(input: EngineDeps): Engine {
       if (run.status === "succeeded") throw new RunStateError(`run ${runId} succeeded; there is nothing to retry`);
       const others = (await store.findActiveRuns(run.concurrencyKey)).filter((r) => r.id !== runId);
       if (others[0]) throw new RunStateError(`another run of ${run.workflow} (${others[0].id}) is active for the same issue or pull request; cancel it or wait`);
-      const clear = { error: undefined, output: undefined, startedAt: undefined, finishedAt: undefined } as unknown as Partial<StepRecord>;
+      const clear = { error: undefined, output: undefined, startedAt: undefined, finishedAt: undefined, waiting: undefined } as unknown as Partial<StepRecord>;
       for (const step of await store.getSteps(runId)) {
         if (step.status !== "succeeded") await store.updateStep(runId, step.stepId, { ...clear, status: "pending" });
       }
-      const clearRun = { error: undefined, finishedAt: undefined } as unknown as Partial<RunRecord>;
+      const clearRun = { error: undefined, finishedAt: undefined, waiting: undefined } as unknown as Partial<RunRecord>;
       if (!(await store.transitionRun(runId, ["failed", "cancelled"], "queued", clearRun))) {
         throw new RunStateError(`run ${runId} changed while it was being retried; try again`);
       }
