@@ -138,7 +138,7 @@ export function composeCore(inputs: CoreInputs): Core {
     metrics,
     ...(inputs.progressIntervalMs === undefined ? {} : { intervalMs: inputs.progressIntervalMs }),
   });
-  const outputs = createGitHubRunOutputs({ clients, store, log, workspaces });
+  const outputs = createGitHubRunOutputs({ clients, store, log, workspaces, metrics });
   const engine = createEngine({
     store,
     ...(queue ? { queue } : {}),

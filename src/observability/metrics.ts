@@ -27,6 +27,8 @@ export interface Metrics {
   githubRateLimitRemaining: Gauge<"resource">;
   githubWrites: Counter<"surface">;
   alertsFiring: Gauge<"alert">;
+  /** Review findings by outcome: `raised` (posted), `repeated_suppressed` (not posted again), `resolved` (fixed by a push). */
+  findings: Counter<"outcome">;
 }
 
 /** Numeric breaker states exported as `octoflow_circuit_breaker_state`. */
@@ -88,5 +90,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     githubRateLimitRemaining: new Gauge({ name: "octoflow_github_rate_limit_remaining", help: "GitHub rate limit remaining (last seen)", labelNames: ["resource"], registers: r }),
     githubWrites: new Counter({ name: "octoflow_github_progress_writes_total", help: "Progress writes to GitHub by surface (check_run, comment)", labelNames: ["surface"], registers: r }),
     alertsFiring: new Gauge({ name: "octoflow_alerts_firing", help: "In-process alerts currently firing (1) or not (0)", labelNames: ["alert"], registers: r }),
+    findings: new Counter({ name: "octoflow_findings_total", help: "Review findings by outcome (raised, repeated_suppressed, resolved)", labelNames: ["outcome"], registers: r }),
   };
 }

@@ -20,6 +20,9 @@
  * | `pr:` | pull request number opened for a branch | pull request output |
  * | `review:` | URL of the review a run posted | review output |
  * | `fp:` | run id that posted a finding (by fingerprint) | review output |
+ * | `fp-spot:` | where an inline finding sits (path, side, line texts; JSON) | review output |
+ * | `fp-fixed:` | head SHA whose push fixed a finding (its thread resolved or answered) | finding lifecycle |
+ * | `fp-suppressed:` | why findings on a line are no longer raised (👎, resolved by a person) | finding lifecycle |
  */
 
 /** The check run opened for a run; value: the check run id. */
@@ -78,6 +81,27 @@ export function reviewMarkerKey(runId: string): string {
 /** A review finding (by fingerprint) already posted on a pull request; value: the run id. */
 export function findingKey(owner: string, repo: string, pull: number, fingerprint: string): string {
   return `fp:${owner}/${repo}#${pull}:${fingerprint}`;
+}
+
+/**
+ * Where an inline finding (by fingerprint) sits on a pull request; value: JSON `FindingSpot`
+ * (path, side, text of its line and of its range's lines), read to tell whether a push fixed it.
+ */
+export function findingSpotKey(owner: string, repo: string, pull: number, fingerprint: string): string {
+  return `fp-spot:${owner}/${repo}#${pull}:${fingerprint}`;
+}
+
+/** A finding a push fixed, its thread resolved or answered once; value: the head SHA of that push. */
+export function findingFixedKey(owner: string, repo: string, pull: number, fingerprint: string): string {
+  return `fp-fixed:${owner}/${repo}#${pull}:${fingerprint}`;
+}
+
+/**
+ * Findings on one line are not raised again on this pull request (a person 👎'd or resolved one);
+ * `subject` hashes path, side and the line's text. Value: the reason.
+ */
+export function findingSuppressedKey(owner: string, repo: string, pull: number, subject: string): string {
+  return `fp-suppressed:${owner}/${repo}#${pull}:${subject}`;
 }
 
 /** The commit a run's workspace is based on, recorded when first needed; value: the SHA. */

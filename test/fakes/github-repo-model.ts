@@ -3,13 +3,16 @@
  * installation tokens, collaborator permissions, contents, the Git Data API (blobs, trees, commits,
  * refs, trees with inline `content`), repository archives (`tarball/{ref}` redirecting to a download
  * host that serves a real gzip tar with GitHub's `owner-repo-sha/` top folder), pull requests (+ files),
- * issue comments, reactions, check runs and reviews.
+ * issue comments, reactions, check runs and reviews; review comments and threads (REST and GraphQL)
+ * in `github-review-threads.ts`; compare with real patches.
  * Tests assert on `model.state` (the final state) and on `fake.requests` (the bodies sent).
  */
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { DOWNLOAD_PREFIX, type GitHubFake, type RecordedRequest } from "./github-server.ts";
+import { installReviewThreads, type ReviewThreadsModel } from "./github-review-threads.ts";
+import { fileDiff, unifiedFileDiff } from "./unified-diff.ts";
 
 export interface PullFile {
   filename: string;
@@ -51,6 +54,8 @@ export interface RepoModel {
   repo: string;
   defaultBranch: string;
   state: RepoModelState;
+  /** Review comments, their threads (GraphQL), replies and reactions. */
+  reviewThreads: ReviewThreadsModel;
   /** Files of a commit's tree (path → content). */
   filesAt(ref: string): Map<string, string>;
   /** Adds a pull request (e.g. the one a `pull_request.opened` payload describes). */
@@ -186,6 +191,8 @@ export function installRepoModel(
   });
   const body = (req: RecordedRequest) => (req.body ?? {}) as Record<string, unknown>;
 
+  const reviewThreads = installReviewThreads(fake, { owner, repo, newId: () => nextId++, user });
+
   fake.allow("POST", "/app/installations/{installation_id}/access_tokens", () => ({
     status: 201,
     body: { token: "ghs_faketoken0000000000000000000000000000", expires_at: "2099-01-01T00:00:00Z", permissions: {}, repository_selection: "all" },
@@ -295,19 +302,21 @@ export function installRepoModel(
     return { body: pullJson(p) };
   });
   fake.allow("GET", `${base}/compare/{basehead}`, (req, { basehead = "" }) => {
+    // Two-dot: the fake's branches are linear, so the merge base of from and to is from.
     const [from = "", to = ""] = basehead.split("...");
-    if (!resolve(from) || !resolve(to)) return { status: 404, body: { message: "Not Found" } };
-    const before = filesAt(from);
-    const after = filesAt(to);
+    const fromSha = resolve(from);
+    const toSha = resolve(to);
+    if (!fromSha || !toSha) return { status: 404, body: { message: "Not Found" } };
+    const before = filesAt(fromSha);
+    const after = filesAt(toSha);
     const paths = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p)).sort();
-    const diff = paths
-      .map((p) => {
-        const old = (before.get(p) ?? "").split("\n").filter((l) => l !== "");
-        const now = (after.get(p) ?? "").split("\n").filter((l) => l !== "");
-        return `diff --git a/${p} b/${p}\n--- a/${p}\n+++ b/${p}\n@@ -1,${old.length} +1,${now.length} @@\n${[...old.map((l) => `-${l}`), ...now.map((l) => `+${l}`)].join("\n")}\n`;
-      })
-      .join("");
-    return String(req.headers.accept).includes("diff") ? { body: diff } : { body: { status: "ahead", files: paths.map((filename) => ({ filename })) } };
+    if (String(req.headers.accept).includes("diff")) return { body: paths.map((p) => unifiedFileDiff(p, before.get(p), after.get(p))).join("") };
+    const files = paths.map((filename) => {
+      const diff = fileDiff(before.get(filename), after.get(filename));
+      const status = !before.has(filename) ? "added" : !after.has(filename) ? "removed" : "modified";
+      return { sha: sha(`blob:${after.get(filename) ?? ""}`), filename, status, additions: diff.additions, deletions: diff.deletions, changes: diff.additions + diff.deletions, blob_url: "https://github.com/b", raw_url: "https://github.com/r", contents_url: "https://api.github.com/c", patch: diff.patch };
+    });
+    return { body: { url: `https://api.github.com${base}/compare/${basehead}`, html_url: `${htmlBase}/compare/${basehead}`, status: "ahead", ahead_by: 1, behind_by: 0, total_commits: 1, commits: [], files } };
   });
   fake.allow("GET", `${base}/issues/{issue_number}`, (_req, { issue_number = "" }) => {
     const number = Number(issue_number);
@@ -341,6 +350,7 @@ export function installRepoModel(
     const b = body(req) as { body?: string; event?: string; commit_id?: string; comments?: Record<string, unknown>[] };
     state.reviews.push({ pullNumber: Number(pull_number), body: b.body ?? "", event: b.event ?? "PENDING", ...(b.commit_id ? { commitId: b.commit_id } : {}), comments: b.comments ?? [] });
     const id = nextId++;
+    reviewThreads.addReviewComments(Number(pull_number), id, b.commit_id ?? "", b.comments ?? []);
     return { body: { id, node_id: "PRR_1", user: user("octoflow[bot]"), body: b.body ?? "", state: "COMMENTED", html_url: `${htmlBase}/pull/${pull_number}#pullrequestreview-${id}`, pull_request_url: "https://api.github.com/p", commit_id: b.commit_id ?? "", author_association: "NONE", _links: { html: { href: "https://github.com/x" }, pull_request: { href: "https://github.com/x" } } } };
   });
   fake.allow("GET", `${base}/issues/{issue_number}/comments`, (req, { issue_number = "" }) => {
@@ -392,6 +402,7 @@ export function installRepoModel(
     repo,
     defaultBranch,
     state,
+    reviewThreads,
     filesAt,
     addPull(pull) {
       const p: ModelPull = { state: "open", user: "alice", ...pull };

@@ -4,6 +4,7 @@
  * - Every request is validated against GitHub's official OpenAPI description
  *   (`@octokit/openapi`, `generated/api.github.com.json`) with openapi-backend: an unknown
  *   operation or an invalid parameter / body is recorded as a failure and answered 422/404.
+ *   `POST /graphql` is validated against GitHub's GraphQL schema instead (`github-graphql.ts`).
  * - Routes are expectations: `expect()` must be matched exactly `times` times (default 1),
  *   `allow()` any number of times. A request no route matches is a failure.
  * - `verify()` throws with every failure and every unused expectation, so a test fails loudly.
@@ -23,6 +24,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { OpenAPIBackend, type Request as OpenApiRequest } from "openapi-backend";
+import { GRAPHQL_PATH, validateGraphqlRequest } from "./github-graphql.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -211,8 +213,20 @@ export async function startGitHubFake(options: { validate?: boolean } = {}): Pro
         });
         res.end(status === 204 || status === 304 ? undefined : text);
       };
-      // A download host (GitHub's codeload), not the REST API: not in the OpenAPI description.
-      if (api && !recorded.path.startsWith(DOWNLOAD_PREFIX)) {
+      // GraphQL is not in the REST description: validated against GitHub's GraphQL schema instead.
+      if (api && recorded.path === GRAPHQL_PATH) {
+        const problems =
+          recorded.method === "POST"
+            ? await validateGraphqlRequest(recorded.body).catch((error: unknown) => [`the GraphQL validator failed: ${error instanceof Error ? error.message : String(error)}`])
+            : [`${recorded.method} ${GRAPHQL_PATH}: GraphQL is POST only`];
+        recorded.operationId = "graphql";
+        if (problems.length > 0) {
+          failures.push(...problems.map((p) => `POST ${GRAPHQL_PATH}: ${p}`));
+          send(recorded.method === "POST" ? 200 : 404, { errors: problems.map((message) => ({ message })) });
+          return;
+        }
+      } else if (api && !recorded.path.startsWith(DOWNLOAD_PREFIX)) {
+        // A download host (GitHub's codeload), not the REST API: not in the OpenAPI description.
         const { operationId, problems } = validateAgainstOpenApi(api, recorded);
         if (operationId) recorded.operationId = operationId;
         if (problems.length > 0) {

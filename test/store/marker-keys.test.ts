@@ -17,6 +17,9 @@ describe("marker keys", () => {
     expect(keys.reviewMarkerKey("r1")).toBe("review:r1");
     expect(keys.findingKey("acme", "widgets", 7, "abc123")).toBe("fp:acme/widgets#7:abc123");
     expect(keys.workspaceBaseKey("r1")).toBe("workspace-base:r1");
+    expect(keys.findingSpotKey("acme", "widgets", 7, "abc123")).toBe("fp-spot:acme/widgets#7:abc123");
+    expect(keys.findingFixedKey("acme", "widgets", 7, "abc123")).toBe("fp-fixed:acme/widgets#7:abc123");
+    expect(keys.findingSuppressedKey("acme", "widgets", 7, "def456")).toBe("fp-suppressed:acme/widgets#7:def456");
   });
 
   it("give every kind its own prefix, so two kinds never share a key", () => {
@@ -33,6 +36,9 @@ describe("marker keys", () => {
       keys.reviewMarkerKey("x"),
       keys.findingKey("x", "x", 1, "x"),
       keys.workspaceBaseKey("x"),
+      keys.findingSpotKey("x", "x", 1, "x"),
+      keys.findingFixedKey("x", "x", 1, "x"),
+      keys.findingSuppressedKey("x", "x", 1, "x"),
     ];
     expect(new Set(made).size).toBe(made.length);
     expect(Object.keys(keys)).toHaveLength(made.length);

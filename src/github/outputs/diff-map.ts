@@ -12,6 +12,9 @@ export interface FileDiff {
   /** Per side: line number → text of that line (without the +/-/space prefix). */
   rightText: Map<number, string>;
   leftText: Map<number, string>;
+  /** Lines the patch added (new numbering) and removed (old numbering): its changes, without context. */
+  added: Set<number>;
+  removed: Set<number>;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface FileDiff {
  * parsePatch("src/a.ts", "@@ -1,2 +1,3 @@\n a\n+b\n c").right.has(2) // true
  */
 export function parsePatch(path: string, patch: string): FileDiff {
-  const file: FileDiff = { path, right: new Map(), left: new Map(), rightText: new Map(), leftText: new Map() };
+  const file: FileDiff = { path, right: new Map(), left: new Map(), rightText: new Map(), leftText: new Map(), added: new Set(), removed: new Set() };
   let oldLine = 0;
   let newLine = 0;
   let hunk = -1;
@@ -39,10 +42,12 @@ export function parsePatch(path: string, patch: string): FileDiff {
     if (prefix === "+") {
       file.right.set(newLine, hunk);
       file.rightText.set(newLine, text);
+      file.added.add(newLine);
       newLine++;
     } else if (prefix === "-") {
       file.left.set(oldLine, hunk);
       file.leftText.set(oldLine, text);
+      file.removed.add(oldLine);
       oldLine++;
     } else if (prefix === " " || line === "") {
       file.right.set(newLine, hunk);
@@ -103,4 +108,25 @@ export function lineText(files: Map<string, FileDiff>, finding: { path: string; 
   const file = files.get(finding.path);
   if (!file) return "";
   return (finding.side === "LEFT" ? file.leftText : file.rightText).get(finding.line) ?? "";
+}
+
+/**
+ * Whether a push's diff (`sinceSha..head`, e.g. from the compare API) changed the lines a finding
+ * points at. RIGHT side: a line of the finding's range was added by the push (both diffs number the
+ * head's lines alike). LEFT side (a line the pull request deletes, in the base's numbering): the push
+ * removed a line with the same text (`text`, the line's text in the pull request's diff).
+ *
+ * @example
+ * changedByPush(parseUnifiedDiff(pushDiff), { path: "a.ts", line: 3, side: "RIGHT" }, "") // true when the push added line 3
+ */
+export function changedByPush(
+  pushed: Map<string, FileDiff>,
+  finding: { path: string; line: number; startLine?: number; side: "LEFT" | "RIGHT" },
+  text: string,
+): boolean {
+  const file = pushed.get(finding.path);
+  if (!file) return false;
+  if (finding.side === "LEFT") return text.trim() !== "" && [...file.removed].some((n) => file.leftText.get(n) === text);
+  for (let n = Math.min(finding.startLine ?? finding.line, finding.line); n <= finding.line; n++) if (file.added.has(n)) return true;
+  return false;
 }

@@ -18,6 +18,8 @@ export interface GitHubRunOutputsOptions {
   log: Logger;
   /** The run workspace commits are built from (without it: lazy reads over the installation client). */
   workspaces?: OutputDeps["workspaces"];
+  /** Where review findings are counted (`octoflow_findings_total`). */
+  metrics?: OutputDeps["metrics"];
 }
 
 /**
@@ -33,7 +35,14 @@ export function createGitHubRunOutputs(options: GitHubRunOutputsOptions): RunOut
       const log = options.log.child({ runId: run.id, workflow: run.workflow });
       try {
         const octokit = await options.clients.forInstallation(installationId);
-        const applied = await applyOutputs({ octokit, store: options.store, log, ...(options.workspaces ? { workspaces: options.workspaces } : {}) }, run, steps);
+        const deps: OutputDeps = {
+          octokit,
+          store: options.store,
+          log,
+          ...(options.workspaces ? { workspaces: options.workspaces } : {}),
+          ...(options.metrics ? { metrics: options.metrics } : {}),
+        };
+        const applied = await applyOutputs(deps, run, steps);
         return {
           ...(applied.pullRequest ? { pullRequest: { number: applied.pullRequest.number, url: applied.pullRequest.url } } : {}),
           ...(applied.review?.url && applied.review.url !== "none" ? { review: { url: applied.review.url } } : {}),

@@ -10,6 +10,7 @@
  */
 import type { Logger } from "pino";
 import { pullRequestKey, stepCommitKey, workBranchKey } from "../../store/marker-keys.ts";
+import type { Metrics } from "../../observability/metrics.ts";
 import type { RunStore } from "../../workflows/ports.ts";
 import type { PlannedStep, RunRecord, StepOutput, StepRecord, Trigger } from "../../workflows/types.ts";
 import type { PlannedCommits } from "../../workspace/plan-commits.ts";
@@ -44,6 +45,8 @@ export interface OutputDeps {
    * workspace over `octokit` that never downloads an archive (it reads the few base files a merge needs).
    */
   workspaces?: Pick<WorkspaceService, "commitsFor">;
+  /** `octoflow_findings_total`, counted where the review output decides a finding's fate. */
+  metrics?: Pick<Metrics, "findings">;
 }
 
 const PR_MARKER = "<!-- octoflow:pull-request -->";
