@@ -10,7 +10,10 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildSchema, graphql, GraphQLError, parse, validate, type GraphQLSchema } from "graphql";
+import type { GraphQLSchema } from "graphql";
+
+// Loaded on the first GraphQL request: suites that never speak GraphQL do not load it.
+const graphqlJs = () => import("graphql");
 
 /** Where GitHub serves GraphQL (`https://api.github.com/graphql`; `/api/graphql` on GHES). */
 export const GRAPHQL_PATH = "/graphql";
@@ -22,6 +25,7 @@ export function loadGitHubGraphqlSchema(): Promise<GraphQLSchema> {
   schemaPromise ??= (async () => {
     // the package exports only its index; the SDL file sits beside it
     const file = join(dirname(fileURLToPath(import.meta.resolve("@octokit/graphql-schema"))), "schema.graphql");
+    const { buildSchema } = await graphqlJs();
     return buildSchema(await readFile(file, "utf8"), { assumeValidSDL: true });
   })();
   return schemaPromise;
@@ -44,6 +48,7 @@ function asRequest(body: unknown): GraphqlRequestBody | undefined {
 export async function validateGraphqlRequest(body: unknown): Promise<string[]> {
   const request = asRequest(body);
   if (!request) return ["the body is not a GraphQL request ({ query: string, variables?: object })"];
+  const { parse, validate } = await graphqlJs();
   let document;
   try {
     document = parse(request.query);
@@ -54,8 +59,13 @@ export async function validateGraphqlRequest(body: unknown): Promise<string[]> {
 }
 
 /** An error a resolver throws to answer like GitHub (`type`: NOT_FOUND, FORBIDDEN, UNPROCESSABLE…). */
-export function githubGraphqlError(type: string, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { type } });
+export class GitHubGraphqlError extends Error {
+  override name = "GitHubGraphqlError";
+  readonly type: string;
+  constructor(type: string, message: string) {
+    super(message);
+    this.type = type;
+  }
 }
 
 /**
@@ -65,9 +75,10 @@ export function githubGraphqlError(type: string, message: string): GraphQLError 
 export async function executeGraphql(body: unknown, root: Record<string, unknown>): Promise<{ data?: unknown; errors?: unknown[] }> {
   const request = asRequest(body);
   if (!request) return { errors: [{ message: "A query attribute must be specified and must be a string." }] };
+  const { graphql } = await graphqlJs();
   const result = await graphql({ schema: await loadGitHubGraphqlSchema(), source: request.query, rootValue: root, variableValues: request.variables ?? {} });
   const errors = result.errors?.map((e) => ({
-    ...(typeof e.extensions.type === "string" ? { type: e.extensions.type } : {}),
+    ...(e.originalError instanceof GitHubGraphqlError ? { type: e.originalError.type } : {}),
     ...(e.path ? { path: e.path } : {}),
     ...(e.locations ? { locations: e.locations } : {}),
     message: e.message,

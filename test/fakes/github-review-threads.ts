@@ -11,7 +11,7 @@
  * Every inline comment of a posted review opens a thread; replies join it. Tests act as people with
  * `resolve()` and `react()`, and assert on `state`.
  */
-import { GRAPHQL_PATH, executeGraphql, githubGraphqlError } from "./github-graphql.ts";
+import { GRAPHQL_PATH, GitHubGraphqlError, executeGraphql } from "./github-graphql.ts";
 import type { GitHubFake, RecordedRequest } from "./github-server.ts";
 
 export interface ModelReviewComment {
@@ -156,17 +156,17 @@ export function installReviewThreads(fake: GitHubFake, options: { owner: string;
     };
   };
   const forbid = (field: string) => {
-    if (state.forbidden.has(field)) throw githubGraphqlError("FORBIDDEN", "Resource not accessible by integration");
+    if (state.forbidden.has(field)) throw new GitHubGraphqlError("FORBIDDEN", "Resource not accessible by integration");
   };
   const root = {
     repository: ({ owner: o, name }: { owner: string; name: string }) => {
       forbid("repository");
-      if (o !== owner || name !== repo) throw githubGraphqlError("NOT_FOUND", `Could not resolve to a Repository with the name '${o}/${name}'.`);
+      if (o !== owner || name !== repo) throw new GitHubGraphqlError("NOT_FOUND", `Could not resolve to a Repository with the name '${o}/${name}'.`);
       return {
         pullRequest: ({ number }: { number: number }) => ({
           number,
           reviewThreads: ({ first = CONNECTION_MAX, after }: { first?: number; after?: string | null }) => {
-            if (first > CONNECTION_MAX) throw githubGraphqlError("MAX_NODE_LIMIT_EXCEEDED", "Requesting more than 100 records on the connection is not allowed.");
+            if (first > CONNECTION_MAX) throw new GitHubGraphqlError("MAX_NODE_LIMIT_EXCEEDED", "Requesting more than 100 records on the connection is not allowed.");
             const all = state.threads.filter((t) => t.pullNumber === number);
             const start = after ? Number(Buffer.from(after, "base64").toString("utf8").replace(/^cursor:/, "")) : 0;
             const slice = all.slice(start, start + first);
@@ -183,7 +183,7 @@ export function installReviewThreads(fake: GitHubFake, options: { owner: string;
     resolveReviewThread: ({ input }: { input: { threadId: string } }) => {
       forbid("resolveReviewThread");
       const thread = state.threads.find((t) => t.id === input.threadId);
-      if (!thread) throw githubGraphqlError("NOT_FOUND", `Could not resolve to a node with the global id of '${input.threadId}'`);
+      if (!thread) throw new GitHubGraphqlError("NOT_FOUND", `Could not resolve to a node with the global id of '${input.threadId}'`);
       thread.isResolved = true;
       delete thread.resolvedBy; // the app is a Bot, not a User
       return { thread: threadNode(thread) };

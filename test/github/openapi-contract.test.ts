@@ -1,13 +1,16 @@
 /**
  * Contract with GitHub's REST API. Every request of the suite goes through the fake GitHub, which
  * validates it against the official OpenAPI description and fails the test otherwise (see
- * test/fakes/github-server.ts). This file proves that validator can fail, and statically checks that
- * every REST method the GitHub edge calls is an operation of the description.
+ * test/fakes/github-server.ts); GraphQL requests against GitHub's GraphQL schema. This file proves
+ * those validators can fail, and statically checks that every REST method the GitHub edge calls is
+ * an operation of the description.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REVIEW_THREADS_QUERY } from "../../src/github/outputs/review-threads.ts";
+import { installRepoModel } from "../fakes/github-repo-model.ts";
 import { loadGitHubOpenApi, startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { testOctokit } from "./support.ts";
 
@@ -61,6 +64,23 @@ describe("GitHub OpenAPI contract", () => {
     const fake = await startGitHubFake();
     fake.expect("GET", "/repos/{owner}/{repo}", () => ({ body: {} }));
     expect(() => fake.verify()).toThrow(/expected 1 call\(s\), got 0/);
+    await fake.close();
+  });
+
+  it("GraphQL is validated against GitHub's schema: the app's query passes, an unknown field fails, a refusal has GitHub's shape", async () => {
+    const fake = await startGitHubFake();
+    const model = installRepoModel(fake, { owner: "o", repo: "r" });
+    const octokit = testOctokit(fake.url);
+    await expect(octokit.graphql(REVIEW_THREADS_QUERY, { owner: "o", repo: "r", pull: 1, after: null })).resolves.toEqual({
+      repository: { pullRequest: { reviewThreads: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [] } } },
+    });
+    model.reviewThreads.state.forbidden.add("resolveReviewThread");
+    await expect(octokit.graphql(`mutation { resolveReviewThread(input: { threadId: "PRRT_1" }) { thread { id } } }`)).rejects.toMatchObject({
+      errors: [{ type: "FORBIDDEN", path: ["resolveReviewThread"], message: "Resource not accessible by integration" }],
+    });
+    fake.verify();
+    await expect(octokit.graphql(`query { repository(owner: "o", name: "r") { pullRequest(number: 1) { reviewThreads(first: 1) { nodes { notAField } } } } }`)).rejects.toThrow(/notAField/);
+    expect(() => fake.verify()).toThrow(/POST \/graphql: Cannot query field "notAField" on type "PullRequestReviewThread"/);
     await fake.close();
   });
 });
