@@ -13,10 +13,12 @@ import { createNodeMiddleware } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuntime, octoflowApp, type Runtime } from "../../src/app.ts";
 import { loadEnv } from "../../src/config/env.ts";
-import { createMetrics } from "../../src/observability/metrics.ts";
+import { createMetrics, type Metrics } from "../../src/observability/metrics.ts";
 import { stickyMarker } from "../../src/progress/render.ts";
 import { TERMINAL_RUN_STATUSES, type RunRecord } from "../../src/workflows/types.ts";
-import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
+import { installRepoModel, type ModelPull, type RepoModel } from "../fakes/github-repo-model.ts";
+import { GRAPHQL_PATH } from "../fakes/github-graphql.ts";
+import { fileDiff } from "../fakes/unified-diff.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
 import { createTestProbot, example, testPrivateKey, WEBHOOK_SECRET } from "../github/app-harness.ts";
@@ -32,6 +34,7 @@ let server: Server;
 let url: string;
 let dataDir: string;
 let deliveries = 0;
+let metrics: Metrics;
 
 const BUGGY = "export function add(a: number, b: number): number {\n  return a - b;\n}\n";
 const PATCH = ["@@ -1,3 +1,4 @@", " export function add(a: number, b: number): number {", "-  return a - b;", "+  return a + b;", "+  // fixed", " }"].join("\n");
@@ -85,7 +88,8 @@ beforeAll(async () => {
     OPENAI_API_KEY: "sk-test-e2e-key-000000000000",
     OPENAI_BASE_URL: models.baseURL,
   });
-  runtime = await createRuntime(env, silentLog, { metrics: createMetrics({ defaults: false }), progressIntervalMs: 200 });
+  metrics = createMetrics({ defaults: false });
+  runtime = await createRuntime(env, silentLog, { metrics, progressIntervalMs: 200 });
   const probot = createTestProbot(gh.url);
   const middleware = await createNodeMiddleware(octoflowApp(runtime), { probot });
   server = createServer((req, res) => {
@@ -238,6 +242,59 @@ describe("Octoflow end to end", { timeout: 90_000 }, () => {
     expect(check.conclusion).toBe("neutral");
     // nothing was pushed anywhere for a review, and never to the fork
     expect(gh.find("POST", "/repos/{owner}/{repo}/git/refs").length).toBe(1);
+    models.assertDone();
+    gh.verify();
+  });
+
+  it("a push that fixes a finding → the next review resolves its thread over GraphQL and comments only on what the push changed", async () => {
+    const TIDY = "export function add(a: number, b: number): number {\n  // TODO: remove\n  return a + b;\n}\n";
+    const base = repo.state.refs.get("heads/main") ?? "";
+    const filesOf = (head: string) => {
+      const d = fileDiff(repo.filesAt(base).get("src/math.ts"), repo.filesAt(head).get("src/math.ts"));
+      return [{ filename: "src/math.ts", status: "modified" as const, additions: d.additions, deletions: d.deletions, patch: d.patch }];
+    };
+    const c1 = repo.commitFiles("tidy", { "src/math.ts": TIDY });
+    const pull: ModelPull = repo.addPull({ number: 22, title: "Tidy add", body: "", draft: false, head: { ref: "tidy", sha: c1, repoFullName: "octo/app" }, base: { ref: "main", sha: base }, files: filesOf(c1) });
+    const deliver = async (action: "opened" | "synchronize", before?: string) => {
+      const payload = await example("pull_request", action, (p) => {
+        Object.assign(p.pull_request as Json, { number: 22, state: "open", draft: false, additions: 2, deletions: 1, changed_files: 1, title: "Tidy add" });
+        Object.assign((p.pull_request as Json).head as Json, { sha: pull.head.sha, ref: "tidy", repo: { full_name: "octo/app" } });
+        if (before) Object.assign(p, { before, after: pull.head.sha });
+        p.sender = { login: "bob", id: 2, type: "User" };
+      });
+      const count = (await runtime.store.listRuns({ limit: 100 })).length;
+      expect((await post("pull_request", payload)).status).toBe(200);
+      return (await settled((rs) => rs.length === count + 1 && rs.every(finished))).find((r) => r.trigger.number === 22 && r.trigger.pullRequest?.headSha === pull.head.sha);
+    };
+
+    models.expect("openai.responses", json({ summary: "One nit.", findings: [{ path: "src/math.ts", line: 2, startLine: null, side: "RIGHT", severity: "minor", body: "Remove this TODO.", suggestion: null }] }));
+    expect((await deliver("opened"))?.status).toBe("succeeded");
+    const thread = repo.reviewThreads.state.threads.find((t) => repo.reviewThreads.state.comments.get(t.commentIds[0] ?? -1)?.body.includes("Remove this TODO."));
+    expect(thread?.isResolved).toBe(false);
+
+    // the push removes the TODO and adds a line; the model finds something on the new line and on an old one
+    const c2 = repo.commitFiles("tidy", { "src/math.ts": "export function add(a: number, b: number): number {\n  return a + b;\n}\nexport const sum = add;\n" });
+    Object.assign(pull, { head: { ...pull.head, sha: c2 }, files: filesOf(c2) });
+    models.expect(
+      "openai.responses",
+      json({
+        summary: "Better.",
+        findings: [
+          { path: "src/math.ts", line: 4, startLine: null, side: "RIGHT", severity: "info", body: "Export a named function instead.", suggestion: null },
+          { path: "src/math.ts", line: 2, startLine: null, side: "RIGHT", severity: "info", body: "add() could be generic.", suggestion: null },
+        ],
+      }),
+    );
+    const second = await deliver("synchronize", c1);
+    expect(second?.trigger.pullRequest?.sinceSha).toBe(c1);
+    expect(second?.status).toBe("succeeded");
+    expect(thread?.isResolved).toBe(true);
+    expect(gh.find("POST", GRAPHQL_PATH).filter((r) => String((r.body as { query: string }).query).includes("resolveReviewThread"))).toHaveLength(1);
+    const posted = repo.state.reviews.filter((r) => r.pullNumber === 22).at(-1);
+    expect(posted?.comments.map((c) => c.line)).toEqual([4]);
+    expect(posted?.body).toContain("add() could be generic.");
+    const counts = Object.fromEntries((await metrics.findings.get()).values.map((v) => [String(v.labels.outcome), v.value]));
+    expect(counts.resolved).toBe(1);
     models.assertDone();
     gh.verify();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lineText, parsePatch, parseUnifiedDiff, placeInDiff } from "../../src/github/outputs/diff-map.ts";
+import { changedByPush, lineText, parsePatch, parseUnifiedDiff, placeInDiff } from "../../src/github/outputs/diff-map.ts";
 
 const PATCH = ["@@ -1,4 +1,5 @@", " line1", "-old2", "+new2", "+new3", " line3", "@@ -20,2 +21,2 @@", " ctx20", "-gone21", "+added22"].join("\n");
 
@@ -12,6 +12,20 @@ describe("diff map", () => {
     expect(f.right.get(22)).toBe(1);
     expect(f.rightText.get(3)).toBe("new3");
     expect(f.leftText.get(2)).toBe("old2");
+    expect([...f.added]).toEqual([2, 3, 22]);
+    expect([...f.removed]).toEqual([2, 21]);
+  });
+
+  it("tells whether a push changed a finding's lines: an added line of its range, or a removed line with its text on the left", () => {
+    const pushed = new Map([["a.ts", parsePatch("a.ts", PATCH)]]);
+    expect(changedByPush(pushed, { path: "a.ts", line: 3, side: "RIGHT" }, "")).toBe(true);
+    expect(changedByPush(pushed, { path: "a.ts", line: 4, side: "RIGHT" }, "")).toBe(false); // context only
+    expect(changedByPush(pushed, { path: "a.ts", line: 4, startLine: 3, side: "RIGHT" }, "")).toBe(true);
+    expect(changedByPush(pushed, { path: "b.ts", line: 3, side: "RIGHT" }, "")).toBe(false);
+    // left side: the pull request's numbering of the base differs from the push's, so the text decides
+    expect(changedByPush(pushed, { path: "a.ts", line: 9, side: "LEFT" }, "gone21")).toBe(true);
+    expect(changedByPush(pushed, { path: "a.ts", line: 20, side: "LEFT" }, "ctx20")).toBe(false);
+    expect(changedByPush(pushed, { path: "a.ts", line: 2, side: "LEFT" }, "")).toBe(false);
   });
 
   it("places findings only on diff lines, keeps ranges inside one hunk", () => {
