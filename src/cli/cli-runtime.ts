@@ -106,6 +106,7 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     },
     cancel: (runId, reason) => control.cancel(runId, reason),
     retry: (runId) => control.retry(runId),
+    approve: (runId, actor, stepId) => control.approve(runId, actor, stepId),
   };
 
   return {

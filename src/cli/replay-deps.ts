@@ -32,7 +32,7 @@ export interface ReplayFacts {
   gate?: GateFact;
   /** Runs the app would start, with their plans. */
   started: { plan: RunPlan; trigger: Trigger }[];
-  /** Cancels and retries the app would perform. */
+  /** Cancels, retries and approvals the app would perform. */
   control: string[];
 }
 
@@ -120,6 +120,10 @@ export async function createReplayDeps(options: ReplayDepsOptions): Promise<{ de
     async retry(runId: RunId) {
       facts.control.push(`retry the failed steps of run ${runId}`);
       return true;
+    },
+    async approve(runId: RunId, actor: string, stepId: string) {
+      facts.control.push(`approve step ${stepId} of run ${runId} as ${actor}`);
+      return [stepId];
     },
   };
 

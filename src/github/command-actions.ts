@@ -1,12 +1,13 @@
 /**
  * What each `/octoflow` command does once parsed: help, status (the current run table), cancel,
- * retry (failed steps only), review, run <workflow> and `commands:` aliases.
+ * retry (failed steps only), approve (waiting approval gates), review, run <workflow> and `commands:` aliases.
  */
-import { workflowForCommand } from "../config/repo-config.ts";
+import { workflowForCommand, type RepoConfig } from "../config/repo-config.ts";
 import { scrubSecrets } from "../observability/logger.ts";
-import { renderStepTable, renderTitle } from "../progress/render.ts";
+import { cell, renderCostLine, renderStepTable, renderTitle, renderWaiting } from "../progress/render.ts";
 import { createRunView } from "../progress/run-view.ts";
 import { ACTIVE_RUN_STATUSES, type RepoRef } from "../workflows/types.ts";
+import { approveGates, refusalText, waitingGates, type ApprovalResult } from "./approve-gates.ts";
 import type { GitHubClient } from "./client.ts";
 import { helpText, type Command } from "./command-parser.ts";
 import { neutralizeMarkdown } from "../progress/neutralize-markdown.ts";
@@ -33,12 +34,25 @@ async function react(e: CommandEvent): Promise<void> {
   await e.octokit.rest.reactions.createForIssueComment({ owner: e.repo.owner, repo: e.repo.name, comment_id: e.commentId, content: "eyes" });
 }
 
-/** The `/octoflow status` answer: the newest run's table, or a note that there is none. */
+/**
+ * The `/octoflow status` answer: the newest run's table, its cost and what it waits for, then the
+ * thread's other active runs; or a note that there is none.
+ */
 export async function statusReply(deps: Pick<HandlerDeps, "store">, repo: RepoRef, number: number): Promise<string> {
-  const [run] = await runsOf(deps.store, repo, number, 200);
+  const [run, ...older] = await runsOf(deps.store, repo, number, 200);
   if (!run) return "No Octoflow run on this thread yet. Comment `/octoflow help` to see what I can do.";
   const view = createRunView(run, await deps.store.getSteps(run.id));
-  return [`**Octoflow: ${renderTitle(view)}** (run \`${run.id}\`)`, "", renderStepTable(view), ...(run.error ? ["", `> ${neutralizeMarkdown(scrubSecrets(run.error.split("\n")[0] ?? "")).slice(0, 500)}`] : [])].join("\n");
+  const lines = [`**Octoflow: ${renderTitle(view)}** (run \`${run.id}\`)`, "", renderStepTable(view), "", renderCostLine(view), ...renderWaiting(view)];
+  if (run.error) lines.push("", `> ${neutralizeMarkdown(scrubSecrets(run.error.split("\n")[0] ?? "")).slice(0, 500)}`);
+  const others = older.filter((r) => ACTIVE.has(r.status)).slice(0, 10);
+  if (others.length > 0) {
+    lines.push("", "Other active runs on this thread:", "");
+    for (const other of others) {
+      const waits = other.status === "waiting" ? (other.waiting?.messages ?? []) : [];
+      lines.push(`- \`${other.workflow}\` (run \`${other.id}\`): ${other.status}${waits.length > 0 ? ` — ${cell(neutralizeMarkdown(scrubSecrets(waits.join("; ")))).slice(0, 500)}` : ""}`);
+    }
+  }
+  return lines.join("\n");
 }
 
 /**
@@ -59,6 +73,11 @@ export async function runCommand(deps: HandlerDeps, e: CommandEvent): Promise<vo
   }
   const setup = await loadSetupOrReply(deps, octokit, repo, number);
   if (!setup) return;
+  if (command.name === "approve") {
+    // Gated per step: the gate's permission (and the repository's trust level), not only who may start runs.
+    await approveCommand(deps, e, setup.config.trust, command.step);
+    return;
+  }
   const decision = await deps.gate.check(octokit, repo, e.sender, setup.config.trust);
   if (!decision.allowed) {
     deps.log.info({ actor: e.sender.login, reason: decision.reason, command: command.name }, "command refused");
@@ -127,5 +146,31 @@ export async function runCommand(deps: HandlerDeps, e: CommandEvent): Promise<vo
       await startWorkflow(deps, octokit, setup, trigger, workflow);
       return;
     }
+  }
+}
+
+/**
+ * `/octoflow approve [step]`: approves the waiting gates (or only `step`) of the thread's active runs
+ * that the commenter may approve. Answers with 👀 when something was approved, else with a comment
+ * saying why not; a refusal changes nothing.
+ */
+async function approveCommand(deps: HandlerDeps, e: CommandEvent, trust: RepoConfig["trust"], step: string | undefined): Promise<void> {
+  const { octokit, repo, number } = e;
+  const active = (await runsOf(deps.store, repo, number)).filter((r) => ACTIVE.has(r.status));
+  const results: ApprovalResult[] = [];
+  for (const run of active) {
+    const gates = (await waitingGates(deps, run, trust)).filter((g) => step === undefined || g.stepId === step);
+    if (gates.length > 0) results.push(await approveGates(deps, octokit, repo, run, gates, e.sender));
+  }
+  if (results.length === 0) {
+    const what = step === undefined ? "an Octoflow run waiting for an approval" : `an Octoflow step \`${step}\` waiting for an approval`;
+    await comment(octokit, repo, number, `There is no ${what} on this thread. \`/octoflow status\` shows what the runs are doing.`);
+    return;
+  }
+  if (results.some((r) => r.approved.length > 0)) await react(e);
+  const refused = results.filter((r) => r.refused.length > 0);
+  if (refused.length > 0) {
+    const merged: ApprovalResult = { approved: [], refused: refused.flatMap((r) => r.refused), permission: refused[0]?.permission ?? "none" };
+    await comment(octokit, repo, number, refusalText(e.sender.login, merged));
   }
 }

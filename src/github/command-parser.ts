@@ -11,12 +11,15 @@ export type Command =
   | { name: "status" }
   | { name: "cancel" }
   | { name: "retry" }
+  /** Approve the waiting approval gate(s) of the active run(s); `step` names one step. */
+  | { name: "approve"; step?: string }
   /** A word that is not a built-in command: a `commands:` alias from the repo config, or unknown. */
   | { name: "alias"; alias: string; inputs: Record<string, string> };
 
 export const COMMAND_PREFIX = "/octoflow";
 
 const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const INPUT_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const MAX_INPUTS = 20;
 const MAX_INPUT_VALUE = 1000;
@@ -115,6 +118,11 @@ export function parseCommand(body: string): Command | undefined {
         return { name: "cancel" };
       case "retry":
         return { name: "retry" };
+      case "approve": {
+        const [step, ...extra] = args;
+        if (extra.length > 0 || (step !== undefined && !STEP_ID.test(step))) return { name: "help", problem: "`approve` takes at most a step id, e.g. `/octoflow approve` or `/octoflow approve generate`." };
+        return step === undefined ? { name: "approve" } : { name: "approve", step };
+      }
       case "run":
         return parseRun(args);
       default: {
@@ -168,6 +176,7 @@ export function helpText(problem?: string, workflows: string[] = []): string {
     "| `/octoflow status` | show the current run's steps |",
     "| `/octoflow cancel` | cancel the active run |",
     "| `/octoflow retry` | re-run the failed steps of the last failed run |",
+    "| `/octoflow approve [step]` | approve the step a run waits to start (needs the gate's permission) |",
     "| `/octoflow help` | this help |",
     "",
     "Labels: `octoflow` runs the default workflow, `octoflow:<workflow>` runs that workflow.",

@@ -16,6 +16,12 @@ export interface RunControl {
   cancel(runId: RunId, reason: string): Promise<boolean>;
   /** Re-runs the failed (and downstream) steps of a failed or cancelled run; false when not possible. */
   retry(runId: RunId): Promise<boolean>;
+  /**
+   * Records `actor`'s approval of the run's step `stepId`, which waits at its approval gate, and wakes
+   * the run; returns the ids of the steps approved (none when that step did not wait for an approval).
+   * The caller has checked that `actor` may approve it.
+   */
+  approve(runId: RunId, actor: string, stepId: string): Promise<string[]>;
 }
 
 /**

@@ -54,6 +54,13 @@ function clip(text, n) { text = String(text == null ? "" : text); return text.le
 function cls(status) { return "s-" + String(status).replace(/[^a-z_]/g, ""); }
 function sep(parent) { if (parent.childNodes.length > 0) parent.appendChild(document.createTextNode(" · ")); }
 
+function waitingList(lines) {
+  if (!lines || lines.length === 0) return null;
+  var list = el("ul", { id: "run-waiting" });
+  lines.forEach(function (w) { list.appendChild(el("li", { text: "waiting — " + w })); });
+  return list;
+}
+
 function runHeader(r, d) {
   var links = el("p", { cls: "links" });
   [[r.links.issue, (r.trigger.isPullRequest ? "pull request #" : "issue #") + r.trigger.number],
@@ -65,6 +72,7 @@ function runHeader(r, d) {
     el("p", { cls: "muted", text: "Run " + r.id + " · " + r.trigger.kind + " by " + r.trigger.actor + " · created " + when(r.createdAt) +
       " · " + dur(r.durationMs) + " · " + r.steps.succeeded + "/" + r.steps.total + " steps succeeded · " + num(r.tokens.total) + " tokens · " + usd(r.costUsd) }),
     links,
+    waitingList(r.waiting),
     r.error ? el("pre", { cls: "error", id: "run-error", text: r.error }) : null);
   head.querySelector("#back").addEventListener("click", function (e) { e.preventDefault(); location.hash = ""; });
   d.steps.filter(function (s) { return s.status === "failed" && s.error; }).forEach(function (s) {
@@ -183,7 +191,7 @@ function stepsTable(d) {
   var sb = el("tbody", null);
   d.steps.forEach(function (s) {
     sb.appendChild(el("tr", { "data-step-id": s.id }, el("td", { text: s.name }), el("td", { text: s.role }), el("td", { text: s.needs.join(", ") || "–" }),
-      el("td", null, badge(s.status)), el("td", { cls: "num", text: s.attempts }), el("td", { cls: "num", text: dur(s.durationMs) }),
+      el("td", null, badge(s.status), s.note ? el("div", { cls: "muted note", text: s.note }) : null), el("td", { cls: "num", text: s.attempts }), el("td", { cls: "num", text: dur(s.durationMs) }),
       el("td", { cls: "num", text: num(s.tokens) }), el("td", { cls: "num", text: usd(s.costUsd) }), el("td", { cls: "muted", text: s.model || "–" }),
       el("td", null, s.error ? el("pre", { cls: "error", text: s.error }) : null, s.text ? el("pre", { text: s.text.slice(0, 600) }) : null)));
   });

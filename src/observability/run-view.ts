@@ -32,6 +32,8 @@ export interface RunView {
   costUsd: number;
   steps: { total: number; succeeded: number; failed: number; running: number };
   error?: string;
+  /** While the run is parked: what it waits for, one line per waiting step. */
+  waiting?: string[];
   links: RunLinks;
 }
 
@@ -51,6 +53,8 @@ export interface StepView {
   error?: string;
   /** The step's summary text, truncated. */
   text?: string;
+  /** What a waiting step waits for, or who approved its gate and when. */
+  note?: string;
 }
 
 /** The web base URL of GitHub: `https://github.com`, or the GitHub Enterprise Server host. */
@@ -104,6 +108,7 @@ export function toRunView(run: RunRecord, steps: readonly StepRecord[], githubUr
       running: steps.filter((s) => s.status === "running").length,
     },
     ...(run.error === undefined ? {} : { error: truncate(run.error, MAX_TEXT) }),
+    ...(run.status === "waiting" && run.waiting ? { waiting: run.waiting.messages.map((m) => truncate(m, MAX_TAIL)) } : {}),
     links: runLinks(run, githubUrl),
   };
 }
@@ -132,6 +137,7 @@ export function toStepViews(run: RunRecord, steps: readonly StepRecord[], now: n
         ...(step.output?.model === undefined ? {} : { model: step.output.model }),
         ...(step.error === undefined ? {} : { error: truncate(step.error, MAX_TEXT) }),
         ...(step.output?.text ? { text: truncate(step.output.text, MAX_TEXT) } : {}),
+        ...(stepNote(step) === undefined ? {} : { note: stepNote(step) as string }),
       };
     });
 }
@@ -151,6 +157,13 @@ export function toEventView(event: RunEvent): Record<string, unknown> {
   }
   if ("error" in event && typeof event.error === "string") base.error = truncate(event.error, MAX_TEXT);
   return base;
+}
+
+/** What a waiting step waits for, or who approved its gate and when. */
+function stepNote(step: StepRecord): string | undefined {
+  if (step.status === "waiting" && step.waiting) return truncate(step.waiting.message, MAX_TAIL);
+  if (step.approval) return `approved by ${step.approval.by} at ${iso(step.approval.at)}`;
+  return undefined;
 }
 
 function iso(ms: number): string {

@@ -6,7 +6,7 @@ import { scrubSecrets } from "../observability/logger.ts";
 import type { RunStatus, StepStatus } from "../workflows/types.ts";
 import { renderMermaidGraph } from "./mermaid.ts";
 import { formatCost, formatDuration } from "./format.ts";
-import type { RunView } from "./run-view.ts";
+import { awaitingApproval, type RunView } from "./run-view.ts";
 
 /** GitHub's limits: check-run `output.summary` / `output.text` and issue-comment bodies. */
 export const CHECK_RUN_TEXT_LIMIT = 65_535;
@@ -71,11 +71,48 @@ export function renderTitle(view: RunView): string {
   return `${view.workflow} — ${RUN_STATUS_TEXT[view.status]} (${counts.length > 0 ? `${counts.join(", ")} of ${total}` : total})`;
 }
 
-function renderProblems(view: RunView): string[] {
+/**
+ * What a run parked at an approval gate asks for: which steps wait, for whom, what the run cost so
+ * far, and how to approve. Empty when no step waits for an approval.
+ *
+ * @example
+ * renderApprovalRequest(view)
+ * // ["**Approval needed** (estimated cost so far: $0.0123):", "", "- **Generate** waits for approval by a user with **maintain** permission or higher", …]
+ */
+export function renderApprovalRequest(view: RunView): string[] {
+  const gates = awaitingApproval(view);
+  if (gates.length === 0) return [];
+  const how = view.fromApp
+    ? "Approve with the check run's **Approve** button or comment `/octoflow approve`; `/octoflow cancel` stops the run."
+    : "This run was not started by an installed app: cancel it and start it again without the approval gate.";
+  return [
+    `**Approval needed** (estimated cost so far: ${formatCost(view.costUsd)}):`,
+    "",
+    ...gates.map((s) => `- **${cell(s.name)}** waits for approval by a user with **${s.approval?.permission ?? "write"}** permission or higher`),
+    "",
+    how,
+  ];
+}
+
+/**
+ * What a parked run waits for: the approval request, then the other waiting steps' lines (each starts
+ * with a blank line). Empty when the run does not wait.
+ */
+export function renderWaiting(view: RunView): string[] {
   const out: string[] = [];
-  if (view.status === "waiting" && view.waiting && view.waiting.length > 0) {
-    out.push("", "**Waiting** (no worker is held; an event or a scheduled check resumes the run; `/octoflow cancel` stops it):", "", ...view.waiting.map((w) => `- ${cell(untrusted(w))}`));
+  const approval = renderApprovalRequest(view);
+  if (approval.length > 0) out.push("", ...approval);
+  // The waiting lines of the run (`<step>: <what it waits for>`), less those the approval request says.
+  const gated = awaitingApproval(view).map((s) => `${s.id}: `);
+  const waiting = view.status === "waiting" ? (view.waiting ?? []).filter((w) => !gated.some((prefix) => w.startsWith(prefix))) : [];
+  if (waiting.length > 0) {
+    out.push("", "**Waiting** (no worker is held; an event or a scheduled check resumes the run; `/octoflow cancel` stops it):", "", ...waiting.map((w) => `- ${cell(untrusted(w))}`));
   }
+  return out;
+}
+
+function renderProblems(view: RunView): string[] {
+  const out = renderWaiting(view);
   if (view.error) out.push("", "**What went wrong:**", "", quote(untrusted(view.error)));
   const failed = view.steps.filter((s) => s.error && (s.status === "failed" || s.status === "running"));
   for (const s of failed) out.push("", `**${cell(s.name)}:** ${cell(untrusted(s.error ?? "").slice(0, 2000))}`);
@@ -99,9 +136,15 @@ function quote(text: string): string {
     .join("\n");
 }
 
+/** `Total cost: $0.0123 · wall time 2 m 0 s` once the run finished, `Cost so far: …` while it is active. */
+export function renderCostLine(view: RunView): string {
+  const label = view.status === "queued" || view.status === "running" || view.status === "waiting" ? "Cost so far" : "Total cost";
+  return `${label}: ${cost(view.costUsd)}${view.durationMs === undefined ? "" : ` · wall time ${duration(view.durationMs)}`}`;
+}
+
 /** The check run's `output.summary`: the table, totals and problems. */
 export function renderCheckRunSummary(view: RunView): string {
-  const lines = [renderStepTable(view), "", `Total cost: ${cost(view.costUsd)}${view.durationMs === undefined ? "" : ` · wall time ${duration(view.durationMs)}`}`];
+  const lines = [renderStepTable(view), "", renderCostLine(view)];
   if (view.links.pullRequest) lines.push("", `Pull request: ${view.links.pullRequest}`);
   if (view.links.review) lines.push("", `Review: ${view.links.review}`);
   lines.push(...renderProblems(view));

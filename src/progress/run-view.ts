@@ -2,7 +2,8 @@
  * The state a progress surface shows for one run, folded from engine events (or rebuilt from the
  * store when a run resumes on another replica).
  */
-import type { RunEvent, RunRecord, RunStatus, StepRecord, StepStatus } from "../workflows/types.ts";
+import { sumUsage } from "../workflows/summarize-run.ts";
+import type { ApprovalPermission, RunEvent, RunRecord, RunStatus, StepRecord, StepStatus, StepWait } from "../workflows/types.ts";
 
 export interface StepView {
   id: string;
@@ -19,6 +20,10 @@ export interface StepView {
   error?: string;
   /** What a waiting step waits for, or who approved its gate. */
   note?: string;
+  /** Why the step waits, while it is `waiting`. */
+  waitingFor?: StepWait["reason"];
+  /** The step's approval gate (from the plan): the least permission of who may approve it. */
+  approval?: { permission: ApprovalPermission };
 }
 
 export interface RunView {
@@ -71,12 +76,15 @@ export function createRunView(run: RunRecord, records: StepRecord[] = []): RunVi
         costUsd: r?.output?.costUsd ?? 0,
         ...(r?.error === undefined ? {} : { error: r.error }),
         ...(noteOf(r) === undefined ? {} : { note: noteOf(r) as string }),
+        ...(r?.status === "waiting" && r.waiting ? { waitingFor: r.waiting.reason } : {}),
+        ...(s.approval ? { approval: { permission: s.approval.permission } } : {}),
       };
     }),
     ...(run.status === "waiting" && run.waiting ? { waiting: run.waiting.messages } : {}),
     tail: "",
     ...(run.error === undefined ? {} : { error: run.error }),
-    costUsd: 0,
+    // What the steps spent so far, failed attempts included (the run's cost so far while it is active).
+    costUsd: sumUsage(records).costUsd,
     links: {},
     results: [],
     notes: [],
@@ -108,6 +116,16 @@ function noteOf(record: StepRecord | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * The steps of a parked run that wait for an approval (the Approve button and `/octoflow approve`).
+ *
+ * @example
+ * const gates = awaitingApproval(view); // [{ id: "generate", approval: { permission: "maintain" }, … }]
+ */
+export function awaitingApproval(view: RunView): StepView[] {
+  return view.steps.filter((s) => s.status === "waiting" && s.waitingFor === "approval");
+}
+
 function stepOf(view: RunView, id: string): StepView {
   let step = view.steps.find((s) => s.id === id);
   if (!step) {
@@ -128,6 +146,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
       const step = stepOf(view, String(event.stepId));
       step.status = "waiting";
       step.note = event.message;
+      step.waitingFor = event.reason;
       break;
     }
     case "run.waiting":
@@ -140,6 +159,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
       step.attempts = event.attempt;
       step.startedAt ??= event.at;
       delete step.error;
+      delete step.waitingFor;
       if (step.note && !step.note.startsWith("approved by")) delete step.note;
       if (view.status === "queued" || view.status === "waiting") view.status = "running";
       break;
@@ -162,6 +182,7 @@ export function applyEvent(view: RunView, event: RunEvent): RunView {
       step.status = event.status;
       step.attempts = event.attempts;
       step.durationMs = event.durationMs;
+      delete step.waitingFor;
       if (event.output) {
         step.tokens = event.output.usage.inputTokens + event.output.usage.outputTokens;
         step.costUsd = event.output.costUsd;

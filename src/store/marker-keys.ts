@@ -23,6 +23,7 @@
  * | `fp-spot:` | where an inline finding sits (path, side, line texts; JSON) | review output |
  * | `fp-fixed:` | head SHA whose push fixed a finding (its thread resolved or answered) | finding lifecycle |
  * | `fp-suppressed:` | why findings on a line are no longer raised (👎, resolved by a person) | finding lifecycle |
+ * | `approval-refused:` | first refused approval (time:uuid) | approval gates |
  */
 
 /** The check run opened for a run; value: the check run id. */
@@ -107,4 +108,9 @@ export function findingSuppressedKey(owner: string, repo: string, pull: number, 
 /** The commit a run's workspace is based on, recorded when first needed; value: the SHA. */
 export function workspaceBaseKey(runId: string): string {
   return `workspace-base:${runId}`;
+}
+
+/** Set once a refused approval from the check run's button was answered for this user and step (answered once). */
+export function approvalRefusedKey(runId: string, stepId: string, login: string): string {
+  return `approval-refused:${runId}:${stepId}:${login.toLowerCase()}`;
 }

@@ -110,6 +110,13 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
       if (run) toExecute.push(run);
       return ok;
     },
+    async approve(runId, actor, stepId) {
+      // An approved run goes on here, like a retried one.
+      const approved = await runtime.runs.approve(runId, actor, stepId);
+      const run = approved.length > 0 ? await store.getRun(runId) : undefined;
+      if (run && !toExecute.some((r) => r.id === run.id)) toExecute.push(run);
+      return approved;
+    },
   };
 
   try {

@@ -9,7 +9,7 @@ import type { Metrics } from "../../observability/metrics.ts";
 import type { RunStore } from "../../workflows/ports.ts";
 import type { RunRecord } from "../../workflows/types.ts";
 import { renderCheckRunSummary, renderCheckRunText, renderTitle } from "../../progress/render.ts";
-import type { RunView } from "../../progress/run-view.ts";
+import { awaitingApproval, type RunView } from "../../progress/run-view.ts";
 import { checkRunCompletedKey, checkRunMarkerKey } from "../../store/marker-keys.ts";
 
 export interface SurfaceContext {
@@ -32,11 +32,21 @@ export interface Surface {
   finish(): Promise<void>;
 }
 
-/** Button identifiers on the check run (≤ 20 characters each), handled by `on-check-run-requested-action.ts`. */
+/**
+ * Buttons on the check run, handled by `on-check-run-requested-action.ts`. GitHub's limits: label
+ * ≤ 20, description ≤ 40, identifier ≤ 20 characters, at most 3 buttons.
+ */
 export const CHECK_RUN_ACTIONS = {
+  approve: { label: "Approve", description: "Approve the waiting step and go on", identifier: "approve" },
   cancel: { label: "Cancel", description: "Cancel this Octoflow run", identifier: "cancel" },
   retry: { label: "Retry", description: "Re-run the failed steps", identifier: "retry" },
 } as const;
+
+/** The buttons of an active run: Approve while a step waits for an approval, and Cancel. */
+export function activeRunActions(view: RunView): (typeof CHECK_RUN_ACTIONS)[keyof typeof CHECK_RUN_ACTIONS][] {
+  if (!view.fromApp) return [];
+  return awaitingApproval(view).length > 0 ? [CHECK_RUN_ACTIONS.approve, CHECK_RUN_ACTIONS.cancel] : [CHECK_RUN_ACTIONS.cancel];
+}
 
 /** `Octoflow: <workflow>` — the check run's name. */
 export function checkRunName(workflow: string): string {
@@ -114,7 +124,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
         status: "in_progress",
         started_at: new Date(ctx.run.startedAt ?? Date.now()).toISOString(),
         output: output(),
-        actions: ctx.view.fromApp ? [CHECK_RUN_ACTIONS.cancel] : [],
+        actions: activeRunActions(ctx.view),
       });
       const replacing = id !== undefined;
       if (replacing) await ctx.store.setMarker(checkRunMarkerKey(ctx.view.runId), String(data.id));
@@ -123,7 +133,7 @@ export function createCheckRunSurface(ctx: SurfaceContext, findings: () => numbe
       await ctx.store.updateRun(ctx.run.id, { checkRunId: id });
     },
     async write() {
-      await patch({ status: "in_progress", output: output(), actions: ctx.view.fromApp ? [CHECK_RUN_ACTIONS.cancel] : [] });
+      await patch({ status: "in_progress", output: output(), actions: activeRunActions(ctx.view) });
     },
     async finish() {
       const conclusion = conclusionOf(ctx.view, findings());

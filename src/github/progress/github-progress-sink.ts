@@ -58,6 +58,8 @@ export interface GitHubProgressSink extends ProgressSink {
 export function createGitHubProgressSink(options: GitHubProgressOptions): GitHubProgressSink {
   const intervalMs = options.intervalMs ?? 5000;
   const runs = new Map<string, Promise<ActiveRun | undefined>>();
+  /** Runs that just parked: their last writes, which a wake-up's surfaces wait for before opening. */
+  const parking = new Map<string, Promise<void>>();
   const pending = new Set<Promise<unknown>>();
 
   const open = async (event: RunEvent, run: RunRecord): Promise<ActiveRun | undefined> => {
@@ -124,11 +126,20 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
     }
   };
 
+  const park = async (active: ActiveRun) => {
+    for (const s of active.surfaces) {
+      if (!s.ok) continue;
+      s.coalescer.close();
+      await s.coalescer.flush({ force: true });
+    }
+  };
+
   const handle = async (event: RunEvent, run: RunRecord) => {
     const key = String(run.id);
     let entry = runs.get(key);
     if (!entry) {
-      entry = open(event, run).catch((error: unknown) => {
+      const parked = parking.get(key) ?? Promise.resolve();
+      entry = parked.then(() => open(event, run)).catch((error: unknown) => {
         options.log.warn({ err: error, runId: run.id }, "progress reporting disabled for this run");
         return undefined;
       });
@@ -153,13 +164,13 @@ export function createGitHubProgressSink(options: GitHubProgressOptions): GitHub
         await finish(active, run);
       } else if (event.type === "run.waiting") {
         // Parked (DESIGN D14): show it now and forget the run — a parked run holds no memory here;
-        // when it is woken, its run.started opens the surfaces again from the ids stored on the run.
-        runs.delete(key);
-        for (const s of active.surfaces) {
-          if (!s.ok) continue;
-          s.coalescer.close();
-          await s.coalescer.flush({ force: true });
-        }
+        // when it is woken, its run.started opens the surfaces again from the ids stored on the run
+        // (after this last write, so an approval that wakes it at once is not overwritten by it).
+        if (runs.get(key) === entry) runs.delete(key);
+        const flushed = park(active);
+        parking.set(key, flushed);
+        await flushed;
+        if (parking.get(key) === flushed) parking.delete(key);
       } else {
         for (const s of active.surfaces) if (s.ok) s.coalescer.request();
       }
