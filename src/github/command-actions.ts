@@ -163,7 +163,7 @@ async function approveCommand(deps: HandlerDeps, e: CommandEvent, trust: RepoCon
     if (gates.length > 0) results.push(await approveGates(deps, octokit, repo, run, gates, e.sender));
   }
   if (results.length === 0) {
-    const what = step === undefined ? "an Octoflow run waiting for an approval" : `an Octoflow step \`${step}\` waiting for an approval`;
+    const what = step === undefined ? "Octoflow run waiting for an approval" : `Octoflow step \`${step}\` waiting for an approval`;
     await comment(octokit, repo, number, `There is no ${what} on this thread. \`/octoflow status\` shows what the runs are doing.`);
     return;
   }

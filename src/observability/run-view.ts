@@ -161,8 +161,8 @@ export function toEventView(event: RunEvent): Record<string, unknown> {
 
 /** What a waiting step waits for, or who approved its gate and when. */
 function stepNote(step: StepRecord): string | undefined {
-  if (step.status === "waiting" && step.waiting) return truncate(step.waiting.message, MAX_TAIL);
   if (step.approval) return `approved by ${step.approval.by} at ${iso(step.approval.at)}`;
+  if (step.status === "waiting" && step.waiting) return truncate(step.waiting.message, MAX_TAIL);
   return undefined;
 }
 

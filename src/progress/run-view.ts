@@ -76,7 +76,7 @@ export function createRunView(run: RunRecord, records: StepRecord[] = []): RunVi
         costUsd: r?.output?.costUsd ?? 0,
         ...(r?.error === undefined ? {} : { error: r.error }),
         ...(noteOf(r) === undefined ? {} : { note: noteOf(r) as string }),
-        ...(r?.status === "waiting" && r.waiting ? { waitingFor: r.waiting.reason } : {}),
+        ...(r?.status === "waiting" && r.waiting && !(r.waiting.reason === "approval" && r.approval) ? { waitingFor: r.waiting.reason } : {}),
         ...(s.approval ? { approval: { permission: s.approval.permission } } : {}),
       };
     }),
@@ -111,8 +111,9 @@ export function applyOutputsToView(view: RunView, run: RunRecord): RunView {
 
 /** A step's note: what it waits for, or who approved it. */
 function noteOf(record: StepRecord | undefined): string | undefined {
-  if (record?.status === "waiting" && record.waiting) return record.waiting.message;
+  // An approved gate whose step did not start yet still shows `waiting`: the approval is the news.
   if (record?.approval) return `approved by ${record.approval.by} at ${new Date(record.approval.at).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  if (record?.status === "waiting" && record.waiting) return record.waiting.message;
   return undefined;
 }
 

@@ -9,6 +9,14 @@ describe("parseCommand", () => {
     expect(parseCommand("/octoflow cancel")).toEqual({ name: "cancel" });
     expect(parseCommand("/octoflow retry")).toEqual({ name: "retry" });
     expect(parseCommand("/octoflow")).toEqual({ name: "help" });
+    expect(parseCommand("/octoflow approve")).toEqual({ name: "approve" });
+    expect(parseCommand("/octoflow Approve generate")).toEqual({ name: "approve", step: "generate" });
+  });
+
+  it("takes at most one step id after approve", () => {
+    expect(parseCommand("/octoflow approve a b")).toMatchObject({ name: "help", problem: expect.stringContaining("at most a step id") });
+    expect(parseCommand("/octoflow approve ../x")).toMatchObject({ name: "help", problem: expect.stringContaining("at most a step id") });
+    expect(helpText()).toContain("| `/octoflow approve [step]` |");
   });
 
   it("parses run with key=value inputs, quoted values included", () => {

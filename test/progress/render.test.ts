@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { activeRunActions } from "../../src/github/progress/check-run-reporter.ts";
 import { CHECK_RUN_TEXT_LIMIT, COMMENT_LIMIT, renderCheckRunSummary, renderCheckRunText, renderStickyComment, stickyMarker, truncate } from "../../src/progress/render.ts";
 import type { RunView } from "../../src/progress/run-view.ts";
 
@@ -29,6 +30,39 @@ describe("render", () => {
       "### Octoflow: bug-fix — ❌ failed (1 succeeded, 1 failed, 4 skipped of 6 steps)",
     );
     expect(renderStickyComment(view({ status: "running", steps: steps(["succeeded", "running", "pending"]) }))).toContain("bug-fix — 🔄 running (1 succeeded, 1 running, 1 pending of 3 steps)");
+  });
+
+  it("a step waiting for an approval: who may approve, the cost so far, and an Approve button next to Cancel", () => {
+    const waiting = view({
+      status: "waiting",
+      costUsd: 0.0123,
+      waiting: ["b: waiting for approval by a user with maintain permission", "c: waiting for CI on abc1234"],
+      steps: [
+        { id: "a", name: "Plan", role: "generate", status: "succeeded", attempts: 1, tokens: 1234, costUsd: 0.0123 },
+        { id: "b", name: "Implement", role: "generate", status: "waiting", attempts: 0, tokens: 0, costUsd: 0, note: "waiting for approval", waitingFor: "approval", approval: { permission: "maintain" } },
+        { id: "c", name: "Verify", role: "ci", status: "waiting", attempts: 1, tokens: 0, costUsd: 0, note: "waiting for CI", waitingFor: "ci" },
+      ],
+    });
+    const summary = renderCheckRunSummary(waiting);
+    expect(summary).toContain("**Approval needed** (estimated cost so far: $0.0123):");
+    expect(summary).toContain("- **Implement** waits for approval by a user with **maintain** permission or higher");
+    expect(summary).toContain("Cost so far: $0.0123");
+    expect(summary).not.toContain("Total cost");
+    // the other waiting lines stay; the approval's own line is not repeated
+    expect(summary).toContain("- c: waiting for CI on abc1234");
+    expect(summary).not.toContain("- b: waiting for approval");
+    expect(activeRunActions(waiting).map((a) => a.identifier)).toEqual(["approve", "cancel"]);
+    for (const a of activeRunActions(waiting)) {
+      expect(a.label.length).toBeLessThanOrEqual(20);
+      expect(a.description.length).toBeLessThanOrEqual(40);
+      expect(a.identifier.length).toBeLessThanOrEqual(20);
+    }
+    // once approved (the step runs), no button and no request
+    const approved = view({ status: "running", steps: [{ id: "b", name: "Implement", role: "generate", status: "running", attempts: 1, tokens: 0, costUsd: 0, note: "approved by mo at 2026-12-03 08:00 UTC", approval: { permission: "maintain" } }] });
+    expect(activeRunActions(approved).map((a) => a.identifier)).toEqual(["cancel"]);
+    expect(renderCheckRunSummary(approved)).not.toContain("Approval needed");
+    expect(renderCheckRunSummary(approved)).toContain("approved by mo");
+    expect(activeRunActions(view({ ...waiting, fromApp: false }))).toEqual([]);
   });
 
   it("offers /octoflow retry only for a run an installed app started", () => {
