@@ -10,6 +10,16 @@
  *   .step({ id: "answer", role: "docs", prompt: "Answer using {{ steps.analyse.output }}" })
  *   .needs("analyse")
  *   .build();
+ *
+ * Steps that run no agent and loops are steps like any other:
+ * @example
+ * workflow("ship")
+ *   .step({ id: "plan", role: "generate", prompt: "Plan {{ issue.title }}", output: "none" })
+ *   .step({ id: "build", role: "generate", prompt: "Build it: {{ steps.plan.output }}" })
+ *   .needs("plan")
+ *   .approval("maintain")
+ *   .step({ id: "verify", needs: "build", loop: { verify: { uses: "ci" }, fix: { role: "generate", prompt: "Fix: {{ steps.verify.output }}" } } })
+ *   .build();
  */
 import type { WorkflowTemplate, WorkflowTemplateInput } from "../config/template-schema.ts";
 import { checkWorkflowTemplate, type LoadedTemplate } from "./load-template.ts";
@@ -36,6 +46,8 @@ export interface WorkflowBuilder {
   timeout(duration: string | number): WorkflowBuilder;
   model(model: string): WorkflowBuilder;
   output(output: NonNullable<StepInput["output"]>): WorkflowBuilder;
+  /** Parks the run before the last step until a user with this permission (default write) approves. */
+  approval(permission?: "write" | "maintain" | "admin"): WorkflowBuilder;
   /** The raw template as written (before defaults), e.g. to serialise as YAML. */
   toInput(): WorkflowTemplateInput;
   /** Validates and returns the template; throws a ConfigError naming the key path of every problem. */
@@ -54,7 +66,7 @@ export function workflow(name: string): WorkflowBuilder {
     return step;
   };
   /** Sets one field of the last step (the chained `.if()`, `.retries()`, … calls). */
-  const setOnLast = <K extends "if" | "retries" | "timeout" | "model" | "output">(key: K, value: NonNullable<StepInput[K]>): WorkflowBuilder => {
+  const setOnLast = <K extends "if" | "retries" | "timeout" | "model" | "output" | "approval">(key: K, value: NonNullable<StepInput[K]>): WorkflowBuilder => {
     last(key)[key] = value;
     return builder;
   };
@@ -98,6 +110,7 @@ export function workflow(name: string): WorkflowBuilder {
     timeout: (duration) => setOnLast("timeout", duration),
     model: (model) => setOnLast("model", model),
     output: (output) => setOnLast("output", output),
+    approval: (permission = "write") => setOnLast("approval", permission === "write" ? true : { permission }),
     toInput() {
       return structuredClone({ ...draft, steps });
     },

@@ -4,8 +4,9 @@
  */
 import { ConfigError } from "../errors/config-error.ts";
 import type { RepoConfig } from "../config/repo-config.ts";
-import type { WorkflowTemplate } from "../config/template-schema.ts";
+import type { AgentTemplateStep, WorkflowTemplate } from "../config/template-schema.ts";
 import { PLACEHOLDER_PATTERN } from "./render-prompt.ts";
+import { unrollLoop, type AgentFields } from "./unroll-loop.ts";
 import { asStepId, BUILTIN_ROLES, type CustomRole, type OutputKind, type PlannedStep, type RunPlan, type Trigger } from "./types.ts";
 
 export interface PlanOptions {
@@ -14,6 +15,8 @@ export interface PlanOptions {
   /** Model used when neither the step, the role map nor the repo's default names one. */
   defaultModel?: string;
 }
+
+type AgentSpec = Pick<AgentTemplateStep, "role" | "prompt" | "retries" | "timeout" | "model" | "output" | "tools">;
 
 const ROLE_OUTPUT: Record<string, OutputKind> = { generate: "pull_request", test: "pull_request", docs: "pull_request", review: "review" };
 
@@ -42,7 +45,9 @@ function renderGroup(group: string, trigger: Trigger, workflow: string, inputs: 
 
 /**
  * Resolves a template for one trigger. Throws a ConfigError for missing required inputs, unknown
- * inputs, or roles that neither the template nor the repo config declares.
+ * inputs, or roles that neither the template nor the repo config declares. A `uses:` step becomes a
+ * step with `uses` set and role `ci` / `command` (no agent runs); a `loop:` is unrolled into its rows
+ * (see unroll-loop.ts).
  *
  * Model precedence: `step.model` > `repoConfig.models.roles[role]` > `repoConfig.models.default`
  * > `options.defaultModel` > unset (the agent uses the environment's `OCTOFLOW_MODEL`).
@@ -73,22 +78,33 @@ export function planRun(template: WorkflowTemplate, trigger: Trigger, options: P
     customRoles[name] = { name, systemPrompt: role.systemPrompt, output: role.output, result: role.result };
   }
   const builtins = new Set<string>(BUILTIN_ROLES);
-  const steps: PlannedStep[] = template.steps.map((step) => {
-    if (!builtins.has(step.role) && !customRoles[step.role]) problems.push(`step "${step.id}": unknown role "${step.role}"`);
+  const agent = (id: string, step: AgentSpec): AgentFields => {
+    if (!builtins.has(step.role) && !customRoles[step.role]) problems.push(`step "${id}": unknown role "${step.role}"`);
     const model = step.model ?? config?.models.roles[step.role] ?? config?.models.default ?? options.defaultModel;
     return {
-      id: asStepId(step.id),
-      name: step.name ?? step.id,
       role: step.role,
       prompt: step.prompt,
-      needs: step.needs.map(asStepId),
-      ...(step.if !== undefined ? { if: step.if } : {}),
       retries: step.retries,
       timeoutMs: step.timeout,
       ...(model !== undefined ? { model } : {}),
       output: step.output ?? customRoles[step.role]?.output ?? ROLE_OUTPUT[step.role] ?? "none",
       ...(step.tools ? { toolLimits: { ...step.tools } } : {}),
     };
+  };
+  const steps: PlannedStep[] = template.steps.flatMap((step): PlannedStep[] => {
+    if (step.kind === "loop") return unrollLoop(step, (fix) => agent(step.id, fix));
+    const common = {
+      id: asStepId(step.id),
+      name: step.name ?? step.id,
+      needs: step.needs.map(asStepId),
+      ...(step.if !== undefined ? { if: step.if } : {}),
+      ...(step.approval ? { approval: { ...step.approval } } : {}),
+    };
+    if (step.kind === "uses") {
+      // No agent runs: the engine's gates wait for CI or run the command; the role names the kind for views and metrics.
+      return [{ ...common, role: step.use.kind, prompt: "", retries: 0, timeoutMs: step.timeout, output: "none", uses: { ...step.use } }];
+    }
+    return [{ ...common, ...agent(step.id, step) }];
   });
   if (problems.length > 0) {
     throw new ConfigError(`Cannot start ${template.name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { problems });

@@ -1,10 +1,11 @@
 /**
  * Semantic checks a schema cannot express: duplicate ids, unknown roles, unknown needs, cycles,
- * conditions and prompt variables. Each problem carries the key path it belongs to, so the loader
+ * conditions, prompt variables, and what loops reserve (their row ids; nothing may need a loop). Each problem carries the key path it belongs to, so the loader
  * can add the file and line.
  */
-import type { CustomRoleConfig, WorkflowTemplate } from "../config/template-schema.ts";
+import { TEMPLATE_LIMITS, USES_KINDS, type CustomRoleConfig, type WorkflowTemplate } from "../config/template-schema.ts";
 import { BUILTIN_ROLES } from "./types.ts";
+import { isLoopRowId, loopRowIds } from "./unroll-loop.ts";
 import { ancestors, findCycle } from "./dag.ts";
 import { checkConditionRefs, parseCondition } from "./expression.ts";
 import { checkPromptVariables, promptVariables } from "./render-prompt.ts";
@@ -20,6 +21,9 @@ export interface ValidateOptions {
   extraRoles?: Readonly<Record<string, CustomRoleConfig>>;
 }
 
+/** A loop's rows add `-fix-<n>` to its id; ids stay within the 64 characters of a step id. */
+const MAX_LOOP_ID_CHARS = 56;
+
 const CONCURRENCY_VARIABLES = new Set(["repo", "repo.owner", "repo.name", "number", "workflow"]);
 
 /**
@@ -33,6 +37,7 @@ export function validateTemplate(template: WorkflowTemplate, options: ValidateOp
   const builtins = new Set<string>(BUILTIN_ROLES);
   for (const name of Object.keys(template.roles)) {
     if (builtins.has(name)) problems.push({ path: ["roles", name], message: `"${name}" is a built-in role; choose another name for a custom role` });
+    if ((USES_KINDS as readonly string[]).includes(name)) problems.push({ path: ["roles", name], message: `"${name}" names the uses: ${name} steps; choose another name for a custom role` });
   }
   const roles = new Set([...builtins, ...Object.keys(options.extraRoles ?? {}), ...Object.keys(template.roles)]);
   const inputs = new Set(Object.keys(template.inputs));
@@ -45,17 +50,19 @@ export function validateTemplate(template: WorkflowTemplate, options: ValidateOp
   });
   const stepIds = new Set(firstIndex.keys());
 
+  const loops = new Set(template.steps.filter((s) => s.kind === "loop").map((s) => s.id));
+  problems.push(...checkLoops(template));
+
   template.steps.forEach((step, index) => {
-    if (!roles.has(step.role)) {
-      problems.push({
-        path: ["steps", index, "role"],
-        message: `unknown role "${step.role}" (built-in: ${BUILTIN_ROLES.join(", ")}; declare custom roles under roles:)`,
-      });
+    const role = step.kind === "agent" ? { name: step.role, path: ["steps", index, "role"] } : step.kind === "loop" ? { name: step.loop.fix.role, path: ["steps", index, "loop", "fix", "role"] } : undefined;
+    if (role && !roles.has(role.name)) {
+      problems.push({ path: role.path, message: `unknown role "${role.name}" (built-in: ${BUILTIN_ROLES.join(", ")}; declare custom roles under roles:)` });
     }
     const seen = new Set<string>();
     step.needs.forEach((need, n) => {
       const path = ["steps", index, "needs", ...(step.needs.length > 1 ? [n] : [])];
       if (need === step.id) problems.push({ path, message: `step "${step.id}" cannot need itself` });
+      else if (loops.has(need)) problems.push({ path, message: `"${need}" is a loop; nothing may need it yet` });
       else if (!stepIds.has(need)) problems.push({ path, message: `"${need}" is not a step id in this workflow (steps: ${[...stepIds].join(", ")})` });
       if (seen.has(need)) problems.push({ path, message: `"${need}" is listed twice` });
       seen.add(need);
@@ -82,7 +89,13 @@ export function validateTemplate(template: WorkflowTemplate, options: ValidateOp
         problems.push({ path: ["steps", index, "if"], message: `invalid condition: ${error.message}` });
       }
     }
-    for (const message of checkPromptVariables(step.prompt, known)) problems.push({ path: ["steps", index, "prompt"], message });
+    if (step.kind === "agent") {
+      for (const message of checkPromptVariables(step.prompt, known)) problems.push({ path: ["steps", index, "prompt"], message });
+    } else if (step.kind === "loop") {
+      // A fix prompt also reads the loop's own id: the verify row it follows.
+      const fixKnown = { ...known, upstream: new Set([...known.upstream, step.id]) };
+      for (const message of checkPromptVariables(step.loop.fix.prompt, fixKnown)) problems.push({ path: ["steps", index, "loop", "fix", "prompt"], message });
+    }
   });
 
   const group = template.concurrency?.group;
@@ -93,5 +106,40 @@ export function validateTemplate(template: WorkflowTemplate, options: ValidateOp
       if (!ok) problems.push({ path: ["concurrency", "group"], message: `{{ ${name} }}: unknown variable (use repo, repo.owner, repo.name, number, workflow or inputs.<name>)` });
     }
   }
+  return problems;
+}
+
+/**
+ * What loops reserve: the ids of their rows (`<id>-<n>`, `<id>-fix-<n>`), which no other step or
+ * loop row may take, and the number of steps once unrolled.
+ */
+function checkLoops(template: WorkflowTemplate): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  const rowOwner = new Map<string, string>();
+  let planned = 0;
+  template.steps.forEach((step, index) => {
+    if (step.kind !== "loop") {
+      planned++;
+      return;
+    }
+    if (step.id.length > MAX_LOOP_ID_CHARS) problems.push({ path: ["steps", index, "id"], message: `a loop id may have at most ${MAX_LOOP_ID_CHARS} characters (its rows add -fix-<n>)` });
+    const rows = loopRowIds(step.id, step.loop.max);
+    planned += rows.length;
+    const clashes = new Set<string>();
+    for (const row of rows) {
+      const owner = rowOwner.get(row);
+      if (owner === undefined) rowOwner.set(row, step.id);
+      else if (!clashes.has(owner)) {
+        clashes.add(owner);
+        problems.push({ path: ["steps", index, "id"], message: `the rows of loops "${owner}" and "${step.id}" would both be called "${row}"; rename one loop` });
+      }
+    }
+    template.steps.forEach((other, otherIndex) => {
+      if (other.kind !== "loop" && isLoopRowId(step.id, other.id)) {
+        problems.push({ path: ["steps", otherIndex, "id"], message: `"${other.id}" looks like a row of loop "${step.id}" (${step.id}-1, ${step.id}-fix-1, …); choose another id` });
+      }
+    });
+  });
+  if (planned > TEMPLATE_LIMITS.maxSteps) problems.push({ path: ["steps"], message: `the loops unroll into ${planned} steps; a workflow may have at most ${TEMPLATE_LIMITS.maxSteps}` });
   return problems;
 }

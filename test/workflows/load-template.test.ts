@@ -50,8 +50,8 @@ describe("built-in templates", () => {
 describe("fixtures", () => {
   it("valid templates load with defaults applied and durations in ms", () => {
     const triage = parseWorkflowTemplate(fixture("valid/triage.yml"), "triage.yml");
-    expect(triage.steps.map((s) => [s.id, s.timeout, s.retries])).toEqual([["classify", 90_000, 2], ["answer", 150_000, 0]]);
-    expect(parseWorkflowTemplate(fixture("valid/minimal.yml"), "minimal.yml").steps[0]).toMatchObject({ needs: [], retries: 2, timeout: 900_000 });
+    expect(triage.steps.map((s) => [s.id, s.kind, s.kind === "agent" ? [s.timeout, s.retries] : undefined])).toEqual([["classify", "agent", [90_000, 2]], ["answer", "agent", [150_000, 0]]]);
+    expect(parseWorkflowTemplate(fixture("valid/minimal.yml"), "minimal.yml").steps[0]).toMatchObject({ kind: "agent", needs: [], retries: 2, timeout: 900_000 });
   });
 
   it("names a cycle a → c → b → a, with file and line", () => {
