@@ -303,10 +303,20 @@ function normaliseStep(step: StepShape): TemplateStep {
   };
 }
 
+const absent = (keys: readonly string[]) => ({ not: { anyOf: keys.map((key) => ({ required: [key] })) } });
+
 export const stepSchema = stepShape
   .superRefine(checkStepShape)
   .transform(normaliseStep)
-  .describe("One step of a workflow: an agent step (role + prompt), a `uses:` step (ci or command), or a `loop:`");
+  .meta({
+    description: "One step of a workflow: an agent step (role + prompt), a `uses:` step (ci or command), or a `loop:`",
+    // For editors: the three shapes that checkStepShape accepts.
+    oneOf: [
+      { title: "Agent step", required: ["role", "prompt"], ...absent(["loop", ...USES_ONLY]) },
+      { title: "uses: step", required: ["uses"], ...absent(["loop", ...AGENT_ONLY]) },
+      { title: "Loop", required: ["loop"], ...absent([...AGENT_ONLY, ...USES_ONLY, "timeout", "approval"]) },
+    ],
+  });
 
 export const PULL_REQUEST_EVENTS = ["opened", "synchronize", "reopened", "ready_for_review", "labeled"] as const;
 
