@@ -8,6 +8,7 @@
 import type { AgentRunnerDeps } from "../agents/agent-runner.ts";
 import { composeCore } from "../compose/compose-core.ts";
 import type { Backend } from "../compose/open-backend.ts";
+import type { CheckoutInputs } from "../compose/compose-core.ts";
 import type { Env } from "../config/env.ts";
 import type { GitHubClient, GitHubClients } from "../github/client.ts";
 import type { RunControl } from "../github/run-control.ts";
@@ -53,6 +54,17 @@ export interface CliRuntimeOptions {
   progressIntervalMs?: number;
   /** Test seam for the agent runner's tunables (e.g. a shorter retry backoff). */
   agentOptions?: Partial<Pick<AgentRunnerDeps, "retry" | "budgets" | "openaiApi">>;
+  /** The runner's checkout, where `uses: command` / `uses: ci` steps run their commands (DESIGN D15). */
+  checkout: CheckoutInputs;
+}
+
+export interface ExecuteOptions {
+  /**
+   * Approves the run's approval gates before it executes, in this user's name (`octoflow run
+   * --approve`): this process cannot wait for an approval. Without it, a run that parks on one is
+   * cancelled with the reason.
+   */
+  approveAs?: string;
 }
 
 export interface CliRuntime {
@@ -69,7 +81,7 @@ export interface CliRuntime {
    * writes. Aborting `signal` cancels the run (its check run and comment then say so).
    * Throws when the run cannot start because another run of its concurrency group is active.
    */
-  execute(run: RunRecord, signal?: AbortSignal): Promise<RunRecord>;
+  execute(run: RunRecord, signal?: AbortSignal, options?: ExecuteOptions): Promise<RunRecord>;
   /** Closes the agent runner, then the backend (the store). */
   close(): Promise<void>;
 }
@@ -95,6 +107,7 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     extraSinks: [options.terminal],
     ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs }),
     ...(options.agentOptions ? { agentOptions: options.agentOptions } : {}),
+    checkout: options.checkout,
   });
   const { engine, store, github } = core;
   const control = core.handlerDeps.runs;
@@ -109,6 +122,39 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     approve: (runId, actor, stepId) => control.approve(runId, actor, stepId),
   };
 
+  /**
+   * Executes the run; a run that parks is executed again when its wait has a time (a gate that looks
+   * again shortly), and cancelled with the reason when only an event could wake it (an approval, a
+   * reply): this process cannot wait for one, and must never hang silently.
+   */
+  const executeUntilSettled = async (runId: RunId, signal: AbortSignal | undefined) => {
+    for (;;) {
+      await engine.execute(runId, new AbortController().signal);
+      const current = await store.getRun(runId);
+      if (current?.status !== "waiting" || signal?.aborted) return;
+      const wakeAt = current.waiting?.wakeAt;
+      const waits = (await store.getSteps(runId)).filter((s) => s.status === "waiting" && s.waiting);
+      if (wakeAt === undefined || waits.some((s) => s.waiting?.wakeAt === undefined)) {
+        const what = waits.map((s) => `step "${s.stepId}" is ${s.waiting?.reason === "approval" ? "waiting for an approval" : (s.waiting?.message ?? "waiting")}`).join("; ");
+        await engine.cancel(runId, `${what || "the run is waiting"}, and this process cannot wait for it: approval gates run in the App, or in \`octoflow run --approve\``);
+        return;
+      }
+      await delay(Math.max(0, wakeAt - (options.clock ?? systemClock).now()), signal);
+    }
+  };
+
+  /**
+   * Records the approval on the gated steps before the run executes, so it never parks on them (the
+   * engine's `approve` is for steps already waiting, and would queue a job no worker here takes).
+   */
+  const approveInAdvance = async (run: RunRecord, actor: string) => {
+    const gated = new Set(run.plan.steps.filter((step) => step.approval).map((step) => String(step.id)));
+    const at = (options.clock ?? systemClock).now();
+    for (const step of await store.getSteps(run.id)) {
+      if (gated.has(String(step.stepId)) && !step.approval) await store.updateStep(run.id, step.stepId, { approval: { by: actor, at } });
+    }
+  };
+
   return {
     engine,
     store,
@@ -116,12 +162,13 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     github,
     runs,
     handlerDeps: { ...core.handlerDeps, runs },
-    async execute(run, signal) {
+    async execute(run, signal, executeOptions = {}) {
+      if (executeOptions.approveAs !== undefined) await approveInAdvance(run, executeOptions.approveAs);
       const onAbort = () => void engine.cancel(run.id, "interrupted on the command line").catch(() => {});
       if (signal?.aborted) onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        await engine.execute(run.id as RunId, new AbortController().signal);
+        await executeUntilSettled(run.id as RunId, signal);
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }
@@ -139,4 +186,17 @@ export function createCliRuntime(options: CliRuntimeOptions): CliRuntime {
     },
     close: () => core.close(),
   };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

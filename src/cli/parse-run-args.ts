@@ -7,7 +7,7 @@ import { envSchema } from "../config/env.ts";
 import { UsageError } from "../errors/usage-error.ts";
 
 export const RUN_USAGE =
-  "usage: octoflow run <workflow> --repo owner/name (--issue N | --pr N) [--input key=value]... [--model provider:model] [--dry-run] [--replace] [--progress auto|table|plain]";
+  "usage: octoflow run <workflow> --repo owner/name (--issue N | --pr N) [--input key=value]... [--model provider:model] [--dry-run] [--replace] [--approve] [--checkout DIR] [--progress auto|table|plain]";
 
 export interface RunArgs {
   workflow: string;
@@ -23,6 +23,10 @@ export interface RunArgs {
   replace: boolean;
   /** Live progress: a table redrawn in place, plain lines, or chosen by whether stderr is a terminal. */
   progress: "auto" | "table" | "plain";
+  /** Approve the workflow's approval gates in advance (the CLI cannot wait for an approval). */
+  approve: boolean;
+  /** The checkout command steps run in (default: the Git checkout around the working directory). */
+  checkout?: string;
 }
 
 const WORKFLOW_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
@@ -52,6 +56,8 @@ export function parseRunArgs(args: string[]): RunArgs {
         model: { type: "string" },
         "dry-run": { type: "boolean", default: false },
         replace: { type: "boolean", default: false },
+        approve: { type: "boolean", default: false },
+        checkout: { type: "string" },
         progress: { type: "string", default: "auto" },
       },
     });
@@ -109,6 +115,8 @@ export function parseRunArgs(args: string[]): RunArgs {
     dryRun: values["dry-run"] === true,
     replace: values.replace === true,
     progress: progress as RunArgs["progress"],
+    approve: values.approve === true,
+    ...(values.checkout === undefined || values.checkout.trim() === "" ? {} : { checkout: values.checkout }),
   };
 }
 

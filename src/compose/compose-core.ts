@@ -16,7 +16,7 @@ import { createGitHubRunOutputs } from "../github/outputs/github-run-outputs.ts"
 import { createPermissionGate } from "../github/permission-gate.ts";
 import { repoReaderFor } from "../github/repo-reader.ts";
 import { repositorySourceFor } from "../github/repository-source.ts";
-import { createRepoSetupLoader } from "../github/repo-setup-loader.ts";
+import { createRepoSetupLoader, type RepoSetupLoader } from "../github/repo-setup-loader.ts";
 import type { HandlerDeps } from "../github/start-run.ts";
 import type { BreakerStatesSource, Metrics } from "../observability/metrics.ts";
 import { createGitHubProgressSink, type GitHubProgressSink } from "../github/progress/github-progress-sink.ts";
@@ -26,6 +26,8 @@ import { loadBuiltinTemplates, type LoadedTemplate } from "../workflows/load-tem
 import type { AgentRunner, Clock, ProgressSink, Queue, RunOutputs, RunStore } from "../workflows/ports.ts";
 import { createRunWorkspaces, type WorkspaceService } from "../workspace/run-workspaces.ts";
 import type { Backend, BackendLocation } from "./open-backend.ts";
+import { createCheckoutGates } from "../checkout/checkout-gates.ts";
+import { routeStepGates, type StepGateRoutes } from "./route-step-gates.ts";
 
 export interface CoreInputs {
   /** The parsed environment; `OCTOFLOW_STEP_CONCURRENCY` bounds the steps of one run at once. */
@@ -56,6 +58,26 @@ export interface CoreInputs {
   workspaces?: null;
   /** Tunables of the real agent runner (tests shorten the retry backoff). */
   agentOptions?: Partial<Pick<AgentRunnerDeps, "retry" | "budgets" | "openaiApi">>;
+  /**
+   * Given by the CLI and the Action, never by the App (DESIGN D15): `uses: command` and `uses: ci` steps
+   * run `checkout.commands` of `.github/octoflow.yml` in a copy of the runner's checkout `dir` (none
+   * found: command steps fail and `uses: ci` ends neutral, each saying why). Without it, command steps
+   * fail with `COMMAND_STEPS_REFUSED`.
+   */
+  checkout?: CheckoutInputs;
+}
+
+export interface CheckoutInputs {
+  /** The runner's checkout of the repository; undefined when there is none. */
+  dir: string | undefined;
+  /** Why there is no checkout (shown on the steps that needed one). */
+  missing?: string;
+  /** The runner's environment, from which the commands' one is made (secrets withheld). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Bytes of a command's output kept (default 64 KB, the end). */
+  maxOutputBytes?: number;
+  /** Where the throw-away copies go (default: the OS temporary folder). */
+  tmpRoot?: string;
 }
 
 /** The wired core. Every part is built once; `close()` releases them in reverse order. */
@@ -139,11 +161,14 @@ export function composeCore(inputs: CoreInputs): Core {
     ...(inputs.progressIntervalMs === undefined ? {} : { intervalMs: inputs.progressIntervalMs }),
   });
   const outputs = createGitHubRunOutputs({ clients, store, log, workspaces, metrics });
+  const setups = createRepoSetupLoader({ builtins: inputs.builtins ?? loadBuiltinTemplates(), clock, ...(inputs.setupTtlMs === undefined ? {} : { ttlMs: inputs.setupTtlMs }) });
+  const gates = routeStepGates(inputs.checkout ? checkoutRoutes(inputs.checkout, { clients, setups, workspaces, log, exclude: ownFiles(backend.location, snapshotDir) }) : {});
   const engine = createEngine({
     store,
     ...(queue ? { queue } : {}),
     agents,
     outputs,
+    gates,
     progress: composeSinks([...(inputs.extraSinks ?? []), github], log),
     clock,
     log,
@@ -154,7 +179,7 @@ export function composeCore(inputs: CoreInputs): Core {
   const handlerDeps: HandlerDeps = {
     store,
     runs: engineRunControl(engine),
-    setups: createRepoSetupLoader({ builtins: inputs.builtins ?? loadBuiltinTemplates(), clock, ...(inputs.setupTtlMs === undefined ? {} : { ttlMs: inputs.setupTtlMs }) }),
+    setups,
     gate: createPermissionGate({ store, clock }),
     clock,
     log,
@@ -193,4 +218,32 @@ function defaultSnapshotDir(location: BackendLocation): string | null {
   if (location.kind === "memory") return null;
   if (location.kind === "sqlite") return location.path === ":memory:" ? null : join(dirname(location.path), "snapshots");
   return resolve("data", "snapshots");
+}
+
+/** The gates of a process with a checkout: both `uses:` kinds run commands there. */
+function checkoutRoutes(
+  checkout: CheckoutInputs,
+  parts: { clients: GitHubClients; setups: RepoSetupLoader; workspaces: WorkspaceService; log: Logger; exclude: string[] },
+): StepGateRoutes {
+  if (checkout.dir === undefined) {
+    const why = checkout.missing ?? "there is no checkout of the repository here";
+    return { noCommand: `cannot run a command step: ${why}`, noCi: { kind: "neutral", reason: `no tests were run: ${why}` } };
+  }
+  const gates = createCheckoutGates({
+    dir: checkout.dir,
+    workspaces: parts.workspaces,
+    configOf: async (run) => (await parts.setups.load(await parts.clients.forInstallation(run.trigger.repo.installationId ?? 0), run.trigger.repo)).config.checkout,
+    env: checkout.env,
+    exclude: parts.exclude,
+    log: parts.log.child({ component: "checkout-gates" }),
+    ...(checkout.maxOutputBytes === undefined ? {} : { maxOutputBytes: checkout.maxOutputBytes }),
+    ...(checkout.tmpRoot === undefined ? {} : { tmpRoot: checkout.tmpRoot }),
+  });
+  return { ci: gates, command: gates };
+}
+
+/** Octoflow's own files that may sit inside a checkout (the SQLite database, the snapshot cache): never copied for a command. */
+function ownFiles(location: BackendLocation, snapshotDir: string | null): string[] {
+  const files = location.kind === "sqlite" && location.path !== ":memory:" ? ["", "-wal", "-shm", "-journal"].map((suffix) => location.path + suffix) : [];
+  return snapshotDir === null ? files : [...files, resolve(snapshotDir)];
 }

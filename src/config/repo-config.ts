@@ -76,6 +76,20 @@ export const repoConfigSchema = z
       .default([])
       .describe("Paths Octoflow never changes, besides .github/workflows/ and .github/actions/ (always protected): a folder ends with /, e.g. deploy/ or Dockerfile"),
     prices: z.record(z.string().min(1).max(200), price).default({}).describe("Model (`provider:model`) → price, for models the built-in table does not know"),
+    checkout: z
+      .strictObject({
+        commands: z
+          .record(identifier, z.string().trim().min(1).max(2000))
+          .default({})
+          .describe("Name → shell command run by `uses: command` steps (`command: <name>`) in a checkout of the run's change, e.g. `test: npm test`; `test` is also what `uses: ci` runs in the CLI and the Action. Never run by the App (DESIGN D15)"),
+        env: z
+          .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name"))
+          .max(100)
+          .default([])
+          .describe("Environment variables passed to the commands although they look secret (tokens, keys, passwords are withheld by default), e.g. DATABASE_URL"),
+      })
+      .default({ commands: {}, env: [] })
+      .describe("Commands that test the run's change in a checkout (the CLI and the Action only)"),
     instructions: z
       .strictObject({
         enabled: z.boolean().default(true).describe("Give the agents AGENTS.md, CLAUDE.md, .github/copilot-instructions.md and .github/instructions/*.instructions.md (from the default branch)"),

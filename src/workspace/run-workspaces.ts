@@ -9,7 +9,7 @@ import { NonRetriableError } from "../errors/non-retriable-error.ts";
 import { WorkspaceConflictError } from "../errors/workspace-conflict-error.ts";
 import { workspaceBaseKey } from "../store/marker-keys.ts";
 import type { RunStore } from "../workflows/ports.ts";
-import type { RunPlan, RunRecord, StepOutput, StepRecord, Trigger } from "../workflows/types.ts";
+import type { FileChange, RunPlan, RunRecord, StepOutput, StepRecord, Trigger } from "../workflows/types.ts";
 import type { BaseFiles } from "./base-files.ts";
 import { createLayerComposer } from "./compose-layers.ts";
 import { planCommits, type PlannedCommits } from "./plan-commits.ts";
@@ -36,6 +36,11 @@ export interface WorkspaceService extends RunWorkspaces {
   baseOf(run: { runId: string; trigger: Trigger }): Promise<string>;
   /** The run's base files (snapshot, or lazy reads). */
   filesOf(run: { runId: string; trigger: Trigger }): Promise<BaseFiles>;
+  /**
+   * What a step sees changed against the base (its upstream layers, merged), sorted by path: what a
+   * command step writes into a checkout of the base. Throws like `viewFor` on a conflict.
+   */
+  changesBefore(request: Parameters<RunWorkspaces["viewFor"]>[0]): Promise<{ baseSha: string; changes: FileChange[] }>;
   /** What to commit for each producing (`pull_request`) step, in plan order. */
   commitsFor(run: RunRecord, records: readonly StepRecord[]): Promise<PlannedCommits>;
 }
@@ -65,23 +70,31 @@ export function createRunWorkspaces(deps: RunWorkspacesDeps): WorkspaceService {
 
   const composer = (plan: RunPlan, outputs: ReadonlyMap<string, StepOutput>, base: BaseFiles) => createLayerComposer({ plan, outputs, base, refusePath: deps.refusePath });
 
+  const overlayOf = async ({ runId, trigger, plan, step, upstream }: Parameters<RunWorkspaces["viewFor"]>[0]) => {
+    const base = await filesOf({ runId, trigger });
+    const outputs = new Map(Object.entries(upstream));
+    const stepId = String(step.id);
+    // the step itself has no output yet: its view is base + its upstream layers
+    outputs.delete(stepId);
+    try {
+      return { base, overlay: await composer(plan, outputs, base).overlayBefore(stepId) };
+    } catch (error) {
+      if (error instanceof WorkspaceConflictError) throw new NonRetriableError(`The step "${stepId}" cannot start: ${error.message}`, { cause: error });
+      throw error;
+    }
+  };
+
   return {
     baseOf,
     filesOf,
-    async viewFor({ runId, trigger, plan, step, upstream }) {
-      const base = await filesOf({ runId, trigger });
-      const outputs = new Map(Object.entries(upstream));
-      const stepId = String(step.id);
-      // the step itself has no output yet: its view is base + its upstream layers
-      outputs.delete(stepId);
-      let overlay;
-      try {
-        overlay = await composer(plan, outputs, base).overlayBefore(stepId);
-      } catch (error) {
-        if (error instanceof WorkspaceConflictError) throw new NonRetriableError(`The step "${stepId}" cannot start: ${error.message}`, { cause: error });
-        throw error;
-      }
+    async viewFor(request) {
+      const { base, overlay } = await overlayOf(request);
       return createStepView({ base, upstream: overlay, refusePath: deps.refusePath });
+    },
+    async changesBefore(request) {
+      const { base, overlay } = await overlayOf(request);
+      const changes = [...overlay].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, content]) => ({ path, content }));
+      return { baseSha: base.sha, changes };
     },
     async commitsFor(run, records) {
       // Publishing reads few base files (merges, edits given as search/replace): a cached snapshot or lazy reads, never a new archive download.

@@ -27,7 +27,13 @@ describe("parseRunArgs", () => {
       dryRun: true,
       replace: false,
       progress: "auto",
+      approve: false,
     });
+  });
+
+  it("parses --approve and --checkout", () => {
+    expect(parseRunArgs(["bug-fix", "--repo", "o/r", "--issue", "1", "--approve", "--checkout", "../api"])).toMatchObject({ approve: true, checkout: "../api" });
+    expect(parseRunArgs(["bug-fix", "--repo", "o/r", "--issue", "1"]).checkout).toBeUndefined();
   });
 
   it("parses --pr, --replace and --progress", () => {

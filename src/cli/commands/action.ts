@@ -25,6 +25,7 @@ import { createTerminalProgress } from "../terminal-progress.ts";
 import { UsageError } from "../../errors/usage-error.ts";
 import { githubWebUrl, runLinksOf } from "../web-url.ts";
 import { TargetError } from "../../errors/target-error.ts";
+import { findCheckout } from "../find-checkout.ts";
 
 interface Context {
   event: ActionsEvent;
@@ -56,6 +57,16 @@ async function startExplicit(ctx: Context, workflow: string, runs: RunControl): 
   }
   await runs.start(planRun(loaded.template, trigger, { repoConfig: setup.config }), trigger);
   return undefined;
+}
+
+/** The job's checkout (`GITHUB_WORKSPACE`, filled by actions/checkout), where command steps run. */
+async function actionCheckout(io: CliIo): Promise<{ dir: string | undefined; missing?: string }> {
+  const workspace = io.env.GITHUB_WORKSPACE?.trim();
+  const hint = "add `- uses: actions/checkout@v4` before Octoflow's step to run command steps";
+  if (!workspace) return { dir: undefined, missing: `GITHUB_WORKSPACE is not set: ${hint}` };
+  const [owner = "", name = ""] = (io.env.GITHUB_REPOSITORY ?? "").split("/");
+  const found = await findCheckout({ dir: workspace, owner, name, explicit: true, what: "GITHUB_WORKSPACE" });
+  return found.dir === undefined ? { dir: undefined, missing: `${found.missing ?? "no checkout"}: ${hint}` } : { dir: found.dir };
 }
 
 /**
@@ -90,7 +101,7 @@ export async function runAction(argv: string[], io: CliIo): Promise<number> {
   if (!backend) throw new Error("the run store could not be opened");
   const terminal = createTerminalProgress({ out: progressOutput(io) });
   const log = createCliLogger((text) => terminal.printAbove(text), io.env.LOG_LEVEL); // above the live table
-  const runtime = createCliRuntime({ env, log, octokit, backend, terminal });
+  const runtime = createCliRuntime({ env, log, octokit, backend, terminal, checkout: { ...(await actionCheckout(io)), env: io.env } });
   const { store } = runtime;
   const ctx: Context = { event, octokit, runtime, io };
   const interrupt = onInterrupt(io);

@@ -26,6 +26,8 @@ import { createTerminalProgress } from "../terminal-progress.ts";
 import { UsageError } from "../../errors/usage-error.ts";
 import { githubWebUrl, runLinksOf } from "../web-url.ts";
 import { TargetError } from "../../errors/target-error.ts";
+import { findCheckout } from "../find-checkout.ts";
+import { resolve } from "node:path";
 
 /** Prints a usage error: the usage line, then the reason. */
 export function printUsageError(io: CliIo, command: string, error: UsageError | ConfigError): number {
@@ -139,13 +141,21 @@ export async function runWorkflow(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (missing.length > 0) return printUsageError(io, "run", new UsageError(`set the model credentials first: ${missing.join("; ")}`, RUN_USAGE));
+  const gated = plan.steps.filter((step) => step.approval).map((step) => String(step.id));
+  if (gated.length > 0 && !args.approve) {
+    return printUsageError(io, "run", new UsageError(`${plan.workflow} asks for an approval before ${gated.join(", ")}, and the CLI cannot wait for one: pass --approve to approve in advance (or start it in the App)`, RUN_USAGE));
+  }
+  const found = await findCheckout({ dir: args.checkout ? resolve(io.cwd, args.checkout) : io.cwd, owner: args.owner, name: args.repo, explicit: args.checkout !== undefined });
+  if (found.dir === undefined && plan.steps.some((step) => step.uses?.kind === "command")) {
+    return printUsageError(io, "run", new UsageError(`${plan.workflow} has command steps, which run in a checkout of the repository: ${found.missing ?? "none found"}`, RUN_USAGE));
+  }
 
   const backend = await openCliBackend(io);
   if (!backend) throw new Error("the run store could not be opened");
   const terminal = createTerminalProgress({ out: progressOutput(io, args.progress) });
   // log lines go above the live table, never into the middle of a redraw
   const log = createCliLogger((text) => terminal.printAbove(text), io.env.LOG_LEVEL);
-  const runtime = createCliRuntime({ env, log, octokit, backend, terminal });
+  const runtime = createCliRuntime({ env, log, octokit, backend, terminal, checkout: { ...found, env: io.env } });
   const interrupt = onInterrupt(io);
   try {
     if (args.replace) await replaceActive(runtime, plan, io);
@@ -153,7 +163,7 @@ export async function runWorkflow(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`octoflow: ${plan.workflow} on ${trigger.repo.owner}/${trigger.repo.name}#${trigger.number} · run ${run.id}\n`);
     let finished: RunRecord;
     try {
-      finished = await runtime.execute(run, interrupt.signal);
+      finished = await runtime.execute(run, interrupt.signal, args.approve ? { approveAs: trigger.actor } : {});
     } catch (error) {
       io.stderr(`octoflow run: ${scrubSecrets(error instanceof Error ? error.message : String(error))}\n`);
       return EXIT.failed;
