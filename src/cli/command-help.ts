@@ -27,6 +27,8 @@ Options:
   --model provider:model     default model for steps without their own (as OCTOFLOW_MODEL)
   --dry-run                  plan and print the steps and prompt sizes; write nothing
   --replace                  cancel an earlier run of this workflow here that a killed process left active
+  --approve                  approve the workflow's approval gates in advance (the CLI cannot wait for one)
+  --checkout DIR             where command steps run (default: the clone around the working directory)
   --progress auto|table|plain  a redrawn table on a terminal (auto), or one line per step change
   -h, --help                 this text
 
