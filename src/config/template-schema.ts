@@ -119,7 +119,7 @@ export const USES_KINDS = ["ci", "command"] as const;
 const usesFields = {
   uses: z.enum(USES_KINDS).describe("`ci`: wait for the repository's own CI on the pushed head (the App); `command`: run a command of `.github/octoflow.yml` (the CLI and the Action only)"),
   noChecksAfter: duration.optional().describe("`uses: ci`: end neutral (\"no CI reported\") when no check appears within this long; default 10m"),
-  command: identifier.optional().describe("`uses: command`: the name of the command in `.github/octoflow.yml` `commands:`; default `test`"),
+  command: identifier.optional().describe("`uses: command`: the name of the command in `.github/octoflow.yml` `checkout.commands:`; default `test`"),
 };
 
 /** Keys that only a step with the given shape may carry, with the hint shown when another shape has them. */
