@@ -30,6 +30,7 @@ beforeAll(async () => {
   await seedRun(store, { id: "run-old", status: "succeeded", createdAt: t0, durationMs: 60_000, checkRunId: 1 });
   feature = await seedFeatureRun(store, { id: "run-feature", createdAt: t0 + 600_000 });
   await seedRun(store, { id: "run-new", owner: "acme", name: "docs", workflow: "bug-fix", status: "running", createdAt: Date.now() - 30_000 });
+  await seedRun(store, { id: "run-parked", owner: "acme", name: "docs", workflow: "bug-fix", status: "waiting", createdAt: Date.now() - 60_000 });
   const handler = createDashboardHandler({ store, metrics: createMetrics({ defaults: false }), token: TOKEN });
   server = createServer(async (req, res) => {
     if (!(await handler(req, res))) {
@@ -130,6 +131,17 @@ describe.skipIf(skips(chromiumBinary))(`run page in Chromium${skipNote(chromiumB
     expect(await page.locator('#graph g.node[data-step-id="review"]').getAttribute("data-status")).toBe("running");
     expect(await page.locator('#timeline .lane[data-step-id="review"] .bar.s-running').count()).toBe(1);
     expect(await page.locator(".failure").count()).toBe(0);
+    await page.close();
+  });
+
+  it("shows what a parked run waits for, in its header and on the waiting step's row", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/dashboard?token=${TOKEN}#run/run-parked`);
+    await page.locator("#run-waiting li").first().waitFor();
+    expect(await page.locator("#run-waiting li").allTextContents()).toEqual(["waiting — review: waiting for approval by a user with maintain permission (the Approve button, or `/octoflow approve`)"]);
+    const row = page.locator('#steps tr[data-step-id="review"]');
+    expect(await row.locator(".note").textContent()).toContain("waiting for approval by a user with maintain permission");
+    expect(await page.locator('#steps tr[data-step-id="generate"] .note').count()).toBe(0);
     await page.close();
   });
 });

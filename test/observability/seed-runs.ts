@@ -86,6 +86,16 @@ export async function seedRun(store: RunStore, o: SeedOptions): Promise<RunRecor
     await store.updateStep(runId, rev, { status: "running", attempts: 1, startedAt: started + split });
     return run;
   }
+  if (o.status === "waiting") {
+    // parked at an approval gate before the review
+    const message = "waiting for approval by a user with maintain permission (the Approve button, or `/octoflow approve`)";
+    const since = started + split;
+    await store.updateStep(runId, rev, { status: "waiting", attempts: 0, waiting: { reason: "approval", key: "approval:review", message, since } });
+    await store.appendEvent({ type: "step.waiting", runId, stepId: rev, reason: "approval", message, at: since });
+    await store.updateRun(runId, { status: "waiting", waiting: { since, keys: ["approval:review"], messages: [`review: ${message}`] } });
+    await store.appendEvent({ type: "run.waiting", runId, at: since, keys: ["approval:review"], messages: [`review: ${message}`] });
+    return run;
+  }
   const reviewFailed = o.status === "failed";
   const revOutput = { text: "Two findings.", usage: { inputTokens: 600, outputTokens: 200, cachedTokens: 0 }, costUsd: 0.004 };
   await store.updateStep(runId, rev, {
