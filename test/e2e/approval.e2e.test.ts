@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuntime, octoflowApp, type Runtime } from "../../src/app.ts";
 import { loadEnv } from "../../src/config/env.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import type { ApprovalPermission, PlannedStep, RunId, RunRecord } from "../../src/workflows/types.ts";
+import type { RunId, RunRecord } from "../../src/workflows/types.ts";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
@@ -34,7 +34,7 @@ let dataDir: string;
 let deliveries = 0;
 let commentIds = 9000;
 
-const gatedWorkflow = (name: string) => `name: ${name}
+const gatedWorkflow = (name: string, approval: string) => `name: ${name}
 description: Plan, ask a maintainer, then implement.
 on:
   labels: ["octoflow:${name}"]
@@ -53,15 +53,10 @@ steps:
     name: Implement the change
     role: generate
     needs: plan
+    approval: ${approval}
     prompt: "Implement {{ issue.title }} following {{ steps.plan.output }}"
     output: pull_request
 `;
-
-/**
- * The permission of each workflow's gate on `generate`. The template syntax (`approval:`) is added
- * by the template schema; until then the plans are gated where the app starts them.
- */
-const GATES: Record<string, ApprovalPermission> = { gated: "write", "gated-strict": "maintain" };
 
 async function post(event: string, payload: object): Promise<number> {
   const body = JSON.stringify(payload);
@@ -146,7 +141,7 @@ beforeAll(async () => {
   repo = installRepoModel(gh, {
     owner: "octo",
     repo: "app",
-    files: { "README.md": "# app\n", ".github/octoflow/workflows/gated.yml": gatedWorkflow("gated"), ".github/octoflow/workflows/gated-strict.yml": gatedWorkflow("gated-strict") },
+    files: { "README.md": "# app\n", ".github/octoflow/workflows/gated.yml": gatedWorkflow("gated", "true"), ".github/octoflow/workflows/gated-strict.yml": gatedWorkflow("gated-strict", "{ permission: maintain }") },
     permissions: { alice: "write", rita: "read", mo: "maintain" },
     issues: Object.fromEntries([7, 8, 9, 10].map((n) => [n, { title: `Add a greeting ${n}`, body: "Please add hello()." }])),
   });
@@ -164,13 +159,6 @@ beforeAll(async () => {
     OPENAI_BASE_URL: models.baseURL,
   });
   runtime = await createRuntime(env, silentLog, { metrics: createMetrics({ defaults: false }), progressIntervalMs: 200 });
-  const runs = runtime.handlerDeps.runs;
-  const start = runs.start.bind(runs);
-  runs.start = (plan, trigger, options) => {
-    const permission = GATES[plan.workflow];
-    const steps = plan.steps.map((s): PlannedStep => (permission && s.id === "generate" ? { ...s, approval: { permission } } : s));
-    return start({ ...plan, steps }, trigger, options);
-  };
   const probot = createTestProbot(gh.url);
   const middleware = await createNodeMiddleware(octoflowApp(runtime), { probot });
   server = createServer((req, res) => {
