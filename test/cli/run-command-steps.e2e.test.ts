@@ -68,7 +68,7 @@ let clone: string;
 beforeEach(async () => {
   gh = await startGitHubFake();
   models = await startModelServer();
-  repo = installRepoModel(gh, { owner: "acme", repo: "api", files: FILES });
+  repo = installRepoModel(gh, { owner: "acme", repo: "api", files: FILES, permissions: { octocat: "write" } });
   installTargetRoutes(gh, repo, [{ number: 12, title: "sum() returns 0", body: "sum(2, 3) should be 5." }]);
   dir = mkdtempSync(join(tmpdir(), "octoflow-run-commands-"));
   clone = join(dir, "api");
@@ -139,4 +139,32 @@ describe("octoflow run with command steps (child process)", () => {
     expect(gh.requests.filter((r) => r.method !== "GET")).toEqual([]);
     expect(models.requests).toHaveLength(0);
   }, 60_000);
+
+  it("octoflow action runs the command steps in GITHUB_WORKSPACE", async () => {
+    models.expect("openai.responses", edit("Subtract.", "(a, b) => 0", "(a, b) => a - b"), edit("Add.", "a - b", "a + b"));
+    const eventPath = join(dir, "event.json");
+    writeFileSync(eventPath, JSON.stringify({ inputs: { issue: "12" }, ref: "refs/heads/main", repository: { name: "api", full_name: "acme/api", owner: { login: "acme" } }, sender: { login: "octocat", type: "User" } }));
+    const actionEnv = {
+      ...env(),
+      GITHUB_EVENT_NAME: "workflow_dispatch",
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_REPOSITORY: "acme/api",
+      GITHUB_WORKSPACE: clone,
+      OCTOFLOW_WORKFLOW: "test-loop",
+      OCTOFLOW_INPUTS: "",
+      "INPUT_GITHUB-TOKEN": TOKEN,
+      DATABASE_URL: `sqlite:${join(dir, "state", "octoflow.db")}`,
+    };
+    // the job's working directory is not the checkout: GITHUB_WORKSPACE names it
+    const result = await spawnCli(["action"], { env: actionEnv, cwd: dir, timeoutMs: 90_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^succeeded: test-loop on acme\/api#12/m);
+    const prompts = models.requestsTo("openai.responses").map((r) => JSON.stringify(r.body));
+    expect(prompts[1]).toContain("FAIL sum(2, 3): expected 5, got -1");
+    expect(prompts[1]).toContain("token visible: no");
+    expect(repo.filesAt(repo.state.pulls[0]?.head.ref ?? "").get("sum.mjs")).toBe("export const sum = (a, b) => a + b;\n");
+    expect(execFileSync("git", ["-C", clone, "status", "--porcelain"]).toString()).toBe("");
+    models.assertDone();
+    gh.verify();
+  }, 120_000);
 });
