@@ -184,6 +184,7 @@ export function composeCore(inputs: CoreInputs): Core {
     clock,
     log,
     metrics,
+    ...(env.APP_ID ? { appId: Number(env.APP_ID) } : {}),
   };
 
   let closed: Promise<void> | undefined;

@@ -90,6 +90,16 @@ export const repoConfigSchema = z
       })
       .default({ commands: {}, env: [] })
       .describe("Commands that test the run's change in a checkout (the CLI and the Action only)"),
+    autofix: z
+      .strictObject({
+        ci: z
+          .boolean()
+          .default(false)
+          .describe("When CI fails on the branch of a pull request Octoflow opened, start a run (address-review) that fixes it on the same branch"),
+        maxRunsPerPullRequest: z.number().int().min(1).max(20).default(2).describe("At most this many CI fix runs per pull request; then Octoflow says so once and stops"),
+      })
+      .default({ ci: false, maxRunsPerPullRequest: 2 })
+      .describe("Fixing Octoflow's own pull requests without being asked (off by default)"),
     instructions: z
       .strictObject({
         enabled: z.boolean().default(true).describe("Give the agents AGENTS.md, CLAUDE.md, .github/copilot-instructions.md and .github/instructions/*.instructions.md (from the default branch)"),

@@ -136,6 +136,28 @@ export function parseCommand(body: string): Command | undefined {
   return undefined;
 }
 
+/** Longest `/octoflow fix` request kept, in characters. */
+const MAX_FIX_REQUEST = 4000;
+
+/**
+ * `/octoflow fix [what to do]` in a review comment or a review's body (on Octoflow's own pull request):
+ * the free text after `fix` on that line and the prose lines after it (quotes and code ignored, like
+ * every command). Undefined when the body holds no such command. In an issue comment `fix` is not
+ * read here: there it stays the alias `parseCommand` returns (bug-fix by default).
+ *
+ * @example
+ * parseFixRequest("Nice.\n/octoflow fix use a Map here") // { request: "use a Map here" }
+ * parseFixRequest("/octoflow status")                     // undefined
+ */
+export function parseFixRequest(body: string): { request: string } | undefined {
+  const lines = proseLines(body);
+  const at = lines.findIndex((line) => /^\s{0,3}\/octoflow\s+fix(?:\s|$)/i.test(line));
+  if (at < 0) return undefined;
+  const first = (lines[at] ?? "").replace(/^\s{0,3}\/octoflow\s+fix/i, "").trim();
+  const request = [first, ...lines.slice(at + 1).map((l) => l.trim())].filter((l) => l !== "").join("\n");
+  return { request: request.slice(0, MAX_FIX_REQUEST) };
+}
+
 function parseRun(args: string[]): Command {
   const [workflow, ...rest] = args;
   if (!workflow) return { name: "help", problem: "`run` needs a workflow name, e.g. `/octoflow run bug-fix`." };

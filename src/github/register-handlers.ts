@@ -6,10 +6,13 @@
 import type { Context, Probot } from "probot";
 import { onCheckRunRequestedAction } from "./handlers/on-check-run-requested-action.ts";
 import { onCheckRunRerequested } from "./handlers/on-check-run-rerequested.ts";
+import { onCheckSuiteCompleted } from "./handlers/on-check-suite-completed.ts";
 import { onIssueCommentCreated } from "./handlers/on-issue-comment-created.ts";
 import { onIssuesLabeled } from "./handlers/on-issues-labeled.ts";
 import { onPullRequestLabeled } from "./handlers/on-pull-request-labeled.ts";
 import { onPullRequestReviewable, REVIEWABLE_PULL_REQUEST_EVENTS } from "./handlers/on-pull-request-reviewable.ts";
+import { onPullRequestReviewCommentCreated } from "./handlers/on-pull-request-review-comment-created.ts";
+import { onPullRequestReviewSubmitted } from "./handlers/on-pull-request-review-submitted.ts";
 import type { HandlerDeps } from "./start-run.ts";
 
 /** The events and actions Octoflow acts on, as `registerHandlers` subscribes them. */
@@ -20,6 +23,9 @@ export const HANDLED_EVENTS = [
   "pull_request.labeled",
   "check_run.requested_action",
   "check_run.rerequested",
+  "pull_request_review_comment.created",
+  "pull_request_review.submitted",
+  "check_suite.completed",
 ] as const;
 
 /**
@@ -45,6 +51,9 @@ export function registerHandlers(app: Probot, deps: HandlerDeps): void {
   app.on("pull_request.labeled", onPullRequestLabeled(deps));
   app.on("check_run.requested_action", onCheckRunRequestedAction(deps));
   app.on("check_run.rerequested", onCheckRunRerequested(deps));
+  app.on("pull_request_review_comment.created", onPullRequestReviewCommentCreated(deps));
+  app.on("pull_request_review.submitted", onPullRequestReviewSubmitted(deps));
+  app.on("check_suite.completed", onCheckSuiteCompleted(deps));
 }
 
 /** A handler of one delivery (Probot's context for `<event>.<action>`). */

@@ -22,6 +22,8 @@ export interface HandlerDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** The GitHub App's own id (`APP_ID`): events caused by the app itself (its check suites) are told apart by it. */
+  appId?: number;
 }
 
 /** Records the delivery id; false (and a log line) when GitHub redelivered a webhook already handled. */

@@ -24,6 +24,8 @@
  * | `fp-fixed:` | head SHA whose push fixed a finding (its thread resolved or answered) | finding lifecycle |
  * | `fp-suppressed:` | why findings on a line are no longer raised (👎, resolved by a person) | finding lifecycle |
  * | `approval-refused:` | first refused approval (time:uuid) | approval gates |
+ * | `reply:` | URL of the answer to a review request | review reply output |
+ * | `autofix:` | the delivery that took an autofix slot / head, or the limit notice | CI autofix trigger |
  */
 
 /** The check run opened for a run; value: the check run id. */
@@ -113,4 +115,24 @@ export function workspaceBaseKey(runId: string): string {
 /** Set once a refused approval from the check run's button was answered for this user and step (answered once). */
 export function approvalRefusedKey(runId: string, stepId: string, login: string): string {
   return `approval-refused:${runId}:${stepId}:${login.toLowerCase()}`;
+}
+
+/** The answer a run posted to the review request that started it (thread reply or PR comment); value: its URL. */
+export function reviewReplyKey(runId: string): string {
+  return `reply:${runId}`;
+}
+
+/** The `slot`-th (1-based) CI autofix run of a pull request; value: the delivery that took it. */
+export function autofixSlotKey(owner: string, repo: string, pull: number, slot: number): string {
+  return `autofix:${owner}/${repo}#${pull}:run:${slot}`;
+}
+
+/** The CI autofix of one head commit of a pull request (one per head); value: the delivery that took it. */
+export function autofixHeadKey(owner: string, repo: string, pull: number, sha: string): string {
+  return `autofix:${owner}/${repo}#${pull}:head:${sha}`;
+}
+
+/** Set once the "autofix reached its limit" notice was posted on a pull request. */
+export function autofixLimitKey(owner: string, repo: string, pull: number): string {
+  return `autofix:${owner}/${repo}#${pull}:limit`;
 }

@@ -37,7 +37,13 @@ export const PROMPT_VARIABLES: Readonly<Record<string, { untrusted: boolean; des
   "pr.base_ref": { untrusted: false, description: "PR base branch" },
   "pr.head_sha": { untrusted: false, description: "PR head commit" },
   "pr.draft": { untrusted: false, description: "true when the PR is a draft" },
-  "trigger.kind": { untrusted: false, description: "label, command, pull_request, check_run, cli or manual" },
+  "review.request": { untrusted: true, description: "What `/octoflow fix …` asked on Octoflow's own pull request (or the CI failure in one line)" },
+  "review.path": { untrusted: true, description: "File of the review comment (empty for a review body or CI)" },
+  "review.line": { untrusted: false, description: "Line of the review comment (empty when none)" },
+  "review.diff_hunk": { untrusted: true, description: "The diff hunk the review comment sits on" },
+  "review.thread": { untrusted: true, description: "The review thread so far, oldest first, one `@author: text` block each" },
+  "review.checks": { untrusted: true, description: "The failing checks (name, conclusion, summary) of a CI failure" },
+  "trigger.kind": { untrusted: false, description: "label, command, pull_request, check_run, review_comment, ci_failure, cli or manual" },
   "trigger.actor": { untrusted: false, description: "Login of the user who started the run" },
   workflow: { untrusted: false, description: "Workflow name" },
 };
@@ -96,6 +102,7 @@ function cap(text: string, limit: number): string {
 function resolve(name: string, context: PromptContext): { value: string; untrusted: boolean } {
   const { trigger } = context;
   const pr = trigger.pullRequest;
+  const review = trigger.review;
   const fixed: Record<string, string | undefined> = {
     "issue.title": trigger.issue?.title,
     "issue.body": trigger.issue?.body,
@@ -110,6 +117,12 @@ function resolve(name: string, context: PromptContext): { value: string; untrust
     "pr.base_ref": pr?.baseRef,
     "pr.head_sha": pr?.headSha,
     "pr.draft": pr ? String(pr.draft) : "false",
+    "review.request": review?.request,
+    "review.path": review?.path,
+    "review.line": review?.line === undefined ? undefined : String(review.line),
+    "review.diff_hunk": review?.diffHunk,
+    "review.thread": review?.thread?.map((c) => `@${c.author}:\n${c.body}`).join("\n\n"),
+    "review.checks": review?.checks?.map((c) => `- ${c.name} (${c.conclusion})${c.summary ? `: ${c.summary}` : ""}`).join("\n"),
     "trigger.kind": trigger.kind,
     "trigger.actor": trigger.actor,
     workflow: context.workflow,

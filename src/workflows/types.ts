@@ -52,6 +52,25 @@ export interface Trigger {
     sinceSha?: string;
   };
   commentId?: number;
+  /**
+   * A request to change Octoflow's own pull request (kinds `review_comment` and `ci_failure`): what was
+   * asked, where, and where the answer goes. Every text in it is user- or CI-written (fenced in prompts).
+   */
+  review?: {
+    /** The text after `/octoflow fix` (may be empty), or a one-line account of the CI failure. */
+    request: string;
+    /** The review comment's file and line (absent for a review body and CI). */
+    path?: string;
+    line?: number;
+    /** The diff hunk the comment sits on. */
+    diffHunk?: string;
+    /** The thread so far, oldest first (the request's own comment last). */
+    thread?: { author: string; body: string }[];
+    /** The failing checks (CI failures only). */
+    checks?: { name: string; conclusion: string; summary: string }[];
+    /** Where the answer goes: the top comment of the review thread, or a comment on the pull request. */
+    replyTo: { kind: "thread"; commentId: number } | { kind: "pull_request" } | { kind: "none" };
+  };
 }
 
 /** A custom role declared in a template or the repo config. */

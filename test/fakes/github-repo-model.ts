@@ -173,7 +173,8 @@ export function installRepoModel(
     draft: p.draft,
     html_url: `${htmlBase}/pull/${p.number}`,
     url: `https://api.github.com${base}/pulls/${p.number}`,
-    head: { ref: p.head.ref, sha: p.head.sha, label: `${owner}:${p.head.ref}`, repo: { full_name: p.head.repoFullName } },
+    // A same-repository pull request's head follows its branch, as on GitHub; a fork's is what the test set.
+    head: { ref: p.head.ref, sha: (p.head.repoFullName === `${owner}/${repo}` ? state.refs.get(`heads/${p.head.ref}`) : undefined) ?? p.head.sha, label: `${owner}:${p.head.ref}`, repo: { full_name: p.head.repoFullName } },
     base: { ref: p.base.ref, sha: p.base.sha, label: `${owner}:${p.base.ref}`, repo: { full_name: `${owner}/${repo}` } },
     user: user(p.user),
   });

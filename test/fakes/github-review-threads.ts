@@ -9,7 +9,8 @@
  *   answer like an installation without the permission (`FORBIDDEN`, "Resource not accessible by
  *   integration").
  * Every inline comment of a posted review opens a thread; replies join it. Tests act as people with
- * `resolve()` and `react()`, and assert on `state`.
+ * `comment()`, `resolve()` and `react()`, and assert on `state`; `commentPayload()` is the webhook
+ * `comment` of a `pull_request_review_comment` event.
  */
 import { GRAPHQL_PATH, GitHubGraphqlError, executeGraphql } from "./github-graphql.ts";
 import type { GitHubFake, RecordedRequest } from "./github-server.ts";
@@ -26,6 +27,8 @@ export interface ModelReviewComment {
   body: string;
   user: string;
   inReplyTo?: number;
+  /** The diff hunk the comment sits on (GitHub's `diff_hunk`). */
+  diffHunk?: string;
 }
 
 export interface ModelReviewThread {
@@ -59,6 +62,10 @@ export interface ReviewThreadsModel {
   resolve(threadId: string, login: string): void;
   /** A person reacts to a review comment (`+1`, `-1`, …). */
   react(commentId: number, content: string, login: string): void;
+  /** A person writes a review comment on a line (opening a thread) or, with `inReplyTo`, replies in one. */
+  comment(c: { pullNumber: number; user: string; body: string; path: string; line: number; diffHunk?: string; inReplyTo?: number }): ModelReviewComment;
+  /** A comment as GitHub serves it (REST and the `comment` of `pull_request_review_comment` webhooks). */
+  commentPayload(c: ModelReviewComment): Record<string, unknown>;
 }
 
 type UserJson = (login: string, id?: number) => Record<string, unknown>;
@@ -82,7 +89,7 @@ export function installReviewThreads(fake: GitHubFake, options: { owner: string;
     node_id: `PRRC_${c.id}`,
     url: `https://api.github.com${base}/pulls/comments/${c.id}`,
     pull_request_review_id: c.reviewId,
-    diff_hunk: "@@ -1 +1 @@",
+    diff_hunk: c.diffHunk ?? "@@ -1 +1 @@",
     path: c.path,
     commit_id: c.commitId,
     original_commit_id: c.commitId,
@@ -226,5 +233,28 @@ export function installReviewThreads(fake: GitHubFake, options: { owner: string;
     react(commentId, content, login) {
       state.reactions.push({ commentId, content, user: login });
     },
+    comment(c) {
+      const thread = c.inReplyTo === undefined ? undefined : threadOfComment(c.inReplyTo);
+      if (c.inReplyTo !== undefined && !thread) throw new Error(`no thread holds comment ${c.inReplyTo}`);
+      const comment: ModelReviewComment = {
+        id: newId(),
+        pullNumber: c.pullNumber,
+        reviewId: null,
+        commitId: "0".repeat(40),
+        path: c.path,
+        line: c.line,
+        side: "RIGHT",
+        startLine: null,
+        body: c.body,
+        user: c.user,
+        ...(thread ? { inReplyTo: thread.commentIds[0] ?? c.inReplyTo } : {}),
+        ...(c.diffHunk === undefined ? {} : { diffHunk: c.diffHunk }),
+      };
+      state.comments.set(comment.id, comment);
+      if (thread) thread.commentIds.push(comment.id);
+      else state.threads.push({ id: `PRRT_${comment.id}`, pullNumber: c.pullNumber, commentIds: [comment.id], isResolved: false });
+      return comment;
+    },
+    commentPayload: commentJson,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { helpText, parseCommand, proseLines } from "../../src/github/command-parser.ts";
+import { helpText, parseCommand, parseFixRequest, proseLines } from "../../src/github/command-parser.ts";
 
 describe("parseCommand", () => {
   it("parses every built-in command", () => {
@@ -77,5 +77,26 @@ describe("parseCommand", () => {
   it("keeps prose lines only and renders help with the workflows", () => {
     expect(proseLines("a\r\n> b\r\n\r\n    c\r\nd")).toEqual(["a", "d"]);
     expect(helpText("Oops.", ["bug-fix"])).toMatch(/^Oops\.[\s\S]*`\/octoflow run <workflow>[\s\S]*`bug-fix`/);
+  });
+});
+
+describe("parseFixRequest (review comments and review bodies)", () => {
+  it("takes the free text after `/octoflow fix`, with the prose lines after it", () => {
+    expect(parseFixRequest("Good start.\n/octoflow fix use a Map here")).toEqual({ request: "use a Map here" });
+    expect(parseFixRequest("/OctoFlow FIX\nrename `x`\n> quoted: ignore me\n\nand add a test")).toEqual({ request: "rename `x`\nand add a test" });
+    expect(parseFixRequest("/octoflow fix")).toEqual({ request: "" });
+    expect(parseFixRequest(`/octoflow fix ${"y".repeat(5000)}`)?.request).toHaveLength(4000);
+  });
+
+  it("ignores other commands, quoted or fenced requests and words that only start with fix", () => {
+    expect(parseFixRequest("/octoflow status")).toBeUndefined();
+    expect(parseFixRequest("/octoflow fixup")).toBeUndefined();
+    expect(parseFixRequest("> /octoflow fix it")).toBeUndefined();
+    expect(parseFixRequest("```\n/octoflow fix it\n```")).toBeUndefined();
+    expect(parseFixRequest("please /octoflow fix it")).toBeUndefined();
+  });
+
+  it("leaves `/octoflow fix` in an issue comment to parseCommand (the bug-fix alias)", () => {
+    expect(parseCommand("/octoflow fix")).toEqual({ name: "alias", alias: "fix", inputs: {} });
   });
 });

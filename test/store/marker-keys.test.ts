@@ -20,6 +20,11 @@ describe("marker keys", () => {
     expect(keys.findingSpotKey("acme", "widgets", 7, "abc123")).toBe("fp-spot:acme/widgets#7:abc123");
     expect(keys.findingFixedKey("acme", "widgets", 7, "abc123")).toBe("fp-fixed:acme/widgets#7:abc123");
     expect(keys.findingSuppressedKey("acme", "widgets", 7, "def456")).toBe("fp-suppressed:acme/widgets#7:def456");
+    expect(keys.approvalRefusedKey("r1", "approve", "Mallory")).toBe("approval-refused:r1:approve:mallory");
+    expect(keys.reviewReplyKey("r1")).toBe("reply:r1");
+    expect(keys.autofixSlotKey("acme", "widgets", 7, 2)).toBe("autofix:acme/widgets#7:run:2");
+    expect(keys.autofixHeadKey("acme", "widgets", 7, "abc")).toBe("autofix:acme/widgets#7:head:abc");
+    expect(keys.autofixLimitKey("acme", "widgets", 7)).toBe("autofix:acme/widgets#7:limit");
   });
 
   it("give every kind its own prefix, so two kinds never share a key", () => {
@@ -39,6 +44,11 @@ describe("marker keys", () => {
       keys.findingSpotKey("x", "x", 1, "x"),
       keys.findingFixedKey("x", "x", 1, "x"),
       keys.findingSuppressedKey("x", "x", 1, "x"),
+      keys.approvalRefusedKey("x", "x", "x"),
+      keys.reviewReplyKey("x"),
+      keys.autofixSlotKey("x", "x", 1, 1),
+      keys.autofixHeadKey("x", "x", 1, "x"),
+      keys.autofixLimitKey("x", "x", 1),
     ];
     expect(new Set(made).size).toBe(made.length);
     expect(Object.keys(keys)).toHaveLength(made.length);

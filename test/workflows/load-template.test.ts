@@ -27,7 +27,7 @@ describe("built-in templates", () => {
   const builtins = loadBuiltinTemplates();
   it("are all valid, and cover the documented workflows", () => {
     expect(builtins.map((b) => b.template.name).sort()).toEqual([
-      "bug-fix", "code-review", "documentation", "feature-development", "refactor", "security-audit", "test-generation",
+      "address-review", "bug-fix", "code-review", "documentation", "feature-development", "refactor", "security-audit", "test-generation",
     ]);
   });
 

@@ -1,12 +1,14 @@
 /**
- * Applies a finished run's outputs, once: `pull_request` steps → commits + draft PR, `review` steps →
- * one review, `comment` steps → text for the sticky comment. Reads the step outputs from the store,
+ * Applies a finished run's outputs, once: `pull_request` steps → commits + draft PR (or commits on
+ * Octoflow's own pull request), `review` steps → one review, `comment` steps → text for the sticky
+ * comment, and the answer to a review request (`/octoflow fix` in a review thread). Reads the step outputs from the store,
  * so it works the same after a resume on another replica. Every side effect is guarded by a marker.
  */
 import { scrubSecrets } from "../../observability/logger.ts";
 import type { Finding, RunRecord, StepRecord } from "../../workflows/types.ts";
 import { publishPullRequest, type OutputDeps, type ProducedStep, type PullRequestResult } from "./pull-request-output.ts";
 import { publishReview, type ReviewResult } from "./review-output.ts";
+import { replyToReviewRequest } from "./review-reply.ts";
 import { reviewedShaKey } from "../../store/marker-keys.ts";
 
 export interface AppliedOutputs {
@@ -74,5 +76,7 @@ export async function applyOutputs(deps: OutputDeps, run: RunRecord, records: St
       text: findings.map((f) => `- \`${f.path}:${f.line}\` **${f.severity}** ${f.body.replace(/\n+/g, " ")}`).join("\n").slice(0, 30_000),
     });
   }
+  // Last: the answer links the commits pushed above.
+  await replyToReviewRequest(deps, run, records, applied.notes);
   return applied;
 }

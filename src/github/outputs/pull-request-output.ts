@@ -6,7 +6,8 @@
  * go inline in one `createTree` (blobs only for large files), so a commit costs the same few requests
  * whatever its number of files. Re-running updates the same branch and pull request; a resume never
  * commits a step twice (a marker per step holds its commit). Never the default branch, never a fork,
- * never `.github/workflows/`.
+ * never `.github/workflows/`. A run on Octoflow's own pull request (`/octoflow fix` in a review, CI
+ * autofix) commits to that pull request's branch and opens no other pull request.
  */
 import type { Logger } from "pino";
 import { pullRequestKey, stepCommitKey, workBranchKey } from "../../store/marker-keys.ts";
@@ -17,6 +18,7 @@ import type { PlannedCommits } from "../../workspace/plan-commits.ts";
 import { createRunWorkspaces, type WorkspaceService } from "../../workspace/run-workspaces.ts";
 import { httpStatus, type GitHubClient } from "../client.ts";
 import { neutralizeMarkdown } from "../../progress/neutralize-markdown.ts";
+import { ownPullRequestBranch, PR_MARKER } from "../own-pull-request.ts";
 import { createGitHubRepositorySource } from "../repository-source.ts";
 import { catchUpWithBranch } from "./branch-catch-up.ts";
 import { scrubSecrets } from "../../observability/logger.ts";
@@ -49,7 +51,6 @@ export interface OutputDeps {
   metrics?: Pick<Metrics, "findings">;
 }
 
-const PR_MARKER = "<!-- octoflow:pull-request -->";
 /** Files larger than this go through `createBlob`; smaller ones inline in the tree. */
 const INLINE_MAX_BYTES = 512_000;
 /** At most this much inline content per `createTree` request; the rest goes through blobs. */
@@ -78,9 +79,11 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
   const { owner, name: repo, defaultBranch } = run.trigger.repo;
   const gh = deps.octokit.rest;
   const title = run.trigger.issue?.title ?? run.workflow;
-  // The first branch name chosen for an issue sticks, even when its title changes later.
-  const branch = await deps.store.putMarkerIfAbsent(workBranchKey(owner, repo, run.trigger.number), branchName(run.trigger.number, title));
-  const target = targetBranch(run.trigger);
+  // On Octoflow's own pull request: its branch, merging into its base. Otherwise the first branch name
+  // chosen for an issue sticks, even when its title changes later.
+  const own = ownPullRequestBranch(run.trigger);
+  const branch = own ?? (await deps.store.putMarkerIfAbsent(workBranchKey(owner, repo, run.trigger.number), branchName(run.trigger.number, title)));
+  const target = own === undefined ? targetBranch(run.trigger) : (run.trigger.pullRequest?.baseRef ?? defaultBranch);
   if (branch === defaultBranch || branch === target) throw new Error(`refusing to push to ${branch}, the branch the pull request would merge into`);
 
   const workspaces =
@@ -102,6 +105,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
     if (httpStatus(error) !== 404) throw error;
   }
   const branchExisted = branchHead !== undefined;
+  if (own !== undefined && !branchExisted && planned.commits.length > 0) throw new Error(`the branch ${own} of pull request #${run.trigger.number} no longer exists`);
 
   // Our chain: the base, then the commits of steps already committed (by an earlier attempt).
   let tip: { sha: string; tree?: string } = { sha: planned.baseSha };
@@ -180,6 +184,12 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
     branchHead = tip.sha;
   }
   if (branchHead === undefined) return undefined;
+  if (own !== undefined) {
+    // The pull request exists and says what it is for: its title and body stay as they are.
+    const number = run.trigger.number;
+    await deps.store.updateRun(run.id, { pullRequestNumber: number });
+    return { number, url: run.trigger.issue?.url ?? `https://github.com/${owner}/${repo}/pull/${number}`, branch, commits, notes };
+  }
 
   const produced: ProducedStep[] = [];
   for (const step of run.plan.steps) {
