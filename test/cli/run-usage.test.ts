@@ -51,7 +51,7 @@ describe("octoflow run with bad arguments", () => {
   });
 
   it.each([
-    ["an unknown workflow", ["run", "nope", "--repo", "acme/api", "--issue", "12"], 'unknown workflow "nope" (known in acme/api: bug-fix, code-review, documentation,'],
+    ["an unknown workflow", ["run", "nope", "--repo", "acme/api", "--issue", "12"], 'unknown workflow "nope" (known in acme/api: address-review, bug-fix, code-review, documentation,'],
     ["an input the workflow does not take", ["run", "documentation", "--repo", "acme/api", "--issue", "12", "--input", "colour=red"], 'unknown input "colour" for workflow documentation'],
     ["a model whose key is not set", ["run", "documentation", "--repo", "acme/api", "--issue", "12", "--model", "anthropic:claude-sonnet-4-5"], "anthropic:claude-sonnet-4-5 (steps write, review) needs ANTHROPIC_API_KEY"],
   ])("%s: usage line, exit 2, GET requests only", async (_name, args, reason) => {

@@ -120,7 +120,7 @@ describe("octoflow validate", () => {
 
   it("runs through bin/octoflow.js on this Node", () => {
     const ok = spawnSync(process.execPath, [join(root, "bin/octoflow.js"), "validate", "workflows"], { cwd: root, encoding: "utf8" });
-    expect(ok.stderr).toBe("7 file(s) valid\n");
+    expect(ok.stderr).toBe("8 file(s) valid\n");
     expect(ok.status).toBe(0);
     const dir = repo({ "bad.yml": "name: bad\nsteps: 3\n" });
     const bad = spawnSync(process.execPath, [join(root, "bin/octoflow.js"), "validate", "bad.yml"], { cwd: dir, encoding: "utf8" });
