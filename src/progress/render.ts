@@ -84,7 +84,7 @@ export function renderApprovalRequest(view: RunView): string[] {
   if (gates.length === 0) return [];
   const how = view.fromApp
     ? "Approve with the check run's **Approve** button or comment `/octoflow approve`; `/octoflow cancel` stops the run."
-    : "This run was not started by an installed app: cancel it and start it again without the approval gate.";
+    : "This run was not started by an installed app, so nothing here can approve it: run it again with `octoflow run --approve`, or start it in the App.";
   return [
     `**Approval needed** (estimated cost so far: ${formatCost(view.costUsd)}):`,
     "",

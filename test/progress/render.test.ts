@@ -63,6 +63,9 @@ describe("render", () => {
     expect(renderCheckRunSummary(approved)).not.toContain("Approval needed");
     expect(renderCheckRunSummary(approved)).toContain("approved by mo");
     expect(activeRunActions(view({ ...waiting, fromApp: false }))).toEqual([]);
+    const cli = renderStickyComment(view({ ...waiting, fromApp: false }));
+    expect(cli).toContain("`octoflow run --approve`");
+    expect(cli).not.toContain("/octoflow approve");
   });
 
   it("offers /octoflow retry only for a run an installed app started", () => {
