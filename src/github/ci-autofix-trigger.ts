@@ -1,14 +1,15 @@
 /**
  * CI autofix (`autofix.ci` in `.github/octoflow.yml`, off by default): when another app's check suite
  * (GitHub Actions, any CI) fails on the current head of a pull request Octoflow opened, start
- * `address-review` on that branch with the failing checks in the prompt. At most one fix per head
+ * `address-review` on that branch with the failing checks in the prompt — unless a run is still at work
+ * on that pull request (its own verify-and-fix loop answers its CI). At most one fix per head
  * commit and `autofix.maxRunsPerPullRequest` per pull request (store markers claimed atomically);
  * past the limit Octoflow says so once on the pull request and stops. Octoflow's own check suite is
  * ignored, so its check run can never start a fix of itself.
  */
 import { ConfigError } from "../errors/config-error.ts";
 import { autofixHeadKey, autofixLimitKey, autofixSlotKey } from "../store/marker-keys.ts";
-import type { RepoRef, Trigger } from "../workflows/types.ts";
+import { ACTIVE_RUN_STATUSES, type RepoRef, type Trigger } from "../workflows/types.ts";
 import type { GitHubClient } from "./client.ts";
 import { isOwnPullRequest, OCTOFLOW_BRANCH_PREFIX } from "./own-pull-request.ts";
 import type { Actor } from "./permission-gate.ts";
@@ -92,6 +93,15 @@ export async function handleCheckSuiteCompleted(deps: HandlerDeps, e: CheckSuite
   const { data: pull } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
   if (pull.state !== "open" || pull.head.sha !== suite.headSha || !(await isOwnPullRequest(deps.store, repo, pull))) {
     log.debug({ pull: number, state: pull.state }, "CI failure not on the current head of an open Octoflow pull request: no autofix");
+    return;
+  }
+  // A run still at work on this pull request (a fix, or the run that opened it and verifies its CI) answers it.
+  const active = new Set<string>(ACTIVE_RUN_STATUSES);
+  const busy = (await deps.store.listRuns({ repo: `${repo.owner}/${repo.name}`, limit: 200 })).find(
+    (r) => active.has(r.status) && (r.trigger.number === number || r.pullRequestNumber === number),
+  );
+  if (busy) {
+    log.info({ pull: number, runId: busy.id }, "CI failed while a run works on the pull request: no autofix");
     return;
   }
   // One fix per head commit (several CI apps may fail on it), claimed for this delivery.

@@ -7,7 +7,8 @@
  *   second pull request; in a review's body → the same with a comment on the pull request;
  * - refused from a read-only user; answered but not run on a pull request Octoflow did not open;
  * - opt-in CI autofix: another app's failing check suite starts a fix with the failing checks in the
- *   prompt, once per head, at most `maxRunsPerPullRequest` per pull request, then one notice.
+ *   prompt, once per head, never while a run still works on the pull request, at most
+ *   `maxRunsPerPullRequest` per pull request, then one notice.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PR_MARKER } from "../../src/github/own-pull-request.ts";
@@ -17,6 +18,7 @@ import type { ModelPull } from "../fakes/github-repo-model.ts";
 import { installCheckSuites, type CheckSuites } from "../fakes/github-check-suites.ts";
 import type { ModelReviewComment, ReviewThreadsModel } from "../fakes/github-review-threads.ts";
 import { example } from "../github/app-harness.ts";
+import { runRecord, step, trigger } from "../github/support.ts";
 import { startE2eWorld, type E2eWorld } from "./e2e-world.ts";
 
 type Json = Record<string, unknown>;
@@ -203,6 +205,16 @@ describe("Octoflow iterates on its own pull requests", { timeout: 90_000 }, () =
     await checkSuiteFailed(pull, { id: 500, appId: 123, headSha: head1 });
     await w.runtime.inbox.drain();
     expect(await runsOf31()).toHaveLength(0);
+
+    // While the run that opened the pull request still works on it (parked on its own CI check), its
+    // verify-and-fix loop answers CI: no autofix.
+    const opener = runRecord("opener-31", [step("generate", "generate", "pull_request")], trigger({ number: 7 }), { status: "waiting", pullRequestNumber: 31 });
+    await w.runtime.store.createRun(opener, []);
+    ci.add({ id: 499, headSha: head1, appId: CI_APP, runs: [{ name: "unit tests", conclusion: "failure" }] });
+    await checkSuiteFailed(pull, { id: 499, appId: CI_APP, headSha: head1 });
+    await w.runtime.inbox.drain();
+    expect(await runsOf31()).toHaveLength(0);
+    await w.runtime.store.updateRun(opener.id, { status: "succeeded", finishedAt: Date.now() });
 
     // CI fails → fix run 1, with the failing check (not the passing one) in the prompt; a second CI app
     // failing on the same head at the same time starts no second fix of it
