@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { createAgentRunner, type AgentRunnerDeps } from "../agents/agent-runner.ts";
 import type { Env } from "../config/env.ts";
+import { createCiGate } from "../github/ci/ci-gate.ts";
 import type { GitHubClients } from "../github/client.ts";
 import { engineRunControl } from "../github/engine-run-control.ts";
 import { refusePath } from "../github/outputs/edit-paths.ts";
@@ -162,7 +163,10 @@ export function composeCore(inputs: CoreInputs): Core {
   });
   const outputs = createGitHubRunOutputs({ clients, store, log, workspaces, metrics });
   const setups = createRepoSetupLoader({ builtins: inputs.builtins ?? loadBuiltinTemplates(), clock, ...(inputs.setupTtlMs === undefined ? {} : { ttlMs: inputs.setupTtlMs }) });
-  const gates = routeStepGates(inputs.checkout ? checkoutRoutes(inputs.checkout, { clients, setups, workspaces, log, exclude: ownFiles(backend.location, snapshotDir) }) : {});
+  const appId = env.APP_ID === undefined ? undefined : Number(env.APP_ID);
+  // the App (no checkout) waits for the repository's CI on GitHub; the CLI and the Action run commands in their checkout
+  const ciGate = createCiGate({ clients, clock, log, pollMs: env.OCTOFLOW_CI_POLL_MS, ...(appId === undefined ? {} : { appId }) });
+  const gates = routeStepGates(inputs.checkout ? checkoutRoutes(inputs.checkout, { clients, setups, workspaces, log, exclude: ownFiles(backend.location, snapshotDir) }) : { ci: ciGate });
   const engine = createEngine({
     store,
     ...(queue ? { queue } : {}),
@@ -184,7 +188,7 @@ export function composeCore(inputs: CoreInputs): Core {
     clock,
     log,
     metrics,
-    ...(env.APP_ID ? { appId: Number(env.APP_ID) } : {}),
+    ...(appId === undefined ? {} : { appId }),
   };
 
   let closed: Promise<void> | undefined;

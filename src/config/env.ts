@@ -116,6 +116,8 @@ export const envSchema = z
     OCTOFLOW_MODEL_IDLE_TIMEOUT_MS: milliseconds(90_000),
     /** A GitHub API call that receives nothing for this long is cut off and retried. */
     OCTOFLOW_GITHUB_IDLE_TIMEOUT_MS: milliseconds(60_000),
+    /** How often a run waiting for CI looks at the checks again when no webhook woke it. */
+    OCTOFLOW_CI_POLL_MS: milliseconds(120_000),
   })
   .superRefine((env, ctx) => {
     if (env.PRIVATE_KEY && env.PRIVATE_KEY_PATH) {

@@ -10,10 +10,11 @@ import type { RunControl } from "./run-control.ts";
  * const runs = engineRunControl(engine);
  * await runs.retry(runId); // false when the run cannot be retried (still active, succeeded, …)
  */
-export function engineRunControl(engine: Pick<Engine, "start" | "cancel" | "retry" | "approve">): RunControl {
+export function engineRunControl(engine: Pick<Engine, "start" | "cancel" | "retry" | "approve" | "wakeWaiting">): RunControl {
   return {
     start: (plan, trigger, options) => engine.start(plan, trigger, options?.runId === undefined ? {} : { runId: options.runId }),
     cancel: (runId, reason) => engine.cancel(runId, reason),
+    wakeWaiting: (repo, key) => engine.wakeWaiting(repo, key),
     approve: async (runId, actor, stepId) => (await engine.approve(runId, actor, stepId)).map((step) => String(step.stepId)),
     async retry(runId) {
       try {

@@ -7,6 +7,7 @@ import type { Context, Probot } from "probot";
 import { onCheckRunRequestedAction } from "./handlers/on-check-run-requested-action.ts";
 import { onCheckRunRerequested } from "./handlers/on-check-run-rerequested.ts";
 import { onCheckSuiteCompleted } from "./handlers/on-check-suite-completed.ts";
+import { CI_FINISHED_EVENTS, onCiFinished } from "./handlers/on-ci-finished.ts";
 import { onIssueCommentCreated } from "./handlers/on-issue-comment-created.ts";
 import { onIssuesLabeled } from "./handlers/on-issues-labeled.ts";
 import { onPullRequestLabeled } from "./handlers/on-pull-request-labeled.ts";
@@ -26,6 +27,8 @@ export const HANDLED_EVENTS = [
   "pull_request_review_comment.created",
   "pull_request_review.submitted",
   "check_suite.completed",
+  "check_run.completed",
+  "status",
 ] as const;
 
 /**
@@ -54,6 +57,7 @@ export function registerHandlers(app: Probot, deps: HandlerDeps): void {
   app.on("pull_request_review_comment.created", onPullRequestReviewCommentCreated(deps));
   app.on("pull_request_review.submitted", onPullRequestReviewSubmitted(deps));
   app.on("check_suite.completed", onCheckSuiteCompleted(deps));
+  app.on([...CI_FINISHED_EVENTS], onCiFinished(deps));
 }
 
 /** A handler of one delivery (Probot's context for `<event>.<action>`). */

@@ -22,6 +22,11 @@ export interface RunControl {
    * The caller has checked that `actor` may approve it.
    */
   approve(runId: RunId, actor: string, stepId: string): Promise<string[]>;
+  /**
+   * Wakes the runs of `repo` (`owner/name`) parked on `key` (e.g. `ci:<sha>`); returns their ids.
+   * Absent where no run parks (the CLI and the Action execute their runs themselves).
+   */
+  wakeWaiting?(repo: string, key: string): Promise<RunId[]>;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { HandlerDeps } from "./start-run.ts";
 
 type Payload = {
   action?: string;
+  state?: string;
   label?: { name?: string } | null;
   issue?: { state?: string; pull_request?: unknown };
   pull_request?: { state?: string };
@@ -40,6 +41,9 @@ export function mayActOn(key: string, payload: Payload): boolean {
       return Boolean(payload.label?.name) && payload.issue?.state !== "closed" && !payload.issue?.pull_request;
     case "pull_request.labeled":
       return Boolean(payload.label?.name) && payload.pull_request?.state !== "closed";
+    case "status.":
+      // a pending status finishes nothing: only a final one may wake a run waiting for CI
+      return payload.state !== "pending";
     default:
       return true;
   }

@@ -3,13 +3,15 @@
  * installation tokens, collaborator permissions, contents, the Git Data API (blobs, trees, commits,
  * refs, trees with inline `content`), repository archives (`tarball/{ref}` redirecting to a download
  * host that serves a real gzip tar with GitHub's `owner-repo-sha/` top folder), pull requests (+ files),
- * issue comments, reactions, check runs and reviews; review comments and threads (REST and GraphQL)
+ * issue comments, reactions, check runs (Octoflow's, as the App `appId`) and reviews, the repository's
+ * CI (`model.ci`: other apps' check runs and suites, statuses, annotations, job logs); review comments and threads (REST and GraphQL)
  * in `github-review-threads.ts`; compare with real patches.
  * Tests assert on `model.state` (the final state) and on `fake.requests` (the bodies sent).
  */
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
+import { appJson, installCiModel, type CiApp, type CiModel } from "./github-ci-model.ts";
 import { DOWNLOAD_PREFIX, type GitHubFake, type RecordedRequest } from "./github-server.ts";
 import { installReviewThreads, type ReviewThreadsModel } from "./github-review-threads.ts";
 import { fileDiff, unifiedFileDiff } from "./unified-diff.ts";
@@ -62,6 +64,8 @@ export interface RepoModel {
   addPull(pull: Omit<ModelPull, "state" | "user"> & { state?: "open" | "closed"; user?: string }): ModelPull;
   /** Commits files on top of a branch (creating it from the default branch when missing). */
   commitFiles(branch: string, files: Record<string, string>, message?: string): string;
+  /** The repository's CI: check runs of other apps, statuses, annotations, job logs. */
+  ci: CiModel;
 }
 
 const sha = (text: string) => createHash("sha1").update(text).digest("hex");
@@ -94,6 +98,8 @@ export function installRepoModel(
     installationId?: number;
     /** Issues by number (title, body) for `GET /issues/{n}`. */
     issues?: Record<number, { title: string; body: string }>;
+    /** The App whose check runs `POST /check-runs` creates (default id 123, as the test harness's Probot). */
+    appId?: number;
   },
 ): RepoModel {
   const { owner, repo } = options;
@@ -378,7 +384,9 @@ export function installRepoModel(
   });
   const checkRunJson = (id: number) => {
     const c = state.checkRuns.get(id) ?? {};
-    return { id, node_id: "CR_1", head_sha: c.head_sha, external_id: c.external_id ?? null, name: c.name, status: c.status ?? "queued", conclusion: c.conclusion ?? null, html_url: `${htmlBase}/runs/${id}`, details_url: null, url: `https://api.github.com${base}/check-runs/${id}`, started_at: null, completed_at: null, output: { title: null, summary: null, text: null, annotations_count: 0, annotations_url: "https://api.github.com/a" }, check_suite: { id: 1 }, app: null, pull_requests: [] };
+    const output = (c.output ?? {}) as { title?: string | null; summary?: string | null; text?: string | null };
+    const app: CiApp = (c.ciApp as CiApp | undefined) ?? { id: options.appId ?? 123, slug: "octoflow", name: "Octoflow" };
+    return { id, node_id: "CR_1", head_sha: c.head_sha, external_id: c.external_id ?? null, name: c.name, status: c.status ?? "queued", conclusion: c.conclusion ?? null, html_url: `${htmlBase}/runs/${id}`, details_url: null, url: `https://api.github.com${base}/check-runs/${id}`, started_at: null, completed_at: null, output: { title: output.title ?? null, summary: output.summary ?? null, text: output.text ?? null, annotations_count: ciAnnotations(id), annotations_url: `https://api.github.com${base}/check-runs/${id}/annotations` }, check_suite: c.check_suite ?? { id: 1 }, app: appJson(app), pull_requests: [] };
   };
   fake.allow("POST", `${base}/check-runs`, (req) => {
     const id = nextId++;
@@ -398,12 +406,16 @@ export function installRepoModel(
     return { body: checkRunJson(id) };
   });
 
+  const ci = installCiModel({ fake, base, owner, repo, checkRuns: state.checkRuns, nextId: () => nextId++, resolve });
+  const ciAnnotations = (id: number) => ci.annotationCount(id);
+
   return {
     owner,
     repo,
     defaultBranch,
     state,
     reviewThreads,
+    ci,
     filesAt,
     addPull(pull) {
       const p: ModelPull = { state: "open", user: "alice", ...pull };

@@ -22,7 +22,10 @@ describe("registerHandlers", () => {
 
   it("handles the four reviewable pull_request actions with one handler (one app.on with a list)", () => {
     const lists = registrations().filter((names) => names.length > 1);
-    expect(lists).toEqual([["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review"]]);
+    expect(lists).toEqual([
+      ["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review"],
+      ["check_suite.completed", "check_run.completed", "status"],
+    ]);
   });
 
   it("app.yml subscribes to exactly the events a handler acts on (nothing it ignores)", () => {

@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe("real webhook payloads", () => {
   it("the app subscribes to the events this test covers", () => {
-    expect(EVENTS.sort()).toEqual(["check_run", "check_suite", "installation", "issue_comment", "issues", "pull_request", "pull_request_review", "pull_request_review_comment"]);
+    expect(EVENTS.sort()).toEqual(["check_run", "check_suite", "installation", "issue_comment", "issues", "pull_request", "pull_request_review", "pull_request_review_comment", "status"]);
   });
 
   it.each(EVENTS)("handles or ignores every %s example without error", async (event) => {

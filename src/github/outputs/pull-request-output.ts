@@ -33,6 +33,8 @@ export interface PullRequestResult {
   number: number;
   url: string;
   branch: string;
+  /** The branch's head commit after this call: what the repository's CI runs on. */
+  head: string;
   /** Commit SHAs created by this call (empty when every step was already committed). */
   commits: string[];
   notes: string[];
@@ -188,7 +190,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
     // The pull request exists and says what it is for: its title and body stay as they are.
     const number = run.trigger.number;
     await deps.store.updateRun(run.id, { pullRequestNumber: number });
-    return { number, url: run.trigger.issue?.url ?? `https://github.com/${owner}/${repo}/pull/${number}`, branch, commits, notes };
+    return { number, url: run.trigger.issue?.url ?? `https://github.com/${owner}/${repo}/pull/${number}`, branch, head: branchHead, commits, notes };
   }
 
   const produced: ProducedStep[] = [];
@@ -222,7 +224,7 @@ export async function publishPullRequest(deps: OutputDeps, run: RunRecord, recor
   }
   await deps.store.setMarker(prKey, String(number));
   await deps.store.updateRun(run.id, { pullRequestNumber: number });
-  return { number, url, branch, commits, notes };
+  return { number, url, branch, head: branchHead, commits, notes };
 }
 
 function pullRequestBody(run: RunRecord, produced: ProducedStep[], planned: PlannedCommits, notes: string[]): string {
