@@ -88,7 +88,8 @@ describe("delivering a run's results from the engine", () => {
   });
 
   it("GitHub refusing the pull request (422) fails the run in words; it is never recorded as succeeded", async () => {
-    gh.expect("POST", "/repos/{owner}/{repo}/pulls", () => ({ status: 422, body: { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] } }));
+    // refused twice: when the producing step pushes mid-run (logged, the run goes on) and at the delivery
+    gh.expect("POST", "/repos/{owner}/{repo}/pulls", () => ({ status: 422, body: { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] } }), { times: 2 });
     const { run } = await runToEnd({ forInstallation: async () => testOctokit(gh.url) });
     gh.verify();
     expect(run.status).toBe("failed");
