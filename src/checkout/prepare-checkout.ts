@@ -2,17 +2,28 @@
  * A throw-away checkout of a run's change: the runner's own checkout copied into a temporary folder
  * (everything but `.git`, so installed dependencies and build outputs come along), with the files the
  * run's upstream steps changed written over it. The runner's checkout itself is never touched.
+ *
+ * `node_modules` folders are hard-linked file by file instead of copied (a copy of a JavaScript
+ * project's dependencies is most of the time a command step takes): the copy's paths stay real
+ * folders, so module resolution, watchers and `realpath` see an ordinary tree. Only a command that
+ * rewrites an installed file in place would reach the checkout's file; package managers and caches
+ * write new files.
  */
 import { execFile } from "node:child_process";
 import { constants } from "node:fs";
-import { cp, lstat, mkdir, mkdtemp, realpath, rm, unlink, writeFile } from "node:fs/promises";
+import { copyFile, cp, link, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { promisify } from "node:util";
 import { normalizePath } from "../workspace/workspace-paths.ts";
 import type { FileChange } from "../workflows/types.ts";
 
 const run = promisify(execFile);
+
+/** Folders hard-linked rather than copied. */
+const LINKED_FOLDERS = new Set(["node_modules"]);
+/** Links made at once while hard-linking a folder. */
+const LINK_CONCURRENCY = 64;
 
 export interface PreparedCheckout {
   /** The temporary folder the command runs in. */
@@ -36,6 +47,33 @@ export async function checkoutHead(dir: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Recreates the tree `from` at `to` with hard links to its files (a copy where a link is refused, e.g.
+ * across file systems), real folders, and symbolic links as they are.
+ */
+async function linkTree(from: string, to: string): Promise<void> {
+  const files: [string, string][] = [];
+  const walk = async (src: string, dest: string): Promise<void> => {
+    await mkdir(dest, { recursive: true });
+    for (const entry of await readdir(src, { withFileTypes: true })) {
+      const s = join(src, entry.name);
+      const d = join(dest, entry.name);
+      if (entry.isDirectory()) await walk(s, d);
+      else if (entry.isSymbolicLink()) await symlink(await readlink(s), d);
+      else if (entry.isFile()) files.push([s, d]);
+    }
+  };
+  await walk(from, to);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const [s, d] = files[next++] as [string, string];
+      await link(s, d).catch(() => copyFile(s, d));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LINK_CONCURRENCY, files.length) }, worker));
+}
+
 /** The absolute target of `path` under `root`; refuses a path that a symbolic link leads out of `root`. */
 async function targetIn(root: string, path: string): Promise<string> {
   const relative = normalizePath(path);
@@ -43,9 +81,9 @@ async function targetIn(root: string, path: string): Promise<string> {
   await mkdir(dirname(target), { recursive: true });
   const parent = await realpath(dirname(target));
   if (parent !== root && !parent.startsWith(root + sep)) throw new Error(`${relative}: a symbolic link in the checkout leads outside it`);
-  // never write through a link: the file replaces it
+  // never write through a link (symbolic, or a hard link into the checkout): the file replaces it
   const existing = await lstat(target).catch(() => undefined);
-  if (existing?.isSymbolicLink()) await unlink(target);
+  if (existing && !existing.isDirectory()) await unlink(target);
   return target;
 }
 
@@ -62,13 +100,23 @@ export async function prepareCheckout(source: string, changes: readonly FileChan
   const dir = await realpath(await mkdtemp(join(options.tmpRoot ?? tmpdir(), "octoflow-checkout-")));
   const dispose = () => rm(dir, { recursive: true, force: true, maxRetries: 3 });
   try {
+    const linked: string[] = [];
     await cp(source, dir, {
       recursive: true,
       verbatimSymlinks: true,
       // a copy-on-write clone where the file system offers one, a plain copy elsewhere
       mode: constants.COPYFILE_FICLONE,
-      filter: (from) => basename(from) !== ".git" && !excluded.has(from),
+      filter: async (from) => {
+        const name = basename(from);
+        if (name === ".git" || excluded.has(from)) return false;
+        if (LINKED_FOLDERS.has(name) && (await lstat(from)).isDirectory()) {
+          linked.push(from);
+          return false;
+        }
+        return true;
+      },
     });
+    for (const from of linked) await linkTree(from, join(dir, relative(source, from)));
     for (const change of changes) {
       const target = await targetIn(dir, change.path);
       if (change.content === null) await rm(target, { force: true });

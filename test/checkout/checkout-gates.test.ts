@@ -3,7 +3,7 @@
  * written into a copy, the command's result becomes the step's, secrets stay out of its environment.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -164,14 +164,24 @@ describe("checkout gates", () => {
 });
 
 describe("prepareCheckout", () => {
-  it("copies everything but .git and the excluded paths, and never writes through a link out of the copy", async () => {
+  it("copies everything but .git and the excluded paths, hard-links node_modules, and never writes through a link", async () => {
     mkdirSync(join(checkout, "node_modules", "dep"), { recursive: true });
     writeFileSync(join(checkout, "node_modules", "dep", "index.js"), "module.exports = 1;\n");
     mkdirSync(join(checkout, "data"));
     writeFileSync(join(checkout, "data", "octoflow.db"), "db");
-    const copy = await prepareCheckout(checkout, [{ path: "src/new.ts", content: "x\n" }], { tmpRoot, exclude: [join(checkout, "data", "octoflow.db")] });
+    writeFileSync(join(checkout, "node_modules", "dep", "patched.js"), "original\n");
+    symlinkSync("index.js", join(checkout, "node_modules", "dep", "main.js"));
+    const copy = await prepareCheckout(checkout, [{ path: "src/new.ts", content: "x\n" }, { path: "node_modules/dep/patched.js", content: "changed\n" }], { tmpRoot, exclude: [join(checkout, "data", "octoflow.db")] });
     try {
-      expect(existsSync(join(copy.dir, "node_modules", "dep", "index.js"))).toBe(true);
+      // node_modules is hard-linked, not copied: same file, real folders, links kept
+      expect(statSync(join(copy.dir, "node_modules", "dep", "index.js")).ino).toBe(statSync(join(checkout, "node_modules", "dep", "index.js")).ino);
+      expect(lstatSync(join(copy.dir, "node_modules", "dep")).isDirectory()).toBe(true);
+      expect(readlinkSync(join(copy.dir, "node_modules", "dep", "main.js"))).toBe("index.js");
+      // a run's change to a linked file replaces it in the copy only
+      expect(readFileSync(join(copy.dir, "node_modules", "dep", "patched.js"), "utf8")).toBe("changed\n");
+      expect(readFileSync(join(checkout, "node_modules", "dep", "patched.js"), "utf8")).toBe("original\n");
+      // tracked files are copies
+      expect(statSync(join(copy.dir, "sum.mjs")).ino).not.toBe(statSync(join(checkout, "sum.mjs")).ino);
       expect(existsSync(join(copy.dir, ".git"))).toBe(false);
       expect(existsSync(join(copy.dir, "data", "octoflow.db"))).toBe(false);
       expect(readFileSync(join(copy.dir, "src", "new.ts"), "utf8")).toBe("x\n");
