@@ -202,6 +202,8 @@ export function helpText(problem?: string, workflows: string[] = []): string {
     "| `/octoflow help` | this help |",
     "",
     "Labels: `octoflow` runs the default workflow, `octoflow:<workflow>` runs that workflow.",
+    "",
+    "In a review comment or a review on a pull request Octoflow opened, `/octoflow fix [what to do]` changes that pull request on its own branch and answers in the thread.",
   ];
   if (workflows.length > 0) lines.push("", `Workflows: ${workflows.map((w) => `\`${w}\``).join(", ")}`);
   return lines.join("\n");

@@ -98,5 +98,6 @@ describe("parseFixRequest (review comments and review bodies)", () => {
 
   it("leaves `/octoflow fix` in an issue comment to parseCommand (the bug-fix alias)", () => {
     expect(parseCommand("/octoflow fix")).toEqual({ name: "alias", alias: "fix", inputs: {} });
+    expect(helpText()).toContain("In a review comment or a review on a pull request Octoflow opened, `/octoflow fix [what to do]`");
   });
 });
