@@ -32,7 +32,7 @@ export function describePlan(plan: RunPlan, trigger: Trigger, defaultModel: stri
       id: step.id,
       role: step.role,
       needs: step.needs.map(String),
-      model: step.model ?? defaultModel,
+      model: step.uses ? "-" : (step.model ?? defaultModel),
       output: step.output,
       ...(step.if === undefined ? {} : { if: step.if }),
       promptChars: prompt.length,
@@ -64,7 +64,10 @@ export function formatPlanTable(steps: readonly PlannedStepView[]): string {
   return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
-/** `analyse → generate → (review, test, docs) → finalise`: the DAG in dependency levels. */
+/**
+ * `analyse → generate → (review, test, docs) → finalise → verify ×3`: the DAG in dependency levels; a
+ * loop's rows are shown once, as its id and its fixes at most.
+ */
 export function formatStepChain(plan: RunPlan): string {
   const level = new Map<string, number>();
   const depth = (id: string, seen: Set<string>): number => {
@@ -78,7 +81,10 @@ export function formatStepChain(plan: RunPlan): string {
     return d;
   };
   const levels: string[][] = [];
-  for (const step of plan.steps) (levels[depth(step.id, new Set())] ??= []).push(step.id);
+  for (const step of plan.steps) {
+    if (step.loop && (step.loop.kind !== "verify" || step.loop.iteration !== 1)) continue;
+    (levels[depth(step.id, new Set())] ??= []).push(step.loop ? `${step.loop.id} ×${step.loop.max}` : step.id);
+  }
   return levels
     .filter((ids) => ids.length > 0)
     .map((ids) => (ids.length === 1 ? (ids[0] ?? "") : `(${ids.join(", ")})`))

@@ -22,7 +22,8 @@ const template = (name: string) => {
 
 describe("format-plan", () => {
   it("shows the DAG of feature-development in dependency levels", () => {
-    expect(formatStepChain(planRun(template("feature-development"), trigger))).toBe("analyse → generate → (review, tests, docs) → finalise");
+    expect(formatStepChain(planRun(template("feature-development"), trigger))).toBe("analyse → generate → (review, tests, docs) → finalise → verify ×3");
+    expect(formatStepChain(planRun(template("bug-fix"), trigger))).toBe("diagnose → fix → regression-test → (review, verify ×3)");
   });
 
   it("measures each step's prompt rendered with the trigger's data", () => {
@@ -38,6 +39,9 @@ describe("format-plan", () => {
     const table = formatPlanTable(steps).split("\n");
     expect(table[0]).toMatch(/^ {2}STEP\s+ROLE\s+NEEDS\s+MODEL\s+OUTPUT\s+PROMPT$/);
     expect(table[1]).toMatch(/^ {2}diagnose\s+investigator\s+-\s+anthropic:claude-sonnet-4-5\s+none\s+2\.\d kB \(~\d+ tokens\)$/);
+    // a CI check runs no model; its fix is an agent step like any other
+    expect(table.find((l) => l.trimStart().startsWith("verify-1 "))).toMatch(/^ {2}verify-1\s+ci\s+regression-test\s+-\s+none\s+0 B \(~0 tokens\)$/);
+    expect(table.find((l) => l.trimStart().startsWith("verify-fix-1 "))).toMatch(/^ {2}verify-fix-1\s+generate\s+verify-1\s+anthropic:claude-sonnet-4-5\s+pull_request\s+.*if: steps\.verify-1\.status == 'failed'$/);
   });
 
   it("formats prompt sizes", () => {

@@ -72,7 +72,7 @@ describe("octoflow replay on every webhooks-examples payload (no token)", () => 
     const started = await run("issues", { ...labeled, label: { name: "octoflow:bug-fix" } });
     expect(started.decision).toEqual({ kind: "start", text: "would start bug-fix on Codertocat/Hello-World#1" });
     expect(started.gate).toBe("not checked (no token)");
-    expect(started.runs[0]?.steps.map((s) => s.id)).toEqual(["diagnose", "fix", "regression-test", "review"]);
+    expect(started.runs[0]?.steps.map((s) => s.id)).toEqual(["diagnose", "fix", "regression-test", "review", "verify-1", "verify-fix-1", "verify-2", "verify-fix-2", "verify-3", "verify-fix-3", "verify-4"]);
     expect(started.writes).toEqual([]);
 
     const other = await run("issues", { ...labeled, label: { name: "bug" } });

@@ -162,6 +162,13 @@ describe("octoflow run (child process)", () => {
       ["fix", "generate", "diagnose", "openai:gpt-4.1-mini", "pull_request"],
       ["regression-test", "test", "fix", "openai:gpt-4.1-mini", "pull_request"],
       ["review", "review", "fix,regression-test", "openai:gpt-4.1-mini", "review"],
+      ["verify-1", "ci", "regression-test", "-", "none"],
+      ["verify-fix-1", "generate", "verify-1", "openai:gpt-4.1-mini", "pull_request"],
+      ["verify-2", "ci", "verify-fix-1", "-", "none"],
+      ["verify-fix-2", "generate", "verify-2", "openai:gpt-4.1-mini", "pull_request"],
+      ["verify-3", "ci", "verify-fix-2", "-", "none"],
+      ["verify-fix-3", "generate", "verify-3", "openai:gpt-4.1-mini", "pull_request"],
+      ["verify-4", "ci", "verify-fix-3", "-", "none"],
     ]);
     expect(lines[2]).toMatch(/\d+ B \(~\d+ tokens\)$/);
     expect(gh.requests.length).toBeGreaterThan(0);

@@ -31,11 +31,26 @@ describe("built-in templates", () => {
     ]);
   });
 
-  it("feature-development is analyse → generate → (review, tests, docs) → finalise", () => {
+  it("feature-development is analyse → generate → (review, tests, docs) → finalise → verify loop", () => {
     const feature = builtins.find((b) => b.template.name === "feature-development")?.template;
-    expect(feature?.steps.map((s) => [s.id, s.needs])).toEqual([
-      ["analyse", []], ["generate", ["analyse"]], ["review", ["generate"]], ["tests", ["generate"]], ["docs", ["generate"]], ["finalise", ["review", "tests", "docs"]],
+    expect(feature?.steps.map((s) => [s.id, s.kind, s.needs])).toEqual([
+      ["analyse", "agent", []], ["generate", "agent", ["analyse"]], ["review", "agent", ["generate"]], ["tests", "agent", ["generate"]], ["docs", "agent", ["generate"]],
+      ["finalise", "agent", ["review", "tests", "docs"]], ["verify", "loop", ["finalise"]],
     ]);
+  });
+
+  it("feature-development and bug-fix verify against CI and fix what fails, at most 3 times", () => {
+    for (const [name, after] of [["feature-development", "finalise"], ["bug-fix", "regression-test"]] as const) {
+      const template = builtins.find((b) => b.template.name === name)?.template;
+      const verify = template?.steps.at(-1);
+      expect(verify).toMatchObject({ kind: "loop", id: "verify", needs: [after], loop: { max: 3, verify: { use: { kind: "ci", noChecksAfterMs: 600_000 }, timeout: 3_600_000 }, fix: { role: "generate", output: "pull_request" } } });
+      const rows = planRun(template!, issueTrigger()).steps.filter((s) => s.loop);
+      expect(rows.map((s) => s.name)).toEqual(["Verify (CI) #1", "Fix CI #1", "Verify (CI) #2", "Fix CI #2", "Verify (CI) #3", "Fix CI #3", "Verify (CI) #4"]);
+      expect(rows[3]?.prompt).toContain("{{ steps.verify-2.output }}");
+    }
+    // finalise may be skipped (review or tests failed); the change pushed so far is still checked
+    const feature = builtins.find((b) => b.template.name === "feature-development")!.template;
+    expect(planRun(feature, issueTrigger()).steps.find((s) => s.id === "verify-1")?.if).toBe("steps.generate.status == 'succeeded' && steps.finalise.status != 'failed'");
   });
 
   it("security-audit declares its custom role with findings", () => {
