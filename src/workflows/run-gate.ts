@@ -71,8 +71,9 @@ export async function runGate(ctx: RunContext, step: PlannedStep, record: StepRe
     await ctx.recordEvent({ type: "step.started", runId: ctx.run.id, stepId: step.id, attempt: attempts, at: now });
   }
   try {
+    // only a CI gate needs the change on GitHub first; a command runs on the local checkout
     const stored = record.waiting?.data?.["head"] as PushedHead | undefined;
-    const head = stored ?? (await push());
+    const head = step.uses?.kind === "ci" ? (stored ?? (await push())) : undefined;
     const result = await deps.gates.check({ run: ctx.run, step, record, steps: [...ctx.records.values()], upstream, signal, ...(head ? { head } : {}) });
     switch (result.kind) {
       case "passed":
