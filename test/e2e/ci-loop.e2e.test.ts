@@ -3,7 +3,8 @@
  * signed CI webhooks; GitHub (with its CI: check runs, suites, statuses, annotations, job logs) is
  * faked over HTTP and every request validated against the OpenAPI description; the model is faked by
  * a local OpenAI Responses server; the store is SQLite; the real engine, queue, agent runner, CI gate,
- * progress reporters and outputs do the work. Plans are built like the planner unrolls a `loop:`.
+ * progress reporters and outputs do the work. Runs start from a label on an issue, with workflows the
+ * repository declares (`.github/octoflow/workflows/*.yml`: a `loop:` with `uses: ci`).
  */
 import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,15 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuntime, octoflowApp, type Runtime } from "../../src/app.ts";
 import { loadEnv } from "../../src/config/env.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import { workflow } from "../../src/workflows/builder.ts";
-import { planRun } from "../../src/workflows/plan.ts";
-import { asStepId, type PlannedStep, type RunPlan, type RunRecord, type StepRecord, type Trigger } from "../../src/workflows/types.ts";
+import type { RunRecord, StepRecord } from "../../src/workflows/types.ts";
 import { installRepoModel, type RepoModel } from "../fakes/github-repo-model.ts";
 import { startGitHubFake, type GitHubFake } from "../fakes/github-server.ts";
 import { startModelServer, type ModelServer } from "../fakes/model-server.ts";
 import { createTestProbot, example, examplePayloads, testPrivateKey, WEBHOOK_SECRET } from "../github/app-harness.ts";
 import { silentLog } from "../github/support.ts";
-import { issueTrigger } from "../workflows/fakes/triggers.ts";
 
 type Json = Record<string, unknown>;
 
@@ -65,33 +63,58 @@ async function until(runId: string, predicate: (run: RunRecord, steps: StepRecor
 const json = (value: unknown) => ({ kind: "text" as const, text: JSON.stringify(value), usage: { input: 800, output: 200 }, chunkSize: 32 });
 const modify = (summary: string, search: string, replace: string) => json({ summary, edits: [{ kind: "modify", path: "src/sum.ts", content: null, blocks: [{ search, replace }] }] });
 
-function trigger(number: number, title: string): Trigger {
-  return issueTrigger({ repo: { owner: "octo", name: "app", defaultBranch: "main", installationId: 1 }, number, actor: "alice", issue: { title, body: "sum(2, 2) returns 0" } });
-}
+/** Generate, then verify against CI and fix at most once (rows verify-1, verify-fix-1, verify-2). */
+const CI_FIX = `name: ci-fix
+description: Fix the issue and make the repository's CI pass
+on:
+  labels: ["octoflow:ci-fix"]
+steps:
+  - id: generate
+    role: generate
+    prompt: "Fix: {{ issue.title }}"
+    output: pull_request
+  - id: verify
+    needs: generate
+    loop:
+      max: 1
+      verify: { uses: ci, noChecksAfter: 10m }
+      fix:
+        role: generate
+        prompt: |
+          CI failed on your change:
+          {{ steps.verify.output }}
+`;
 
-const ciStep = (id: string, needs: string, noChecksAfterMs: number, extra: Partial<PlannedStep> = {}): PlannedStep => ({
-  id: asStepId(id), name: id, role: "ci", prompt: "", needs: [asStepId(needs)], retries: 0, timeoutMs: 3_600_000, output: "none", uses: { kind: "ci", noChecksAfterMs }, ...extra,
-});
+/** Generate, then one check that gives up on CI after two seconds. */
+const VERIFY_ONCE = `name: verify-once
+description: Fix the issue and look at CI once
+on:
+  labels: ["octoflow:verify-once"]
+steps:
+  - id: generate
+    role: generate
+    prompt: "Fix: {{ issue.title }}"
+    output: pull_request
+  - id: verify
+    needs: generate
+    uses: ci
+    noChecksAfter: 2s
+`;
 
-/** generate → verify-1 → fix-1 (if verify-1 failed) → verify-2: a `loop:` with one fix, unrolled. */
-function loopPlan(t: Trigger): RunPlan {
-  const plan = planRun(
-    workflow("ci-loop")
-      .step({ id: "generate", role: "generate", prompt: "Fix: {{ issue.title }}", output: "pull_request" })
-      .step({ id: "fix-1", role: "generate", prompt: "fix", output: "pull_request" })
-      .build(),
-    t,
-  );
-  const [generate, fix] = plan.steps as [PlannedStep, PlannedStep];
-  const loop = (iteration: number, kind: "verify" | "fix") => ({ id: "verify", iteration, max: 1, kind });
-  plan.steps = [
-    generate,
-    ciStep("verify-1", "generate", 600_000, { loop: loop(1, "verify") }),
-    // what the fix row of a loop reads: the verify row's report
-    { ...fix, prompt: "CI failed on your change:\n{{ steps.verify-1.output }}", needs: [asStepId("verify-1")], if: "steps.verify-1.status == 'failed'", loop: loop(1, "fix") },
-    ciStep("verify-2", "fix-1", 600_000, { loop: loop(2, "verify") }),
-  ];
-  return plan;
+/** Labels issue `number` and returns the run the label started. */
+async function label(name: string, number: number, title: string): Promise<RunRecord> {
+  const payload = await example("issues", "labeled", (p) => {
+    (p.label as Json).name = name;
+    Object.assign(p.issue as Json, { number, title, body: "sum(2, 2) returns 0", state: "open" });
+    p.sender = { login: "alice", id: 1, type: "User" };
+  });
+  expect(await post("issues", payload)).toBe(200);
+  for (let i = 0; i < 1200; i++) {
+    const run = (await runtime.store.listRuns({ limit: 100 })).find((r) => r.trigger.number === number);
+    if (run) return run;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no run started for #${number}`);
 }
 
 const checkRunPatches = () => gh.find("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}").map((r) => r.body as { status?: string; conclusion?: string; output?: { summary?: string } });
@@ -101,8 +124,15 @@ beforeAll(async () => {
   repo = installRepoModel(gh, {
     owner: "octo",
     repo: "app",
-    files: { "src/sum.ts": BUGGY, ".github/workflows/ci.yml": "on: [push, pull_request]\njobs: {}\n", "README.md": "# app\n" },
+    files: {
+      "src/sum.ts": BUGGY,
+      ".github/workflows/ci.yml": "on: [push, pull_request]\njobs: {}\n",
+      ".github/octoflow/workflows/ci-fix.yml": CI_FIX,
+      ".github/octoflow/workflows/verify-once.yml": VERIFY_ONCE,
+      "README.md": "# app\n",
+    },
     permissions: { alice: "write" },
+    issues: { 7: { title: "sum() subtracts", body: "sum(2, 2) returns 0" }, 8: { title: "sum() is wrong", body: "sum(2, 2) returns 0" } },
   });
   models = await startModelServer();
   dataDir = mkdtempSync(join(tmpdir(), "octoflow-ci-e2e-"));
@@ -143,7 +173,8 @@ afterAll(async () => {
 describe("verify against the repository's CI, end to end", { timeout: 90_000 }, () => {
   it("CI red → the fix step reads the failure → CI green: one draft PR with two commits; pending CI parks the run and webhooks resume it", async () => {
     models.expect("openai.responses", modify("Use + in sum()", "return a - b;", "return a + b + 1;"), modify("Drop the stray + 1", "return a + b + 1;", "return a + b;"));
-    const run = await runtime.engine.start(loopPlan(trigger(7, "sum() subtracts")), trigger(7, "sum() subtracts"));
+    const run = await label("octoflow:ci-fix", 7, "sum() subtracts");
+    expect(run.plan.steps.map((step) => String(step.id))).toEqual(["generate", "verify-1", "verify-fix-1", "verify-2"]);
     const branch = "octoflow/7-sum-subtracts";
 
     // 1. generate pushed its commit and opened the draft PR; CI has not reported yet: parked
@@ -185,7 +216,7 @@ describe("verify against the repository's CI, end to end", { timeout: 90_000 }, 
     expect(reads()).toBe(readsBefore);
     expect(await post("check_suite", await suite(ACTIONS_APP_ID))).toBe(200);
 
-    // 4. verify-1 fails with the report; fix-1 reads it and pushes a second commit; CI runs on it
+    // 4. verify-1 fails with the report; the fix row reads it and pushes a second commit; CI runs on it
     const second = await until(run.id, (r) => r.status === "waiting" && r.waiting?.keys[0] !== `ci:${sha1}`);
     const sha2 = repo.state.refs.get(`heads/${branch}`) ?? "";
     expect(second.run.waiting?.keys).toEqual([`ci:${sha2}`]);
@@ -214,7 +245,7 @@ describe("verify against the repository's CI, end to end", { timeout: 90_000 }, 
     expect(repo.state.pulls).toHaveLength(1);
     expect(repo.state.refs.get(`heads/${branch}`)).toBe(sha2);
     const fixCommit = repo.state.commits.get(sha2);
-    expect(fixCommit?.message).toMatch(/^fix-1: Drop the stray \+ 1/);
+    expect(fixCommit?.message).toMatch(/^Fix CI #1: Drop the stray \+ 1/);
     expect(fixCommit?.parents).toEqual([sha1]);
     expect(repo.state.commits.get(sha1)?.parents).toEqual([repo.state.refs.get("heads/main")]);
     expect(repo.filesAt(branch).get("src/sum.ts")).toContain("return a + b;\n");
@@ -226,10 +257,7 @@ describe("verify against the repository's CI, end to end", { timeout: 90_000 }, 
 
   it("CI never reports: the verify step ends neutral with the reason when its time is up, and the run succeeds", async () => {
     models.expect("openai.responses", modify("Use + in sum()", "return a - b;", "return a + b;"));
-    const t = trigger(8, "sum() is wrong");
-    const plan = planRun(workflow("verify").step({ id: "generate", role: "generate", prompt: "Fix it", output: "pull_request" }).build(), t);
-    plan.steps.push(ciStep("verify", "generate", 1_500));
-    const run = await runtime.engine.start(plan, t);
+    const run = await label("octoflow:verify-once", 8, "sum() is wrong");
     const done = await until(run.id, (r) => r.status === "succeeded" || r.status === "failed");
     const sha = repo.state.refs.get("heads/octoflow/8-sum-is-wrong") ?? "";
     expect(done.run.status).toBe("succeeded");
