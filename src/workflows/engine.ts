@@ -5,6 +5,7 @@
  */
 import { context, propagation } from "@opentelemetry/api";
 import { RunStateError } from "../errors/run-state-error.ts";
+import { wakeKey } from "../store/marker-keys.ts";
 import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
 import { executeRun } from "./execute-run.ts";
 import { finaliseCancelled } from "./finalise-run.ts";
@@ -237,6 +238,14 @@ export function createEngine(input: EngineDeps): Engine {
       const woken: RunId[] = [];
       for (const run of await store.listRuns({ status: "waiting", repo, limit: 1000 })) {
         if (run.waiting?.keys.includes(key) && (await engine.wake(run.id))) woken.push(run.id);
+      }
+      // A run still parking: its step already waits for this key, the run is not `waiting` yet. The
+      // parking reads this marker once it is done and runs the run again at once (else: its poll).
+      for (const run of await store.listRuns({ status: "running", repo, limit: 1000 })) {
+        const steps = await store.getSteps(run.id);
+        if (!steps.some((s) => s.status === "waiting" && s.waiting?.key === key)) continue;
+        await store.setMarker(wakeKey(run.id), String(clock.now()));
+        woken.push(run.id);
       }
       return woken;
     },

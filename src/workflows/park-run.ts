@@ -4,6 +4,7 @@
  * (or dropped when only an event can wake it), and the worker lets go — no slot, no timer, no lease.
  * `Engine.wake` (a webhook) or the poll runs it again on any replica.
  */
+import { wakeKey } from "../store/marker-keys.ts";
 import { persist, type RunContext } from "./run-context.ts";
 import type { RunWait, StepId, StepRecord } from "./types.ts";
 
@@ -34,16 +35,13 @@ export async function parkRun(ctx: RunContext, parked: readonly StepId[], enqueu
   ctx.run = { ...ctx.run, status: "waiting", waiting: wait };
   if (wakeAt !== undefined) await persist(() => enqueue(wakeAt));
   await ctx.recordEvent({ type: "run.waiting", runId: ctx.run.id, at: now, keys: wait.keys, messages: wait.messages, ...(wakeAt !== undefined ? { wakeAt } : {}) });
-  // An approval written while this executor was still parking found the run `running` and only
-  // enqueued a job the parking may have replaced: look once more.
-  for (const record of waiting) {
-    if (record.waiting.reason !== "approval") continue;
-    const [latest] = (await persist(() => store.getSteps(ctx.run.id))).filter((s) => s.stepId === record.stepId);
-    if (latest?.approval) {
-      await persist(() => enqueue(clock.now()));
-      break;
-    }
-  }
+  // An approval or an event that came while this executor was still parking found the run `running`
+  // (an approval only enqueued a job the parking may have replaced; an event left a marker): look again.
+  const latest = waiting.some((r) => r.waiting.reason === "approval") ? await persist(() => store.getSteps(ctx.run.id)) : [];
+  const approved = waiting.some((r) => r.waiting.reason === "approval" && latest.find((s) => s.stepId === r.stepId)?.approval);
+  const woken = await persist(() => store.getMarker(wakeKey(ctx.run.id)));
+  if (woken) await persist(() => store.setMarker(wakeKey(ctx.run.id), ""));
+  if (approved || woken) await persist(() => enqueue(clock.now()));
   deps.log.info({ runId: ctx.run.id, keys: wait.keys, wakeAt }, "run parked");
   return { kind: "parked", wait };
 }

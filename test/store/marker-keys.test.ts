@@ -25,6 +25,7 @@ describe("marker keys", () => {
     expect(keys.autofixSlotKey("acme", "widgets", 7, 2)).toBe("autofix:acme/widgets#7:run:2");
     expect(keys.autofixHeadKey("acme", "widgets", 7, "abc")).toBe("autofix:acme/widgets#7:head:abc");
     expect(keys.autofixLimitKey("acme", "widgets", 7)).toBe("autofix:acme/widgets#7:limit");
+    expect(keys.wakeKey("r1")).toBe("wake:r1");
   });
 
   it("give every kind its own prefix, so two kinds never share a key", () => {
@@ -49,6 +50,7 @@ describe("marker keys", () => {
       keys.autofixSlotKey("x", "x", 1, 1),
       keys.autofixHeadKey("x", "x", 1, "x"),
       keys.autofixLimitKey("x", "x", 1),
+      keys.wakeKey("x"),
     ];
     expect(new Set(made).size).toBe(made.length);
     expect(Object.keys(keys)).toHaveLength(made.length);

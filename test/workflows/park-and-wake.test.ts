@@ -133,6 +133,25 @@ describe.each(stores)("parking on the %s store", (_name, makeStore) => {
     expect(await t.engine.wake(run.id)).toBe(false);
   });
 
+  it("a CI event that comes while the run is still parking is not lost: the run goes on at once, not at its poll", async () => {
+    const t = setup(makeStore);
+    // the webhook lands between the step starting to wait and the run being marked waiting
+    const transition = t.store.transitionRun.bind(t.store);
+    t.store.transitionRun = async (id, from, to, patch) => {
+      if (to === "waiting") {
+        t.ci.results.set("sha-1", "success");
+        expect(await t.engine.wakeWaiting("acme/widgets", "ci:sha-1")).toEqual([id]);
+      }
+      return transition(id, from, to, patch);
+    };
+    const run = await t.start(verifyPlan());
+    await t.work(run.id);
+    expect((await t.get(run.id)).status).toBe("waiting");
+    // due now, not at its poll a minute later
+    expect(await t.work(run.id)).toBe(true);
+    expect((await t.get(run.id)).status).toBe("succeeded");
+  });
+
   it("an approval gate parks before its step; approving records who and when and runs it", async () => {
     const t = setup(makeStore, { plan: [{ kind: "succeed", text: "the plan" }] });
     const plan = planRun(workflow("gated").step({ id: "plan", role: "generate", prompt: "plan" }).step({ id: "generate", role: "generate", prompt: "do it" }).needs("plan").build(), issueTrigger());
