@@ -26,7 +26,7 @@
  * | `approval-refused:` | first refused approval (time:uuid) | approval gates |
  * | `reply:` | URL of the answer to a review request | review reply output |
  * | `autofix:` | the delivery that took an autofix slot / head, or the limit notice | CI autofix trigger |
- * | `wake:` | when an event came for a run that was still parking ("" once handled) | engine |
+ * | `wake:` | when an event came for a run that was still parking ("" once handled) | engine (`wakeKey` in `src/workflows/park-run.ts`: the engine does not import the store's adapters' folder) |
  */
 
 /** The check run opened for a run; value: the check run id. */
@@ -136,9 +136,4 @@ export function autofixHeadKey(owner: string, repo: string, pull: number, sha: s
 /** Set once the "autofix reached its limit" notice was posted on a pull request. */
 export function autofixLimitKey(owner: string, repo: string, pull: number): string {
   return `autofix:${owner}/${repo}#${pull}:limit`;
-}
-
-/** An event for a run that was still parking (its step waited, the run not yet): the parking looks again. */
-export function wakeKey(runId: string): string {
-  return `wake:${runId}`;
 }

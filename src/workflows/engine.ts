@@ -5,10 +5,10 @@
  */
 import { context, propagation } from "@opentelemetry/api";
 import { RunStateError } from "../errors/run-state-error.ts";
-import { wakeKey } from "../store/marker-keys.ts";
 import { resolveEngineDeps, type EngineDeps, type ResolvedEngineDeps } from "./engine-deps.ts";
 import { executeRun } from "./execute-run.ts";
 import { finaliseCancelled } from "./finalise-run.ts";
+import { wakeKey } from "./park-run.ts";
 import { RunAbort } from "../errors/run-abort.ts";
 import { summarizeRun } from "./summarize-run.ts";
 import type { JobHandler } from "./ports.ts";

@@ -4,9 +4,14 @@
  * (or dropped when only an event can wake it), and the worker lets go — no slot, no timer, no lease.
  * `Engine.wake` (a webhook) or the poll runs it again on any replica.
  */
-import { wakeKey } from "../store/marker-keys.ts";
 import { persist, type RunContext } from "./run-context.ts";
 import type { RunWait, StepId, StepRecord } from "./types.ts";
+
+/**
+ * The marker an event leaves for a run that was still parking (its step waited, the run not yet);
+ * listed with the other marker kinds in `src/store/marker-keys.ts`.
+ */
+export const wakeKey = (runId: string) => `wake:${runId}`;
 
 export type ParkResult = { kind: "parked"; wait: RunWait } | { kind: "cancelled" };
 

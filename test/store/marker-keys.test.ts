@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as keys from "../../src/store/marker-keys.ts";
+import { wakeKey } from "../../src/workflows/park-run.ts";
 
 // The keys are persisted: a database written by an earlier version must keep resolving to the same
 // markers (a resumed run must find its check run, its branch, its pull request, its posted findings).
@@ -25,7 +26,7 @@ describe("marker keys", () => {
     expect(keys.autofixSlotKey("acme", "widgets", 7, 2)).toBe("autofix:acme/widgets#7:run:2");
     expect(keys.autofixHeadKey("acme", "widgets", 7, "abc")).toBe("autofix:acme/widgets#7:head:abc");
     expect(keys.autofixLimitKey("acme", "widgets", 7)).toBe("autofix:acme/widgets#7:limit");
-    expect(keys.wakeKey("r1")).toBe("wake:r1");
+    expect(wakeKey("r1")).toBe("wake:r1");
   });
 
   it("give every kind its own prefix, so two kinds never share a key", () => {
@@ -50,9 +51,10 @@ describe("marker keys", () => {
       keys.autofixSlotKey("x", "x", 1, 1),
       keys.autofixHeadKey("x", "x", 1, "x"),
       keys.autofixLimitKey("x", "x", 1),
-      keys.wakeKey("x"),
+      wakeKey("x"),
     ];
     expect(new Set(made).size).toBe(made.length);
-    expect(Object.keys(keys)).toHaveLength(made.length);
+    // every kind of marker-keys.ts, plus the engine's own wake marker
+    expect(Object.keys(keys)).toHaveLength(made.length - 1);
   });
 });
