@@ -84,8 +84,8 @@ export function handlerTable(deps: HandlerDeps): Map<string, DeliveryHandler> {
 
 function both(first: DeliveryHandler, second: DeliveryHandler): DeliveryHandler {
   return async (context) => {
-    const results = await Promise.allSettled([first(context)]).then(async (a) => [...a, ...(await Promise.allSettled([second(context)]))]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
+    const failures: unknown[] = [];
+    for (const handler of [first, second]) await handler(context).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   };
 }
